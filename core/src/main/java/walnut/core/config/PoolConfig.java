@@ -1,0 +1,236 @@
+package walnut.core.config;
+
+import static com.google.common.base.Preconditions.checkArgument;
+import static java.util.Objects.requireNonNull;
+
+import com.google.common.collect.ImmutableList;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+
+/**
+ * One pool of twemproxy's {@code nutcracker.yml}: a listener, the servers behind it and how keys
+ * are spread over them. Defaults are twemproxy 0.5.0's (spec §3.2).
+ *
+ * <p>Immutable. {@code servers} is kept in twemproxy's sorted order (see
+ * {@link ServerConfig#NAME_ORDER}); that order, not the file's, decides modula slots, ketama ties
+ * and the stats layout. The compact constructor checks the invariants a loader must already have
+ * reported to the user with file and line; here they guard programmatic configurations.
+ */
+public record PoolConfig(
+    String name,
+    Endpoint listen,
+    String hash,
+    String hashTag,
+    String distribution,
+    int timeout,
+    int backlog,
+    int clientConnections,
+    boolean redis,
+    String redisAuth,
+    int redisDb,
+    boolean preconnect,
+    boolean autoEjectHosts,
+    int serverConnections,
+    long serverRetryTimeout,
+    int serverFailureLimit,
+    boolean tcpKeepalive,
+    List<ServerConfig> servers) {
+
+  public static final String DEFAULT_HASH = "fnv1a_64";
+  public static final String DEFAULT_DISTRIBUTION = "ketama";
+  /** No timeout: wait for a reply forever. */
+  public static final int DEFAULT_TIMEOUT = -1;
+  public static final int DEFAULT_BACKLOG = 512;
+  public static final int DEFAULT_SERVER_CONNECTIONS = 1;
+  public static final long DEFAULT_SERVER_RETRY_TIMEOUT = 30_000;
+  public static final int DEFAULT_SERVER_FAILURE_LIMIT = 2;
+
+  public PoolConfig {
+    requireNonNull(name, "name");
+    requireNonNull(listen, "listen");
+    requireNonNull(hash, "hash");
+    requireNonNull(distribution, "distribution");
+    checkArgument(hashTag == null || hashTag.getBytes(StandardCharsets.ISO_8859_1).length == 2,
+        "pool '%s': hash_tag: '%s' (expected: two characters)", name, hashTag);
+    checkArgument(serverConnections > 0, "pool '%s': server_connections: %s (expected: > 0)",
+        name, serverConnections);
+    checkArgument(redisAuth == null || redis,
+        "pool '%s': redis_auth is only valid for a redis pool", name);
+    checkArgument(redisDb >= 0, "pool '%s': redis_db: %s (expected: >= 0)", name, redisDb);
+    checkArgument(!servers.isEmpty(), "pool '%s' has no servers", name);
+    Set<String> names = new HashSet<>();
+    for (ServerConfig server : servers) {
+      checkArgument(names.add(server.name()), "pool '%s' has servers with same name '%s'", name,
+          server.name());
+    }
+    servers = ImmutableList.sortedCopyOf(
+        (a, b) -> ServerConfig.NAME_ORDER.compare(a.name(), b.name()), servers);
+  }
+
+  /** The protocol the pool speaks: {@code redis} or {@code memcache}. */
+  public String protocol() {
+    return redis ? "redis" : "memcache";
+  }
+
+  /** The hash tag's two bytes, or {@code null} when the pool has none. */
+  public byte[] hashTagBytes() {
+    return hashTag == null ? null : hashTag.getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  /** A request timeout is in force: twemproxy treats -1 and 0 alike as "wait forever". */
+  public boolean hasTimeout() {
+    return timeout > 0;
+  }
+
+  public static Builder builder(String name) {
+    return new Builder(name);
+  }
+
+  public Builder toBuilder() {
+    Builder b = new Builder(name);
+    b.listen = listen;
+    b.hash = hash;
+    b.hashTag = hashTag;
+    b.distribution = distribution;
+    b.timeout = timeout;
+    b.backlog = backlog;
+    b.clientConnections = clientConnections;
+    b.redis = redis;
+    b.redisAuth = redisAuth;
+    b.redisDb = redisDb;
+    b.preconnect = preconnect;
+    b.autoEjectHosts = autoEjectHosts;
+    b.serverConnections = serverConnections;
+    b.serverRetryTimeout = serverRetryTimeout;
+    b.serverFailureLimit = serverFailureLimit;
+    b.tcpKeepalive = tcpKeepalive;
+    b.servers.addAll(servers);
+    return b;
+  }
+
+  /** Builds a pool with twemproxy's defaults for everything not set. */
+  public static final class Builder {
+    private final String name;
+    private Endpoint listen;
+    private String hash = DEFAULT_HASH;
+    private String hashTag;
+    private String distribution = DEFAULT_DISTRIBUTION;
+    private int timeout = DEFAULT_TIMEOUT;
+    private int backlog = DEFAULT_BACKLOG;
+    private int clientConnections;
+    private boolean redis;
+    private String redisAuth;
+    private int redisDb;
+    private boolean preconnect;
+    private boolean autoEjectHosts;
+    private int serverConnections = DEFAULT_SERVER_CONNECTIONS;
+    private long serverRetryTimeout = DEFAULT_SERVER_RETRY_TIMEOUT;
+    private int serverFailureLimit = DEFAULT_SERVER_FAILURE_LIMIT;
+    private boolean tcpKeepalive;
+    private final List<ServerConfig> servers = new ArrayList<>();
+
+    private Builder(String name) {
+      this.name = name;
+    }
+
+    public Builder listen(Endpoint listen) {
+      this.listen = listen;
+      return this;
+    }
+
+    public Builder hash(String hash) {
+      this.hash = hash;
+      return this;
+    }
+
+    public Builder hashTag(String hashTag) {
+      this.hashTag = hashTag;
+      return this;
+    }
+
+    public Builder distribution(String distribution) {
+      this.distribution = distribution;
+      return this;
+    }
+
+    public Builder timeout(int timeout) {
+      this.timeout = timeout;
+      return this;
+    }
+
+    public Builder backlog(int backlog) {
+      this.backlog = backlog;
+      return this;
+    }
+
+    public Builder clientConnections(int clientConnections) {
+      this.clientConnections = clientConnections;
+      return this;
+    }
+
+    public Builder redis(boolean redis) {
+      this.redis = redis;
+      return this;
+    }
+
+    public Builder redisAuth(String redisAuth) {
+      this.redisAuth = redisAuth;
+      return this;
+    }
+
+    public Builder redisDb(int redisDb) {
+      this.redisDb = redisDb;
+      return this;
+    }
+
+    public Builder preconnect(boolean preconnect) {
+      this.preconnect = preconnect;
+      return this;
+    }
+
+    public Builder autoEjectHosts(boolean autoEjectHosts) {
+      this.autoEjectHosts = autoEjectHosts;
+      return this;
+    }
+
+    public Builder serverConnections(int serverConnections) {
+      this.serverConnections = serverConnections;
+      return this;
+    }
+
+    public Builder serverRetryTimeout(long serverRetryTimeout) {
+      this.serverRetryTimeout = serverRetryTimeout;
+      return this;
+    }
+
+    public Builder serverFailureLimit(int serverFailureLimit) {
+      this.serverFailureLimit = serverFailureLimit;
+      return this;
+    }
+
+    public Builder tcpKeepalive(boolean tcpKeepalive) {
+      this.tcpKeepalive = tcpKeepalive;
+      return this;
+    }
+
+    public Builder server(ServerConfig server) {
+      servers.add(server);
+      return this;
+    }
+
+    public Builder servers(List<ServerConfig> servers) {
+      this.servers.clear();
+      this.servers.addAll(servers);
+      return this;
+    }
+
+    public PoolConfig build() {
+      return new PoolConfig(name, listen, hash, hashTag, distribution, timeout, backlog,
+          clientConnections, redis, redisAuth, redisDb, preconnect, autoEjectHosts,
+          serverConnections, serverRetryTimeout, serverFailureLimit, tcpKeepalive, servers);
+    }
+  }
+}

@@ -1,0 +1,57 @@
+package walnut.core.spi;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelHandler;
+import java.util.List;
+import walnut.core.config.PoolConfig;
+
+/**
+ * A wire protocol the proxy speaks on both sides ({@code redis}, {@code memcache}).
+ *
+ * <p>Contract: the protocol object is shared and stateless; per-connection state lives in the
+ * handlers it creates, which are never {@code @Sharable} and run on their channel's event loop.
+ * <ul>
+ *   <li>The request decoder receives client bytes and emits {@link Request}s, in order, each owning
+ *       its frame. Requests it answers itself (PING, QUIT, AUTH, errors for unknown commands, a
+ *       framing error followed by a close) come out as {@link Request.Kind#LOCAL} in their turn.
+ *   <li>The reply decoder receives backend bytes and emits one {@link ByteBuf} per complete reply,
+ *       owned by the receiver. A reply the proxy must treat as a failure of the connection
+ *       (unparseable, or Redis's {@code -OOM}/{@code -BUSY}/{@code -LOADING}) is raised as an
+ *       exception from the decoder; the engine then closes that backend connection and answers
+ *       {@code Invalid argument} to every request on it.
+ * </ul>
+ */
+public interface Protocol {
+
+  /** The protocol's name: {@code redis} or {@code memcache}. */
+  String name();
+
+  /** A new request decoder for one client connection of {@code pool}. */
+  ChannelHandler newRequestDecoder(PoolConfig pool);
+
+  /** A new reply decoder for one backend connection of {@code pool}. */
+  ChannelHandler newReplyDecoder(PoolConfig pool);
+
+  /**
+   * Requests sent first on every new backend connection (Redis AUTH, then SELECT); their replies
+   * are not forwarded but given to {@link #checkHandshakeReply}. The caller owns the buffers.
+   */
+  default List<ByteBuf> handshake(PoolConfig pool, ByteBufAllocator alloc) {
+    return List.of();
+  }
+
+  /**
+   * Checks the reply to handshake request {@code index}; returns {@code null} when it is fine, or
+   * a message for the log. Does not release {@code reply}.
+   */
+  default String checkHandshakeReply(PoolConfig pool, int index, ByteBuf reply) {
+    return null;
+  }
+
+  /**
+   * An error reply in the protocol's form, for example {@code -ERR Connection refused\r\n} or
+   * {@code SERVER_ERROR Connection refused\r\n}. The caller owns the buffer.
+   */
+  ByteBuf errorReply(ByteBufAllocator alloc, String message);
+}

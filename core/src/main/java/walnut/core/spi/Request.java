@@ -1,0 +1,124 @@
+package walnut.core.spi;
+
+import static java.util.Objects.requireNonNull;
+
+import io.netty.buffer.ByteBuf;
+
+/**
+ * One client request as a protocol's request decoder hands it to the engine.
+ *
+ * <p>Three kinds:
+ * <ul>
+ *   <li>{@link Kind#ROUTED}: forwarded byte for byte to the server that owns its key. The frame is
+ *       the request's exact bytes; the key is {@code frame[keyIndex, keyIndex + keyLength)}, or
+ *       absent ({@code keyLength < 0}) for keyless commands, which twemproxy routes as the key
+ *       {@code placeholder}.
+ *   <li>{@link Kind#SPLIT}: a multi-key request whose {@link Splitter} makes one sub-request per
+ *       server and merges the replies.
+ *   <li>{@link Kind#LOCAL}: answered by the proxy itself; the frame is the reply, written in its
+ *       turn among the client's replies, after which the connection closes if
+ *       {@link #closeAfterReply()}.
+ * </ul>
+ *
+ * <p>Ownership: the decoder creates the request with a frame it has retained (a slice of the read
+ * buffer, or a new buffer) and passes it on; the engine owns it from then and releases it exactly
+ * once, whatever happens to the request.
+ */
+public final class Request {
+
+  /** What the engine does with a request. */
+  public enum Kind { ROUTED, SPLIT, LOCAL }
+
+  private final Kind kind;
+  private final ByteBuf frame;
+  private final int keyIndex;
+  private final int keyLength;
+  private final boolean expectsReply;
+  private final boolean closeAfterReply;
+  private final Splitter splitter;
+
+  private Request(Kind kind, ByteBuf frame, int keyIndex, int keyLength, boolean expectsReply,
+      boolean closeAfterReply, Splitter splitter) {
+    this.kind = kind;
+    this.frame = requireNonNull(frame, "frame");
+    this.keyIndex = keyIndex;
+    this.keyLength = keyLength;
+    this.expectsReply = expectsReply;
+    this.closeAfterReply = closeAfterReply;
+    this.splitter = splitter;
+  }
+
+  /** A request routed by the key at absolute index {@code keyIndex} of {@code frame}. */
+  public static Request routed(ByteBuf frame, int keyIndex, int keyLength) {
+    return new Request(Kind.ROUTED, frame, keyIndex, keyLength, true, false, null);
+  }
+
+  /**
+   * A routed request with no reply to wait for (memcached {@code noreply}): it is forwarded and
+   * takes no place among the client's replies.
+   */
+  public static Request routedNoReply(ByteBuf frame, int keyIndex, int keyLength) {
+    return new Request(Kind.ROUTED, frame, keyIndex, keyLength, false, false, null);
+  }
+
+  /** A keyless request, routed as twemproxy routes keyless commands. */
+  public static Request keyless(ByteBuf frame) {
+    return new Request(Kind.ROUTED, frame, 0, -1, true, false, null);
+  }
+
+  /** A multi-key request, split per server by {@code splitter}. */
+  public static Request split(ByteBuf frame, Splitter splitter) {
+    return new Request(Kind.SPLIT, frame, 0, -1, true, false, requireNonNull(splitter));
+  }
+
+  /** A request the proxy answers itself with {@code reply}. */
+  public static Request local(ByteBuf reply) {
+    return new Request(Kind.LOCAL, reply, 0, -1, true, false, null);
+  }
+
+  /** A local reply after which the client connection is closed (QUIT, a framing error). */
+  public static Request localThenClose(ByteBuf reply) {
+    return new Request(Kind.LOCAL, reply, 0, -1, true, true, null);
+  }
+
+  public Kind kind() {
+    return kind;
+  }
+
+  /** The request bytes (ROUTED, SPLIT) or the reply bytes (LOCAL). */
+  public ByteBuf frame() {
+    return frame;
+  }
+
+  /** Absolute index of the routing key in {@link #frame()}. */
+  public int keyIndex() {
+    return keyIndex;
+  }
+
+  /** Length of the routing key, or a negative value for a keyless request. */
+  public int keyLength() {
+    return keyLength;
+  }
+
+  public boolean hasKey() {
+    return keyLength >= 0;
+  }
+
+  public boolean expectsReply() {
+    return expectsReply;
+  }
+
+  public boolean closeAfterReply() {
+    return closeAfterReply;
+  }
+
+  /** The splitter of a {@link Kind#SPLIT} request, else {@code null}. */
+  public Splitter splitter() {
+    return splitter;
+  }
+
+  @Override
+  public String toString() {
+    return "Request{" + kind + ", " + frame.readableBytes() + " bytes}";
+  }
+}

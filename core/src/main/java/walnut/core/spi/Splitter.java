@@ -1,0 +1,44 @@
+package walnut.core.spi;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/**
+ * Splits one multi-key request (MGET, DEL, memcached {@code get k1 k2 …}) into one sub-request per
+ * server, and merges the servers' replies back into the reply the client expects.
+ *
+ * <p>Contract: a splitter is created by a protocol's request decoder for one request and used once,
+ * on that client's event loop. {@link #split} reads the request frame and does not release it; the
+ * {@link Split} it returns hands each fragment buffer to the caller, who then owns it.
+ */
+public interface Splitter {
+
+  /** Routes every key with {@code router} and builds the per-server sub-requests. */
+  Split split(ByteBuf frame, KeyRouter router, ByteBufAllocator alloc);
+
+  /**
+   * The per-server parts of a split request and the merge of their replies.
+   *
+   * <p>{@link #fragment(int)} transfers ownership of the buffer to the caller (call it once per
+   * index). {@link #merge} reads the replies, one per fragment in fragment order, and releases none
+   * of them; it returns a new buffer owned by the caller, or {@code null} when a reply is not of the
+   * type the command needs (the engine then answers {@code Invalid argument}).
+   */
+  interface Split {
+
+    /** How many sub-requests; at least one. */
+    int size();
+
+    /** The server index of sub-request {@code i}, or {@link KeyRouter#NO_SERVER}. */
+    int server(int i);
+
+    /** The bytes of sub-request {@code i}; the caller owns (and releases) them. */
+    ByteBuf fragment(int i);
+
+    /** Builds the client's reply from the sub-replies. */
+    ByteBuf merge(ByteBuf[] replies, ByteBufAllocator alloc);
+
+    /** Releases fragments that were never taken, after a failure. */
+    void discard();
+  }
+}

@@ -1,0 +1,34 @@
+package walnut.core.spi;
+
+import io.netty.channel.Channel;
+import io.netty.channel.IoHandlerFactory;
+import io.netty.channel.ServerChannel;
+
+/**
+ * An I/O engine ({@code nio}, {@code epoll}, …): the Netty {@link IoHandlerFactory} for the event
+ * loops and the channel classes that go with it.
+ *
+ * <p>Contract: thread-safe; {@link #isAvailable()} is cheap and never throws (a native transport
+ * whose library cannot load answers {@code false} and explains why in
+ * {@link #unavailabilityCause()}). With {@code --transport auto} the server picks the available
+ * transport with the highest {@link #preference()}.
+ */
+public interface Transport {
+
+  /** The name the command line uses. */
+  String name();
+
+  boolean isAvailable();
+
+  /** Why the transport is not available, or {@code null} when it is. */
+  Throwable unavailabilityCause();
+
+  /** Higher is preferred by automatic selection. */
+  int preference();
+
+  IoHandlerFactory ioHandlerFactory();
+
+  Class<? extends ServerChannel> serverChannelClass();
+
+  Class<? extends Channel> channelClass();
+}
