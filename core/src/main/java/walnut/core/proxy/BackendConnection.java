@@ -1,0 +1,333 @@
+package walnut.core.proxy;
+
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.net.InetSocketAddress;
+import java.util.ArrayDeque;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import walnut.core.config.Endpoint;
+import walnut.core.stats.PoolStat;
+import walnut.core.stats.ServerStat;
+
+/**
+ * One connection from one event loop to one backend server, and the FIFO that matches its
+ * replies to requests.
+ *
+ * <p>Ownership: {@link #send} takes ownership of the request frame (it is written, which releases
+ * it, or released here if the connection fails first). Each decoded reply is handed to the FIFO's
+ * head entry, which then owns it; a reply with no entry waiting ("stray") is released and fails
+ * the connection. Confined to its event loop: every field is touched by that thread only.
+ *
+ * <p>Failure model (spec §7): any failure closes the whole connection and answers every queued
+ * and in-flight request with the failure's text, since the reply stream can no longer be matched.
+ * Only the FIFO's head needs a timer: later entries were queued later.
+ */
+final class BackendConnection extends ChannelInboundHandlerAdapter {
+
+  private static final Logger log = LoggerFactory.getLogger(BackendConnection.class);
+
+  /** A shared FIFO entry for requests that expect no reply (memcached noreply). */
+  static final Outstanding NO_REPLY = new Outstanding() {
+    @Override
+    void onReply(ByteBuf reply) {
+      throw new IllegalStateException("a noreply request never takes a reply");
+    }
+
+    @Override
+    void onError(String reason) {}
+  };
+
+  private enum Close { EOF, ERROR, TIMEOUT }
+
+  private final LoopPool loop;
+  final int server;
+  final int slot;
+  private final Pool pool;
+  /** Requests waiting for the connect to complete (twemproxy's in_queue). */
+  private final ArrayDeque<Outstanding> queued = new ArrayDeque<>();
+  private final ArrayDeque<ByteBuf> queuedFrames = new ArrayDeque<>();
+  /** Requests written and waiting for a reply (twemproxy's out_queue). */
+  private final ArrayDeque<Outstanding> waiting = new ArrayDeque<>();
+  private Channel channel;
+  private boolean connected;
+  private boolean closed;
+  private boolean dirty;
+  private ScheduledFuture<?> timer;
+
+  BackendConnection(LoopPool loop, int server, int slot) {
+    this.loop = loop;
+    this.pool = loop.pool;
+    this.server = server;
+    this.slot = slot;
+  }
+
+  void connect(Bootstrap template) {
+    Endpoint endpoint = pool.config.servers().get(server).endpoint();
+    BackendConnection self = this;
+    Bootstrap b = template.clone().handler(new ChannelInitializer<>() {
+      @Override
+      protected void initChannel(Channel ch) {
+        ch.pipeline().addLast("decoder", pool.protocol.newReplyDecoder(pool.config));
+        ch.pipeline().addLast("backend", self);
+      }
+    });
+    // Unresolved: the host is resolved again on every new connection, as twemproxy does.
+    ChannelFuture f = b.connect(InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port()));
+    channel = f.channel();
+    pool.stats.connectionOpened();
+    f.addListener(done -> {
+      if (done.isSuccess()) {
+        connected();
+      } else {
+        fail(ErrorText.of(done.cause()), Close.ERROR, done.cause());
+      }
+    });
+  }
+
+  /** Sends {@code frame} and queues {@code entry} for its reply; takes ownership of the frame. */
+  void send(Outstanding entry, ByteBuf frame) {
+    int bytes = frame.readableBytes();
+    var counters = pool.serverStats(server);
+    counters.increment(ServerStat.REQUESTS);
+    counters.add(ServerStat.REQUEST_BYTES, bytes);
+    if (closed) {
+      frame.release();
+      entry.onError(ErrorText.UNKNOWN);
+      return;
+    }
+    if (entry != NO_REPLY) {
+      entry.bytes = bytes;
+      entry.deadline = pool.config.hasTimeout()
+          ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pool.config.timeout()) : 0;
+    }
+    if (!connected) {
+      queued.add(entry);
+      queuedFrames.add(frame.touch("queued until the backend connects"));
+      counters.increment(ServerStat.IN_QUEUE);
+      counters.add(ServerStat.IN_QUEUE_BYTES, bytes);
+    } else {
+      write(entry, frame);
+      if (!dirty) {
+        dirty = true;
+        loop.backendDirty(this);
+      }
+    }
+    armTimer(entry);
+  }
+
+  private void write(Outstanding entry, ByteBuf frame) {
+    channel.write(frame, channel.voidPromise());
+    if (entry != NO_REPLY) {
+      waiting.add(entry);
+      var counters = pool.serverStats(server);
+      counters.increment(ServerStat.OUT_QUEUE);
+      counters.add(ServerStat.OUT_QUEUE_BYTES, entry.bytes);
+    }
+  }
+
+  void flush() {
+    dirty = false;
+    if (!closed) {
+      channel.flush();
+    }
+  }
+
+  /** Closes the connection (shutdown); whatever is still on it is answered as after an EOF. */
+  void close() {
+    if (channel != null) {
+      channel.close();
+    }
+  }
+
+  private void connected() {
+    if (closed) {
+      return;
+    }
+    connected = true;
+    pool.serverStats(server).increment(ServerStat.SERVER_CONNECTIONS);
+    List<ByteBuf> handshake = pool.protocol.handshake(pool.config, channel.alloc());
+    for (int i = 0; i < handshake.size(); i++) {
+      HandshakeStep step = new HandshakeStep(i);
+      step.deadline = pool.config.hasTimeout()
+          ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pool.config.timeout()) : 0;
+      channel.write(handshake.get(i), channel.voidPromise());
+      waiting.add(step);
+    }
+    var counters = pool.serverStats(server);
+    while (!queued.isEmpty()) {
+      Outstanding entry = queued.poll();
+      ByteBuf frame = queuedFrames.poll();
+      counters.decrement(ServerStat.IN_QUEUE);
+      counters.add(ServerStat.IN_QUEUE_BYTES, -frame.readableBytes());
+      write(entry, frame);
+    }
+    channel.flush();
+    if (!waiting.isEmpty()) {
+      armTimer(waiting.peek());
+    }
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    ByteBuf reply = (ByteBuf) msg;
+    Outstanding entry = waiting.poll();
+    if (entry == null || closed) {
+      reply.release();
+      if (!closed) {
+        fail(ErrorText.INVALID, Close.ERROR, null); // a stray reply: the stream is out of step
+      }
+      return;
+    }
+    var counters = pool.serverStats(server);
+    counters.decrement(ServerStat.OUT_QUEUE);
+    counters.add(ServerStat.OUT_QUEUE_BYTES, -entry.bytes);
+    if (entry.isClientRequest()) {
+      counters.increment(ServerStat.RESPONSES);
+      counters.add(ServerStat.RESPONSE_BYTES, reply.readableBytes());
+      pool.router.recordSuccess(server);
+    }
+    entry.onReply(reply);
+  }
+
+  @Override
+  public void channelReadComplete(ChannelHandlerContext ctx) {
+    loop.flushDirty();
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    String reason = ErrorText.of(cause);
+    if (log.isDebugEnabled()) {
+      log.debug("pool '{}' server '{}': {}", pool.config.name(), serverName(), reason, cause);
+    }
+    fail(reason, Close.ERROR, cause);
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    fail(ErrorText.UNKNOWN, Close.EOF, null);
+  }
+
+  private void armTimer(Outstanding entry) {
+    if (timer == null && entry.deadline != 0 && !closed) {
+      timer = loop.eventLoop.schedule(this::onTimer, Math.max(0, entry.deadline - System.nanoTime()),
+          TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void onTimer() {
+    timer = null;
+    if (closed) {
+      return;
+    }
+    Outstanding head = connected ? waiting.peek() : queued.peek();
+    if (head == null || head.deadline == 0) {
+      return;
+    }
+    long left = head.deadline - System.nanoTime();
+    if (left <= 0) {
+      fail(ErrorText.TIMED_OUT, Close.TIMEOUT, null);
+    } else {
+      timer = loop.eventLoop.schedule(this::onTimer, left, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /**
+   * Closes the connection and answers everything on it with {@code reason}. Idempotent: the first
+   * cause wins (a timeout's close later shows up as channelInactive, which must not count again).
+   */
+  private void fail(String reason, Close how, Throwable cause) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    loop.removed(this);
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+    if (channel != null) {
+      channel.close();
+    }
+    var counters = pool.serverStats(server);
+    switch (how) {
+      case EOF -> counters.increment(ServerStat.SERVER_EOF);
+      case ERROR -> counters.increment(ServerStat.SERVER_ERR);
+      case TIMEOUT -> counters.increment(ServerStat.SERVER_TIMEDOUT);
+    }
+    if (connected) {
+      counters.decrement(ServerStat.SERVER_CONNECTIONS);
+    }
+    pool.stats.connectionClosed();
+    if (!waiting.isEmpty() || !queued.isEmpty() || how != Close.EOF) {
+      log.warn("pool '{}': server '{}' failed: {}{}", pool.config.name(), serverName(), reason,
+          waiting.size() + queued.size() > 0
+              ? " (" + (waiting.size() + queued.size()) + " requests answered with the error)"
+              : "");
+    }
+    while (!queued.isEmpty()) {
+      Outstanding entry = queued.poll();
+      ByteBuf frame = queuedFrames.poll();
+      counters.decrement(ServerStat.IN_QUEUE);
+      counters.add(ServerStat.IN_QUEUE_BYTES, -frame.readableBytes());
+      ReferenceCountUtil.safeRelease(frame);
+      entry.onError(reason);
+    }
+    while (!waiting.isEmpty()) {
+      Outstanding entry = waiting.poll();
+      counters.decrement(ServerStat.OUT_QUEUE);
+      counters.add(ServerStat.OUT_QUEUE_BYTES, -entry.bytes);
+      entry.onError(reason);
+    }
+    if (pool.router.recordFailure(server)) {
+      pool.poolStats().increment(PoolStat.SERVER_EJECTS);
+      counters.set(ServerStat.SERVER_EJECTED_AT, System.currentTimeMillis() * 1000);
+      log.warn("pool '{}': server '{}' ejected for {} ms", pool.config.name(), serverName(),
+          pool.config.serverRetryTimeout());
+    }
+    loop.flushDirty();
+  }
+
+  private String serverName() {
+    return pool.config.servers().get(server).name();
+  }
+
+  /** The proxy's own AUTH/SELECT on a new connection: the reply is checked, never forwarded. */
+  private final class HandshakeStep extends Outstanding {
+    private final int index;
+
+    HandshakeStep(int index) {
+      this.index = index;
+    }
+
+    @Override
+    boolean isClientRequest() {
+      return false;
+    }
+
+    @Override
+    void onReply(ByteBuf reply) {
+      try {
+        String problem = pool.protocol.checkHandshakeReply(pool.config, index, reply);
+        if (problem != null) {
+          log.error("pool '{}': server '{}': {}", pool.config.name(), serverName(), problem);
+        }
+      } finally {
+        reply.release();
+      }
+    }
+
+    @Override
+    void onError(String reason) {}
+  }
+}

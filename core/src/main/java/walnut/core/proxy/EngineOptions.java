@@ -1,0 +1,33 @@
+package walnut.core.proxy;
+
+import static com.google.common.base.Preconditions.checkArgument;
+
+import java.time.Duration;
+
+/**
+ * Process-wide engine settings (command-line flags, since nutcracker.yml holds only pools).
+ *
+ * @param threads event loops; every loop has its own backend connections
+ * @param maxPendingPerClient replies a client may owe before the proxy stops reading from it
+ * @param shutdownGrace how long a graceful shutdown waits for in-flight requests
+ */
+public record EngineOptions(int threads, int maxPendingPerClient, Duration shutdownGrace) {
+
+  public static final int DEFAULT_MAX_PENDING_PER_CLIENT = 16_384;
+  public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+
+  public EngineOptions {
+    checkArgument(threads > 0, "threads: %s (expected: > 0)", threads);
+    checkArgument(maxPendingPerClient > 0, "max pending per client: %s (expected: > 0)",
+        maxPendingPerClient);
+  }
+
+  /** {@code threads} loops and the defaults for everything else. */
+  public static EngineOptions threads(int threads) {
+    return new EngineOptions(threads, DEFAULT_MAX_PENDING_PER_CLIENT, DEFAULT_SHUTDOWN_GRACE);
+  }
+
+  public static EngineOptions defaults() {
+    return threads(Runtime.getRuntime().availableProcessors());
+  }
+}

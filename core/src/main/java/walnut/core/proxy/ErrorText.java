@@ -1,0 +1,50 @@
+package walnut.core.proxy;
+
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.handler.codec.DecoderException;
+import java.net.UnknownHostException;
+import java.nio.channels.UnresolvedAddressException;
+import java.util.List;
+
+/**
+ * The text of twemproxy's error replies: glibc's {@code strerror} of the failure's errno
+ * (spec §8.2). Java reports errno only as exception text, so this matches the same strings.
+ */
+final class ErrorText {
+
+  static final String REFUSED = "Connection refused";
+  static final String TIMED_OUT = "Connection timed out";
+  static final String RESET = "Connection reset by peer";
+  static final String HOST_DOWN = "Host is down";
+  static final String INVALID = "Invalid argument";
+  /** twemproxy's text for errno 0: the server closed the connection. */
+  static final String UNKNOWN = "unknown";
+
+  private static final List<String> KNOWN = List.of(REFUSED, TIMED_OUT, RESET, "Broken pipe",
+      "Network is unreachable", "No route to host", HOST_DOWN);
+
+  private ErrorText() {}
+
+  static String of(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof ConnectTimeoutException) {
+        return TIMED_OUT;
+      }
+      if (t instanceof UnknownHostException || t instanceof UnresolvedAddressException) {
+        return HOST_DOWN;
+      }
+      if (t instanceof DecoderException) {
+        return INVALID;
+      }
+      String message = t.getMessage();
+      if (message != null) {
+        for (String known : KNOWN) {
+          if (message.contains(known)) {
+            return known;
+          }
+        }
+      }
+    }
+    return UNKNOWN;
+  }
+}

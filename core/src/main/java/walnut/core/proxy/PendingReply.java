@@ -1,0 +1,163 @@
+package walnut.core.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.util.ReferenceCountUtil;
+import walnut.core.spi.Protocol;
+import walnut.core.spi.Splitter;
+
+/**
+ * The reply a client is owed for one request, in the client's FIFO. For a routed request it is
+ * also the backend FIFO entry; a split request has one {@link Fragment} per server instead.
+ *
+ * <p>Ownership: holds the reply buffers that arrived until {@link #takeReply} hands the final
+ * reply to the session, or {@link #abandon} (client gone) releases them; parts that arrive after
+ * abandonment are released at once. Confined to the client's event loop, which is also the loop of
+ * every backend connection the request went to.
+ */
+final class PendingReply extends Outstanding {
+
+  private final ClientSession session;
+  private final Splitter.Split split;
+  private final ByteBuf[] parts;
+  private int remaining;
+  private ByteBuf reply;
+  private String error;
+  private boolean abandoned;
+  final boolean closeAfter;
+
+  private PendingReply(ClientSession session, Splitter.Split split, int parts, ByteBuf reply,
+      boolean closeAfter) {
+    this.session = session;
+    this.split = split;
+    this.parts = split == null ? null : new ByteBuf[parts];
+    this.remaining = reply == null ? parts : 0;
+    this.reply = reply;
+    this.closeAfter = closeAfter;
+  }
+
+  /** A reply the proxy already has (PING, errors, QUIT). */
+  static PendingReply local(ClientSession session, ByteBuf reply, boolean closeAfter) {
+    return new PendingReply(session, null, 0, reply, closeAfter);
+  }
+
+  /** Waits for one reply from one server. */
+  static PendingReply routed(ClientSession session) {
+    return new PendingReply(session, null, 1, null, false);
+  }
+
+  /** Waits for one reply per fragment of {@code split}. */
+  static PendingReply split(ClientSession session, Splitter.Split split) {
+    return new PendingReply(session, split, split.size(), null, false);
+  }
+
+  boolean isDone() {
+    return remaining == 0;
+  }
+
+  @Override
+  void onReply(ByteBuf r) {
+    partReply(0, r);
+  }
+
+  @Override
+  void onError(String reason) {
+    partError(reason);
+  }
+
+  void partReply(int index, ByteBuf r) {
+    if (abandoned) {
+      r.release();
+    } else if (parts == null) {
+      reply = r;
+    } else {
+      parts[index] = r.touch("fragment reply, merged when all arrived");
+    }
+    partDone();
+  }
+
+  void partError(String reason) {
+    if (error == null) {
+      error = reason;
+    }
+    partDone();
+  }
+
+  private void partDone() {
+    if (--remaining == 0 && !abandoned) {
+      session.replyReady(this);
+    }
+  }
+
+  /**
+   * Builds the client's reply; the caller owns it. Returns whether it is an error the proxy made
+   * through {@code errorOut[0]}, for the {@code forward_error} counter.
+   */
+  ByteBuf takeReply(Protocol protocol, ByteBufAllocator alloc, boolean[] errorOut) {
+    ByteBuf out;
+    if (error != null) {
+      releaseHeld();
+      out = protocol.errorReply(alloc, error);
+      errorOut[0] = true;
+    } else if (split != null) {
+      ByteBuf merged;
+      try {
+        merged = split.merge(parts, alloc);
+      } finally {
+        releaseHeld();
+      }
+      if (merged == null) {
+        out = protocol.errorReply(alloc, ErrorText.INVALID);
+        errorOut[0] = true;
+      } else {
+        out = merged;
+      }
+    } else {
+      out = reply;
+      reply = null;
+    }
+    return out;
+  }
+
+  /** The client is gone: release what arrived, and whatever arrives later. */
+  void abandon() {
+    abandoned = true;
+    releaseHeld();
+  }
+
+  private void releaseHeld() {
+    if (reply != null) {
+      ReferenceCountUtil.safeRelease(reply);
+      reply = null;
+    }
+    if (parts != null) {
+      for (int i = 0; i < parts.length; i++) {
+        if (parts[i] != null) {
+          ReferenceCountUtil.safeRelease(parts[i]);
+          parts[i] = null;
+        }
+      }
+    }
+  }
+
+  /** One server's part of a split request, as an entry of that backend's FIFO. */
+  static final class Fragment extends Outstanding {
+    private final PendingReply owner;
+    private final int index;
+
+    Fragment(PendingReply owner, int index) {
+      this.owner = owner;
+      this.index = index;
+    }
+
+    @Override
+    void onReply(ByteBuf reply) {
+      owner.partReply(index, reply);
+    }
+
+    @Override
+    void onError(String reason) {
+      owner.partError(reason);
+    }
+  }
+}

@@ -1,0 +1,147 @@
+package walnut.core.routing;
+
+import static java.nio.charset.StandardCharsets.US_ASCII;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.function.LongSupplier;
+import walnut.core.config.PoolConfig;
+import walnut.core.config.ServerConfig;
+import walnut.core.spi.Continuum;
+import walnut.core.spi.Distribution;
+import walnut.core.spi.HashFunction;
+import walnut.core.spi.KeyRouter;
+
+/**
+ * Routes keys of one pool to its servers: hash tag, hash, continuum over the live servers.
+ *
+ * <p>Implementation note: twemproxy hashes nothing in a one-server pool, hashes an empty key to 0
+ * without calling the hash, and routes keyless commands as the key {@code placeholder} (spec §5).
+ * The ring over the live servers is immutable and published through one volatile field; an
+ * ejection rebuilds it at once, and a return is noticed lazily by the first lookup after the
+ * earliest retry time, as twemproxy does. Lookups are lock-free and allocation-free; rebuilds are
+ * rare and synchronized.
+ *
+ * <p>Thread-safe: shared by every event loop.
+ */
+public final class PoolRouter implements KeyRouter {
+
+  private static final ByteBuf PLACEHOLDER =
+      Unpooled.unreleasableBuffer(Unpooled.wrappedBuffer("placeholder".getBytes(US_ASCII)));
+
+  private final PoolConfig pool;
+  private final HashFunction hash;
+  private final Distribution distribution;
+  private final ServerHealth[] health;
+  private final boolean tagged;
+  private final byte open;
+  private final byte close;
+  private final LongSupplier clock;
+
+  private volatile Ring ring;
+  /** Earliest wall-clock millis at which an ejected server returns; MAX_VALUE when none is out. */
+  private volatile long nextReturn = Long.MAX_VALUE;
+
+  public PoolRouter(PoolConfig pool, HashFunction hash, Distribution distribution) {
+    this(pool, hash, distribution, System::currentTimeMillis);
+  }
+
+  PoolRouter(PoolConfig pool, HashFunction hash, Distribution distribution, LongSupplier clock) {
+    this.pool = pool;
+    this.hash = hash;
+    this.distribution = distribution;
+    this.clock = clock;
+    this.health = new ServerHealth[pool.servers().size()];
+    for (int i = 0; i < health.length; i++) {
+      health[i] = new ServerHealth();
+    }
+    byte[] tag = pool.hashTagBytes();
+    this.tagged = tag != null;
+    this.open = tagged ? tag[0] : 0;
+    this.close = tagged ? tag[1] : 0;
+    rebuild();
+  }
+
+  @Override
+  public int serverFor(ByteBuf buf, int offset, int length) {
+    Ring r = currentRing();
+    if (r.live.length == 0) {
+      return NO_SERVER;
+    }
+    if (health.length == 1) {
+      return 0;
+    }
+    int h = 0;
+    if (length > 0) {
+      if (tagged) {
+        long span = HashTag.span(buf, offset, length, open, close);
+        h = hash.hash(buf, HashTag.start(span), HashTag.length(span));
+      } else {
+        h = hash.hash(buf, offset, length);
+      }
+    }
+    return r.live[r.continuum.serverFor(h)];
+  }
+
+  /** Routes a keyless command as twemproxy does: by the key {@code placeholder}. */
+  public int serverForKeyless() {
+    return serverFor(PLACEHOLDER, PLACEHOLDER.readerIndex(), PLACEHOLDER.readableBytes());
+  }
+
+  /** A reply from server {@code index} was matched to a request. */
+  public void recordSuccess(int index) {
+    if (pool.autoEjectHosts()) {
+      health[index].success();
+    }
+  }
+
+  /**
+   * A connection to server {@code index} closed. Returns true when this ejected the server (the
+   * caller counts {@code server_ejects}); without {@code auto_eject_hosts} nothing is counted.
+   */
+  public boolean recordFailure(int index) {
+    if (!pool.autoEjectHosts() || !health[index].failure(pool.serverFailureLimit())) {
+      return false;
+    }
+    health[index].ejectUntil(clock.getAsLong() + pool.serverRetryTimeout());
+    rebuild();
+    return true;
+  }
+
+  /** Whether server {@code index} is in the ring now. */
+  public boolean isLive(int index) {
+    return health[index].isLive(clock.getAsLong());
+  }
+
+  private Ring currentRing() {
+    long next = nextReturn;
+    if (next != Long.MAX_VALUE && clock.getAsLong() >= next) {
+      rebuild();
+    }
+    return ring;
+  }
+
+  private synchronized void rebuild() {
+    long now = clock.getAsLong();
+    List<ServerConfig> live = new ArrayList<>(health.length);
+    int[] index = new int[health.length];
+    long next = Long.MAX_VALUE;
+    for (int i = 0; i < health.length; i++) {
+      if (health[i].isLive(now)) {
+        index[live.size()] = i;
+        live.add(pool.servers().get(i));
+      } else {
+        next = Math.min(next, health[i].ejectedUntil());
+      }
+    }
+    int[] liveIndex = java.util.Arrays.copyOf(index, live.size());
+    Continuum continuum = live.isEmpty() ? h -> NO_SERVER : distribution.build(live, hash);
+    ring = new Ring(continuum, liveIndex);
+    nextReturn = next;
+  }
+
+  /** A continuum and the pool index of each of its servers. */
+  private record Ring(Continuum continuum, int[] live) {}
+}
