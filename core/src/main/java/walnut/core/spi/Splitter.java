@@ -7,8 +7,8 @@ import io.netty.buffer.ByteBufAllocator;
  * Splits one multi-key request (MGET, DEL, memcached {@code get k1 k2 …}) into one sub-request per
  * server, and merges the servers' replies back into the reply the client expects.
  *
- * <p>Contract: a splitter is created by a protocol's request decoder for one request and used once,
- * on that client's event loop. {@link #split} reads the request frame and does not release it; the
+ * <p>Contract: a splitter may be shared when it is stateless; each {@link #split} call, made on the
+ * client's event loop, returns a {@link Split} that belongs to that one request. {@link #split} reads the request frame and does not release it; the
  * {@link Split} it returns hands each fragment buffer to the caller, who then owns it.
  */
 public interface Splitter {

@@ -1,0 +1,218 @@
+package walnut.redis;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import walnut.core.spi.Request;
+import walnut.redis.RedisCommand.Action;
+
+/**
+ * Turns one complete, well-framed request into a {@link Request}: looks the command up, checks its
+ * argument count, enforces {@code redis_auth}, answers what the proxy answers itself and routes
+ * the rest. Keeps the connection's AUTH state and CLIENT SETNAME name.
+ *
+ * <p>The checks run in Redis's order: unknown command, then argument count, then authentication;
+ * so an unauthenticated client still learns that a command does not exist, and AUTH, QUIT and
+ * HELLO work before AUTH (HELLO must fail with "unknown command" for RESP3 clients to fall back).
+ *
+ * <p>One per client connection, confined to its event loop.
+ */
+final class CommandDispatcher {
+
+  private static final byte[] SETNAME = {'S', 'E', 'T', 'N', 'A', 'M', 'E'};
+  private static final byte[] GETNAME = {'G', 'E', 'T', 'N', 'A', 'M', 'E'};
+  private static final byte[] SETINFO = {'S', 'E', 'T', 'I', 'N', 'F', 'O'};
+  private static final byte[] DEFAULT_USER = {'d', 'e', 'f', 'a', 'u', 'l', 't'};
+
+  /** The pool's {@code redis_auth}, or {@code null}: then every client is authenticated. */
+  private final byte[] password;
+  private boolean authenticated;
+  private byte[] clientName;
+
+  CommandDispatcher(String redisAuth) {
+    this.password = redisAuth == null ? null : redisAuth.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * The request for the frame of {@code length} bytes at absolute {@code start} of {@code buf},
+   * whose first arguments {@code args} locates. When {@code owned}, {@code buf} is a new buffer
+   * holding exactly the frame (a converted inline command) and this takes it over: it becomes the
+   * request's frame or is released. Otherwise {@code buf} is the read buffer, sliced and retained
+   * only for a request that is forwarded.
+   */
+  Request dispatch(ByteBufAllocator alloc, ByteBuf buf, int start, int length, Args args,
+      boolean owned) {
+    Request request = null;
+    try {
+      request = decide(alloc, buf, start, length, args, owned);
+      return request;
+    } finally {
+      if (owned && (request == null || request.frame() != buf)) {
+        buf.release();
+      }
+    }
+  }
+
+  private Request decide(ByteBufAllocator alloc, ByteBuf buf, int start, int length, Args args,
+      boolean owned) {
+    RedisCommand command = CommandTable.lookup(buf, start + args.offset(0), args.length(0));
+    if (command == null) {
+      return Request.local(Replies.unknownCommand(alloc, buf, start));
+    }
+    int argc = args.count - 1;
+    if (!command.arity.accepts(argc)) {
+      return Request.local(Replies.wrongArity(alloc, command.lowerName));
+    }
+    switch (command.action) {
+      case QUIT:
+        return Request.localThenClose(Replies.ok(alloc));
+      case HELLO:
+        return Request.local(Replies.unknownCommand(alloc, buf, start));
+      case AUTH:
+        return Request.local(auth(alloc, buf, start, args));
+      default:
+        break;
+    }
+    if (password != null && !authenticated) {
+      return Request.local(Replies.error(alloc, Replies.NOAUTH));
+    }
+    return switch (command.action) {
+      case ROUTE -> routed(buf, start, length, args, 1, owned);
+      case KEYLESS -> Request.keyless(frame(buf, start, length, owned));
+      case EVAL -> eval(alloc, buf, start, length, args, command, owned);
+      case SPLIT -> argc / command.splitter.step() >= 2
+          ? Request.split(frame(buf, start, length, owned), command.splitter)
+          : routed(buf, start, length, args, 1, owned);
+      case PING -> Request.local(argc == 0 ? Replies.simple(alloc, "PONG")
+          : Replies.bulk(alloc, buf, start + args.offset(1), args.length(1)));
+      case ECHO -> Request.local(Replies.bulk(alloc, buf, start + args.offset(1), args.length(1)));
+      case SELECT -> Request.local(select(alloc, buf, start, args));
+      case CLIENT -> Request.local(client(alloc, buf, start, args));
+      case MOVE -> Request.local(Replies.error(alloc,
+          "ERR MOVE is not supported through the proxy"));
+      default -> throw new AssertionError(command.action);
+    };
+  }
+
+  private static ByteBuf frame(ByteBuf buf, int start, int length, boolean owned) {
+    // The slice keeps the read buffer alive until the engine releases the request.
+    return owned ? buf : buf.retainedSlice(start, length);
+  }
+
+  private static Request routed(ByteBuf buf, int start, int length, Args args, int keyArg,
+      boolean owned) {
+    return Request.routed(frame(buf, start, length, owned), args.offset(keyArg),
+        args.length(keyArg));
+  }
+
+  /** EVAL/EVALSHA go to the server of their first key, so numkeys must be at least 1. */
+  private static Request eval(ByteBufAllocator alloc, ByteBuf buf, int start, int length,
+      Args args, RedisCommand command, boolean owned) {
+    int index = start + args.offset(2);
+    int n = args.length(2);
+    boolean digits = n > 0;
+    boolean positive = false;
+    for (int i = 0; i < n && digits; i++) {
+      byte b = buf.getByte(index + i);
+      digits = b >= '0' && b <= '9';
+      positive |= b > '0';
+    }
+    if (!digits) {
+      return Request.local(Replies.error(alloc, "ERR value is not an integer or out of range"));
+    }
+    if (!positive) {
+      return Request.local(Replies.error(alloc, "ERR " + command.name
+          + " needs numkeys >= 1 through the proxy: its first key chooses the server"));
+    }
+    return routed(buf, start, length, args, 3, owned);
+  }
+
+  /** twemproxy's AUTH (spec §9.6), plus Redis 6's {@code AUTH default <password>}. */
+  private ByteBuf auth(ByteBufAllocator alloc, ByteBuf buf, int start, Args args) {
+    if (password == null) {
+      return Replies.error(alloc, "ERR Client sent AUTH, but no password is set");
+    }
+    boolean withUser = args.count == 3;
+    int arg = withUser ? 2 : 1;
+    boolean ok = matchesPassword(buf, start + args.offset(arg), args.length(arg));
+    if (withUser) {
+      ok &= isDefaultUser(buf, start + args.offset(1), args.length(1));
+    }
+    // A failed AUTH de-authenticates, even after an earlier success (spec §9.6).
+    authenticated = ok;
+    if (ok) {
+      return Replies.ok(alloc);
+    }
+    return Replies.error(alloc, withUser
+        ? "WRONGPASS invalid username-password pair or user is disabled."
+        : "ERR invalid password");
+  }
+
+  private boolean matchesPassword(ByteBuf buf, int index, int length) {
+    // MessageDigest.isEqual takes time independent of where the bytes differ; an absurdly long
+    // candidate is refused without copying it.
+    if (length > Math.max(4096, password.length)) {
+      return false;
+    }
+    return MessageDigest.isEqual(password, ByteBufUtil.getBytes(buf, index, length));
+  }
+
+  /** Redis user names are case-sensitive; the proxy only has Redis's {@code default} user. */
+  private static boolean isDefaultUser(ByteBuf buf, int index, int length) {
+    if (length != DEFAULT_USER.length) {
+      return false;
+    }
+    for (int i = 0; i < length; i++) {
+      if (buf.getByte(index + i) != DEFAULT_USER[i]) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static ByteBuf select(ByteBufAllocator alloc, ByteBuf buf, int start, Args args) {
+    if (args.length(1) == 1 && buf.getByte(start + args.offset(1)) == '0') {
+      return Replies.ok(alloc);
+    }
+    return Replies.error(alloc, "ERR SELECT is not allowed through the proxy: clients use DB 0");
+  }
+
+  private ByteBuf client(ByteBufAllocator alloc, ByteBuf buf, int start, Args args) {
+    int sub = start + args.offset(1);
+    int subLength = args.length(1);
+    int argc = args.count - 2;
+    if (CommandTable.matches(buf, sub, subLength, SETNAME)) {
+      if (argc != 1) {
+        return Replies.wrongArity(alloc, "client|setname");
+      }
+      return setName(alloc, buf, start + args.offset(2), args.length(2));
+    }
+    if (CommandTable.matches(buf, sub, subLength, GETNAME)) {
+      if (argc != 0) {
+        return Replies.wrongArity(alloc, "client|getname");
+      }
+      return clientName == null ? Replies.nullBulk(alloc) : Replies.bulk(alloc, clientName);
+    }
+    if (CommandTable.matches(buf, sub, subLength, SETINFO)) {
+      // Jedis and Lettuce announce themselves; the servers never see this connection, so the
+      // proxy accepts and forgets it.
+      return argc == 2 ? Replies.ok(alloc) : Replies.wrongArity(alloc, "client|setinfo");
+    }
+    return Replies.error(alloc, "ERR CLIENT " + Replies.quote(buf, sub, subLength)
+        + " is not supported through the proxy (supported: SETNAME, GETNAME, SETINFO)");
+  }
+
+  private ByteBuf setName(ByteBufAllocator alloc, ByteBuf buf, int index, int length) {
+    for (int i = 0; i < length; i++) {
+      byte b = buf.getByte(index + i);
+      if (b < '!' || b > '~') {
+        return Replies.error(alloc,
+            "ERR Client names cannot contain spaces, newlines or special characters.");
+      }
+    }
+    clientName = length == 0 ? null : ByteBufUtil.getBytes(buf, index, length);
+    return Replies.ok(alloc);
+  }
+}

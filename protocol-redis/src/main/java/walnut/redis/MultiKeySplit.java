@@ -1,0 +1,178 @@
+package walnut.redis;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import walnut.core.spi.Splitter;
+
+/**
+ * The sub-requests of one split MGET, DEL, UNLINK, TOUCH, EXISTS or MSET, and the merge of their
+ * replies (spec §9.3).
+ *
+ * <p>Implementation note: for MGET each key remembers its fragment and its position inside that
+ * fragment; the merge finds where every element of every sub-reply starts, then copies the
+ * elements out in the client's key order under one {@code *<keys>} header. A sub-reply of any other
+ * shape than the command needs (an error such as {@code -READONLY}, an array of the wrong size, a
+ * truncated element) makes the merge return {@code null}, which the engine turns into
+ * {@code -ERR Invalid argument} as twemproxy does.
+ *
+ * <p>Ownership: holds each fragment until {@link #fragment} hands it over, or {@link #discard}
+ * releases it. {@link #merge} reads the replies and releases none. Used once, on the client's
+ * event loop.
+ */
+final class MultiKeySplit implements Splitter.Split {
+
+  private static final int OK_REPLY = ('+' << 24) | ('O' << 16) | ('K' << 8) | '\r';
+
+  private final MultiKeySplitter.Merge merge;
+  private final int[] servers;
+  private final ByteBuf[] fragments;
+  private final int[] fragmentOf;
+  private final int[] position;
+  private final int[] fragmentKeys;
+  private final LengthLine line = new LengthLine();
+
+  MultiKeySplit(MultiKeySplitter.Merge merge, int[] servers, ByteBuf[] fragments,
+      int[] fragmentOf, int[] position, int[] fragmentKeys) {
+    this.merge = merge;
+    this.servers = servers;
+    this.fragments = fragments;
+    this.fragmentOf = fragmentOf;
+    this.position = position;
+    this.fragmentKeys = fragmentKeys;
+  }
+
+  @Override
+  public int size() {
+    return servers.length;
+  }
+
+  @Override
+  public int server(int i) {
+    return servers[i];
+  }
+
+  @Override
+  public ByteBuf fragment(int i) {
+    ByteBuf f = fragments[i];
+    if (f == null) {
+      throw new IllegalStateException("fragment " + i + " was already taken");
+    }
+    fragments[i] = null;
+    return f;
+  }
+
+  @Override
+  public void discard() {
+    for (int i = 0; i < fragments.length; i++) {
+      if (fragments[i] != null) {
+        fragments[i].release();
+        fragments[i] = null;
+      }
+    }
+  }
+
+  @Override
+  public ByteBuf merge(ByteBuf[] replies, ByteBufAllocator alloc) {
+    if (replies.length != servers.length) {
+      throw new IllegalArgumentException(
+          "replies: " + replies.length + " (expected: " + servers.length + ")");
+    }
+    return switch (merge) {
+      case VALUES -> mergeValues(replies, alloc);
+      case SUM -> mergeSum(replies, alloc);
+      case OK -> mergeOk(replies, alloc);
+    };
+  }
+
+  private ByteBuf mergeOk(ByteBuf[] replies, ByteBufAllocator alloc) {
+    for (ByteBuf r : replies) {
+      if (r.readableBytes() != 5 || r.getInt(r.readerIndex()) != OK_REPLY
+          || r.getByte(r.readerIndex() + 4) != '\n') {
+        return null;
+      }
+    }
+    return alloc.buffer(5).writeInt(OK_REPLY).writeByte('\n');
+  }
+
+  private ByteBuf mergeSum(ByteBuf[] replies, ByteBufAllocator alloc) {
+    long sum = 0;
+    for (ByteBuf r : replies) {
+      int p = r.readerIndex();
+      int end = r.writerIndex();
+      if (end - p < 4 || end - p > 23 || r.getByte(p) != ':' || r.getByte(end - 2) != '\r'
+          || r.getByte(end - 1) != '\n') {
+        return null;
+      }
+      p++;
+      boolean negative = r.getByte(p) == '-';
+      if (negative) {
+        p++;
+      }
+      if (p == end - 2) {
+        return null;
+      }
+      long v = 0;
+      for (; p < end - 2; p++) {
+        byte b = r.getByte(p);
+        if (b < '0' || b > '9') {
+          return null;
+        }
+        v = v * 10 + (b - '0');
+      }
+      sum += negative ? -v : v;
+    }
+    ByteBuf out = alloc.buffer(Resp.headerSize(sum));
+    Resp.writeHeader(out, ':', sum);
+    return out;
+  }
+
+  private ByteBuf mergeValues(ByteBuf[] replies, ByteBufAllocator alloc) {
+    int[][] elementStart = new int[replies.length][];
+    int[][] elementLength = new int[replies.length][];
+    long total = Resp.headerSize(fragmentOf.length);
+    for (int f = 0; f < replies.length; f++) {
+      ByteBuf r = replies[f];
+      int n = fragmentKeys[f];
+      int p = r.readerIndex();
+      if (!r.isReadable() || r.getByte(p) != '*'
+          || line.parse(r, p, Integer.MAX_VALUE, false) != LengthLine.OK || line.value != n) {
+        return null;
+      }
+      p = line.end;
+      int[] starts = new int[n];
+      int[] lengths = new int[n];
+      for (int j = 0; j < n; j++) {
+        if (p >= r.writerIndex() || r.getByte(p) != '$'
+            || line.parse(r, p, Integer.MAX_VALUE, true) != LengthLine.OK) {
+          return null;
+        }
+        int end = line.value < 0 ? line.end : (int) Math.min(line.end + line.value + 2,
+            Integer.MAX_VALUE);
+        if (end > r.writerIndex() || (line.value >= 0
+            && (r.getByte(end - 2) != '\r' || r.getByte(end - 1) != '\n'))) {
+          return null;
+        }
+        starts[j] = p;
+        lengths[j] = end - p;
+        total += end - p;
+        p = end;
+      }
+      if (p != r.writerIndex()) {
+        return null;
+      }
+      elementStart[f] = starts;
+      elementLength[f] = lengths;
+    }
+    if (total > Integer.MAX_VALUE) {
+      return null;
+    }
+    ByteBuf out = alloc.buffer((int) total);
+    Resp.writeHeader(out, '*', fragmentOf.length);
+    for (int k = 0; k < fragmentOf.length; k++) {
+      int f = fragmentOf[k];
+      int j = position[k];
+      out.writeBytes(replies[f], elementStart[f][j], elementLength[f][j]);
+    }
+    return out;
+  }
+}

@@ -1,0 +1,229 @@
+package walnut.redis;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.handler.codec.CorruptedFrameException;
+import java.util.Arrays;
+import java.util.List;
+
+/**
+ * Frames a Redis server's RESP2 replies: {@code + - : $ *}, the null forms {@code $-1} and
+ * {@code *-1}, {@code *0}, and arrays nested to any depth.
+ *
+ * <p>Ownership: receives the server's bytes through {@link ByteToMessageDecoder}'s cumulation;
+ * passes on each complete top-level reply as a retained slice of it, byte for byte, owned by the
+ * receiver. It releases nothing else; the base class releases the cumulation.
+ *
+ * <p>Implementation note: no recursion. Open arrays are a pre-sized stack of remaining element
+ * counts (grown by doubling only for unusually deep nesting, then reused). Progress is kept in
+ * fields relative to the reply's first byte, so a 64 MiB bulk arriving in many reads is skipped by
+ * its length and a long status line is searched once, never rescanned from the start.
+ *
+ * <p>A top-level {@code -OOM}, {@code -BUSY} or {@code -LOADING} error (followed by a space or CR)
+ * raises {@link TransientServerErrorException}, and an unparseable reply a
+ * {@link CorruptedFrameException}: the engine closes the connection and answers
+ * {@code Invalid argument} to everything in flight (spec §9.9). After either, the decoder discards
+ * the rest of the stream, which can no longer be matched to requests. One instance per backend
+ * channel, confined to its event loop.
+ */
+public final class RedisReplyDecoder extends ByteToMessageDecoder {
+
+  /** A reply must fit one buffer. */
+  static final long MAX_REPLY = Integer.MAX_VALUE - 1;
+  /** Status, error and integer lines are short; a runaway one is a broken server. */
+  static final int MAX_LINE = 64 * 1024 * 1024;
+
+  private enum State { TYPE, LINE, BULK, FAILED }
+
+  private static final int NEED_MORE = 0;
+  private static final int PROGRESS = 1;
+  private static final int ELEMENT_DONE = 2;
+
+  private final LengthLine line = new LengthLine();
+  private State state = State.TYPE;
+  /** Bytes of the current reply framed so far, counted from the reader index. */
+  private int scanned;
+  /** Where the current +, - or : line starts, relative to the reply. */
+  private int lineStart;
+  /** Where the current bulk ends (after its CRLF), relative to the reply. */
+  private int bulkEnd;
+  /** Elements still owed by each open array, innermost last. */
+  private int[] remaining = new int[8];
+  private int depth;
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    for (;;) {
+      int start = in.readerIndex();
+      int step = switch (state) {
+        case TYPE -> type(in, start);
+        case LINE -> line(in, start);
+        case BULK -> bulk(in, start);
+        case FAILED -> {
+          in.skipBytes(in.readableBytes());
+          yield NEED_MORE;
+        }
+      };
+      if (step == NEED_MORE) {
+        return;
+      }
+      if (step == ELEMENT_DONE && closeElement()) {
+        out.add(in.retainedSlice(start, scanned));
+        in.skipBytes(scanned);
+        scanned = 0;
+      }
+    }
+  }
+
+  /** Reads the type byte and, for $ and *, the header at {@code scanned}. */
+  private int type(ByteBuf in, int start) {
+    int at = start + scanned;
+    if (at >= in.writerIndex()) {
+      return NEED_MORE;
+    }
+    byte type = in.getByte(at);
+    switch (type) {
+      case '+', '-', ':' -> {
+        lineStart = scanned;
+        scanned++;
+        state = State.LINE;
+        return PROGRESS;
+      }
+      case '$', '*' -> {
+        int r = line.parse(in, at, Integer.MAX_VALUE, true);
+        if (r == LengthLine.NEED_MORE) {
+          return NEED_MORE;
+        }
+        if (r == LengthLine.INVALID) {
+          throw fail(in, (type == '$' ? "bulk" : "array") + " length: '"
+              + Replies.quote(in, at + 1, Math.min(12, in.writerIndex() - at - 1))
+              + "' (expected: -1 or 0.." + Integer.MAX_VALUE + ")");
+        }
+        scanned = line.end - start;
+        if (line.value < 0 || (line.value == 0 && type == '*')) {
+          return ELEMENT_DONE; // null bulk, null array, empty array
+        }
+        if (type == '*') {
+          push((int) line.value);
+          return PROGRESS;
+        }
+        long end = (long) scanned + line.value + 2;
+        if (end > MAX_REPLY) {
+          throw fail(in, "reply length: " + end + " (expected: <= " + MAX_REPLY + ")");
+        }
+        bulkEnd = (int) end;
+        state = State.BULK;
+        return PROGRESS;
+      }
+      default -> throw fail(in, "reply type: '" + Replies.quote(in, at, 1)
+          + "' (expected: one of + - : $ *)");
+    }
+  }
+
+  /** Waits for a bulk's bytes, which are skipped by length, never scanned. */
+  private int bulk(ByteBuf in, int start) {
+    if (in.writerIndex() - start < bulkEnd) {
+      return NEED_MORE;
+    }
+    if (in.getByte(start + bulkEnd - 2) != '\r' || in.getByte(start + bulkEnd - 1) != '\n') {
+      throw fail(in, "bulk reply not terminated by CRLF");
+    }
+    scanned = bulkEnd;
+    state = State.TYPE;
+    return ELEMENT_DONE;
+  }
+
+  /** Searches the rest of a +, - or : line, from where the last search stopped. */
+  private int line(ByteBuf in, int start) {
+    int lf = in.indexOf(start + scanned, in.writerIndex(), (byte) '\n');
+    if (lf < 0) {
+      scanned = in.writerIndex() - start;
+      if (scanned - lineStart > MAX_LINE) {
+        throw fail(in, "reply line length: > " + MAX_LINE + " (expected: <= " + MAX_LINE + ")");
+      }
+      return NEED_MORE;
+    }
+    int lineAt = start + lineStart;
+    if (lf - 1 <= lineAt || in.getByte(lf - 1) != '\r') {
+      throw fail(in, "reply line not terminated by CRLF");
+    }
+    byte type = in.getByte(lineAt);
+    if (type == ':' && !isInteger(in, lineAt + 1, lf - 1)) {
+      throw fail(in, "integer reply: '" + Replies.quote(in, lineAt + 1, lf - 1 - lineAt - 1)
+          + "' (expected: an integer)");
+    }
+    if (type == '-' && depth == 0 && isTransient(in, lineAt + 1, lf - 1)) {
+      String text = Replies.quote(in, lineAt, lf - 1 - lineAt);
+      reset(in);
+      throw new TransientServerErrorException(text);
+    }
+    scanned = lf + 1 - start;
+    state = State.TYPE;
+    return ELEMENT_DONE;
+  }
+
+  private void push(int count) {
+    if (depth == remaining.length) {
+      remaining = Arrays.copyOf(remaining, depth * 2);
+    }
+    remaining[depth++] = count;
+  }
+
+  /** Counts a finished element against the open arrays; true when the top-level reply is done. */
+  private boolean closeElement() {
+    while (depth > 0) {
+      if (--remaining[depth - 1] > 0) {
+        return false;
+      }
+      depth--;
+    }
+    return true;
+  }
+
+  private static boolean isInteger(ByteBuf in, int from, int to) {
+    int i = from < to && in.getByte(from) == '-' ? from + 1 : from;
+    if (i == to || to - i > 19) {
+      return false;
+    }
+    for (; i < to; i++) {
+      byte b = in.getByte(i);
+      if (b < '0' || b > '9') {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /** {@code OOM}, {@code BUSY} or {@code LOADING} followed by a space or the line's end. */
+  private static boolean isTransient(ByteBuf in, int from, int to) {
+    return startsWithWord(in, from, to, "OOM") || startsWithWord(in, from, to, "BUSY")
+        || startsWithWord(in, from, to, "LOADING");
+  }
+
+  private static boolean startsWithWord(ByteBuf in, int from, int to, String word) {
+    int n = word.length();
+    if (to - from < n || (to - from > n && in.getByte(from + n) != ' ')) {
+      return false;
+    }
+    for (int i = 0; i < n; i++) {
+      if (in.getByte(from + i) != word.charAt(i)) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private CorruptedFrameException fail(ByteBuf in, String message) {
+    reset(in);
+    return new CorruptedFrameException(message);
+  }
+
+  /** After a failure the stream cannot be matched to requests any more: drop all of it. */
+  private void reset(ByteBuf in) {
+    in.skipBytes(in.readableBytes());
+    state = State.FAILED;
+    scanned = 0;
+    depth = 0;
+  }
+}

@@ -1,0 +1,220 @@
+package walnut.redis;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import java.util.List;
+import walnut.core.config.PoolConfig;
+import walnut.core.spi.Request;
+
+/**
+ * Decodes a Redis client's bytes into {@link Request}s: RESP2 arrays of bulk strings
+ * ({@code *<n>\r\n} then n × {@code $<len>\r\n<bytes>\r\n}) and inline commands.
+ *
+ * <p>Ownership: receives the client's bytes through {@link ByteToMessageDecoder}'s cumulation;
+ * passes on one {@link Request} per request, which owns its frame: a retained slice of the
+ * cumulation for a forwarded request (sent to the server byte for byte), a new buffer for a
+ * converted inline command or a local reply. It releases nothing else; the base class releases the
+ * cumulation.
+ *
+ * <p>A frame is validated whole before anything is retained. Progress is kept in fields, relative
+ * to the frame's first byte (the cumulation may be compacted between reads), so a 64 MiB value
+ * arriving in many reads is never scanned twice: headers are parsed once and bulk bytes are
+ * skipped by their declared length, not scanned. Nothing is allocated from a declared length.
+ *
+ * <p>Broken framing gets {@code -ERR Protocol error: …} as a closing local reply, in its turn after
+ * the requests before it, and every later byte of the connection is discarded; {@code decode}
+ * never throws. A well-framed request the proxy cannot serve gets an error reply and the
+ * connection goes on. One instance per client channel, never shared, confined to its event loop.
+ */
+public final class RedisRequestDecoder extends ByteToMessageDecoder {
+
+  /** Redis's limits: 1,048,576 arguments, 512 MiB per bulk, 64 KiB inline, 1 GiB query buffer. */
+  static final int MAX_ARGS = 1024 * 1024;
+  static final int MAX_BULK = 512 * 1024 * 1024;
+  static final int MAX_INLINE = 64 * 1024;
+  static final long MAX_REQUEST = 1L << 30;
+
+  private enum State { START, ARG_COUNT, BULK_HEADER, BULK_DATA, INLINE, DISCARD }
+
+  private final CommandDispatcher dispatcher;
+  private final long maxRequest;
+  private final LengthLine line = new LengthLine();
+  private final Args args = new Args();
+  private State state = State.START;
+  /** Bytes of the current frame validated so far, counted from the reader index. */
+  private int scanned;
+  private int argIndex;
+  private int bulkLength;
+
+  /** A decoder for one client connection of {@code pool}; its {@code redis_auth} applies. */
+  public RedisRequestDecoder(PoolConfig pool) {
+    this(pool.redisAuth());
+  }
+
+  RedisRequestDecoder(String redisAuth) {
+    this(redisAuth, MAX_REQUEST);
+  }
+
+  /** With a smaller request limit, so tests reach it without a gibibyte of input. */
+  RedisRequestDecoder(String redisAuth, long maxRequest) {
+    this.dispatcher = new CommandDispatcher(redisAuth);
+    this.maxRequest = maxRequest;
+  }
+
+  @Override
+  protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    // Each step returns false when it needs more bytes, or after the connection failed.
+    for (;;) {
+      boolean progressed = switch (state) {
+        case START -> start(in);
+        case ARG_COUNT -> argCount(ctx, in, out);
+        case BULK_HEADER -> bulkHeader(ctx, in, out);
+        case BULK_DATA -> bulkData(ctx, in, out);
+        case INLINE -> inline(ctx, in, out);
+        case DISCARD -> {
+          in.skipBytes(in.readableBytes());
+          yield false;
+        }
+      };
+      if (!progressed) {
+        return;
+      }
+    }
+  }
+
+  private boolean start(ByteBuf in) {
+    if (!in.isReadable()) {
+      return false;
+    }
+    scanned = 0;
+    state = in.getByte(in.readerIndex()) == '*' ? State.ARG_COUNT : State.INLINE;
+    return true;
+  }
+
+  private boolean argCount(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    int start = in.readerIndex();
+    int r = line.parse(in, start, MAX_ARGS, false);
+    if (r != LengthLine.OK) {
+      if (r == LengthLine.INVALID) {
+        fail(ctx, in, out, "invalid multibulk length");
+      }
+      return false;
+    }
+    if (line.value == 0) {
+      // Redis ignores an empty array: nothing to answer.
+      in.skipBytes(line.end - start);
+      state = State.START;
+      return true;
+    }
+    args.count = (int) line.value;
+    argIndex = 0;
+    scanned = line.end - start;
+    state = State.BULK_HEADER;
+    return true;
+  }
+
+  private boolean bulkHeader(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    int start = in.readerIndex();
+    int at = start + scanned;
+    if (at >= in.writerIndex()) {
+      return false;
+    }
+    byte type = in.getByte(at);
+    if (type != '$') {
+      fail(ctx, in, out, "expected '$', got '" + printable(type) + "'");
+      return false;
+    }
+    int r = line.parse(in, at, MAX_BULK, false);
+    if (r != LengthLine.OK) {
+      if (r == LengthLine.INVALID) {
+        fail(ctx, in, out, "invalid bulk length");
+      }
+      return false;
+    }
+    bulkLength = (int) line.value;
+    scanned = line.end - start;
+    if ((long) scanned + bulkLength + 2 > maxRequest) {
+      fail(ctx, in, out, "request too big (limit: " + maxRequest + " bytes)");
+      return false;
+    }
+    state = State.BULK_DATA;
+    return true;
+  }
+
+  /** Waits for a bulk's bytes, which are skipped by length, never scanned. */
+  private boolean bulkData(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    int start = in.readerIndex();
+    int dataEnd = scanned + bulkLength;
+    if (in.writerIndex() - start < dataEnd + 2) {
+      return false;
+    }
+    if (in.getByte(start + dataEnd) != '\r' || in.getByte(start + dataEnd + 1) != '\n') {
+      fail(ctx, in, out, "bulk string not terminated by CRLF");
+      return false;
+    }
+    if (argIndex < Args.TRACKED) {
+      args.set(argIndex, scanned, bulkLength);
+    }
+    scanned = dataEnd + 2;
+    if (++argIndex < args.count) {
+      state = State.BULK_HEADER;
+      return true;
+    }
+    state = State.START;
+    Request request = dispatcher.dispatch(ctx.alloc(), in, start, scanned, args, false);
+    in.skipBytes(scanned);
+    emit(in, out, request);
+    return true;
+  }
+
+  /** Decodes one inline line; false when it has not fully arrived (or the connection failed). */
+  private boolean inline(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
+    int start = in.readerIndex();
+    int lf = in.indexOf(start + scanned, in.writerIndex(), (byte) '\n');
+    // The limit is on the bytes before the LF, whatever the reads were, so a line is accepted or
+    // refused the same way however it was split.
+    int lineLength = lf < 0 ? in.readableBytes() : lf - start;
+    if (lineLength > MAX_INLINE) {
+      fail(ctx, in, out, "too big inline request");
+      return false;
+    }
+    if (lf < 0) {
+      scanned = lineLength;
+      return false;
+    }
+    int end = lf > start && in.getByte(lf - 1) == '\r' ? lf - 1 : lf;
+    List<byte[]> argv = InlineCommand.split(in, start, end);
+    if (argv == null) {
+      fail(ctx, in, out, "unbalanced quotes in request");
+      return false;
+    }
+    in.skipBytes(lineLength + 1);
+    state = State.START;
+    if (!argv.isEmpty()) {
+      ByteBuf frame = InlineCommand.toResp(ctx.alloc(), argv, args);
+      emit(in, out, dispatcher.dispatch(ctx.alloc(), frame, 0, frame.readableBytes(), args, true));
+    }
+    return true;
+  }
+
+  private void emit(ByteBuf in, List<Object> out, Request request) {
+    out.add(request);
+    if (request.closeAfterReply()) {
+      // QUIT: the connection closes after this reply, so nothing after it is answered.
+      in.skipBytes(in.readableBytes());
+      state = State.DISCARD;
+    }
+  }
+
+  /** Answers a framing error, then ignores the rest of the connection, which closes after it. */
+  private void fail(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, String reason) {
+    in.skipBytes(in.readableBytes());
+    state = State.DISCARD;
+    out.add(Request.localThenClose(Replies.error(ctx.alloc(), "ERR Protocol error: " + reason)));
+  }
+
+  private static String printable(byte b) {
+    return b > ' ' && b < 0x7f ? String.valueOf((char) b) : String.format("\\x%02x", b & 0xff);
+  }
+}

@@ -1,0 +1,110 @@
+package walnut.redis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+import static walnut.redis.RequestHarness.resp;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.ChannelHandler;
+import java.nio.charset.StandardCharsets;
+import java.util.List;
+import java.util.ServiceLoader;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import walnut.core.config.Endpoint;
+import walnut.core.config.PoolConfig;
+import walnut.core.config.ServerConfig;
+import walnut.core.spi.Protocol;
+
+class RedisProtocolTest {
+
+  private final RedisProtocol protocol = new RedisProtocol();
+  private final TrackingAllocator alloc = new TrackingAllocator();
+
+  @AfterEach
+  void allReleased() {
+    alloc.assertAllReleased();
+  }
+
+  private static PoolConfig pool(String auth, int db) {
+    return PoolConfig.builder("alpha").listen(Endpoint.tcp("127.0.0.1", 22121)).redis(true)
+        .redisAuth(auth).redisDb(db).server(ServerConfig.of(Endpoint.tcp("127.0.0.1", 6379), 1))
+        .build();
+  }
+
+  private static List<String> texts(List<ByteBuf> bufs) {
+    List<String> out = bufs.stream().map(b -> b.toString(StandardCharsets.UTF_8)).toList();
+    bufs.forEach(ByteBuf::release);
+    return out;
+  }
+
+  private ByteBuf reply(String s) {
+    return alloc.copyOf(s.getBytes(StandardCharsets.ISO_8859_1));
+  }
+
+  @Test
+  void isFoundByServiceLoaderUnderItsName() {
+    assertEquals("redis", protocol.name());
+    boolean found = false;
+    for (Protocol p : ServiceLoader.load(Protocol.class)) {
+      found |= p instanceof RedisProtocol && p.name().equals("redis");
+    }
+    assertTrue(found);
+  }
+
+  @Test
+  void createsOneDecoderPerChannel() {
+    PoolConfig pool = pool(null, 0);
+    ChannelHandler a = protocol.newRequestDecoder(pool);
+    ChannelHandler b = protocol.newRequestDecoder(pool);
+    assertInstanceOf(RedisRequestDecoder.class, a);
+    assertNotSame(a, b);
+    assertFalse(a.getClass().isAnnotationPresent(ChannelHandler.Sharable.class));
+    assertInstanceOf(RedisReplyDecoder.class, protocol.newReplyDecoder(pool));
+    assertNotSame(protocol.newReplyDecoder(pool), protocol.newReplyDecoder(pool));
+  }
+
+  @Test
+  void handshakeSendsAuthBeforeSelect() {
+    assertEquals(List.of(), texts(protocol.handshake(pool(null, 0), alloc)));
+    assertEquals(List.of(resp("AUTH", "pass word")),
+        texts(protocol.handshake(pool("pass word", 0), alloc)));
+    assertEquals(List.of(resp("SELECT", "12")), texts(protocol.handshake(pool(null, 12), alloc)));
+    assertEquals(List.of(resp("AUTH", "pw"), resp("SELECT", "3")),
+        texts(protocol.handshake(pool("pw", 3), alloc)));
+  }
+
+  @Test
+  void handshakeRepliesOtherThanOkNameTheStep() {
+    PoolConfig both = pool("pw", 3);
+    ByteBuf ok = reply("+OK\r\n");
+    ByteBuf badAuth = reply("-ERR invalid password\r\n");
+    ByteBuf badDb = reply("-ERR DB index is out of range\r\n");
+    try {
+      assertNull(protocol.checkHandshakeReply(both, 0, ok));
+      assertNull(protocol.checkHandshakeReply(both, 1, ok));
+      assertEquals("AUTH to backend failed: -ERR invalid password",
+          protocol.checkHandshakeReply(both, 0, badAuth));
+      assertEquals("SELECT 3 to backend failed: -ERR DB index is out of range",
+          protocol.checkHandshakeReply(both, 1, badDb));
+      assertEquals("SELECT 3 to backend failed: -ERR DB index is out of range",
+          protocol.checkHandshakeReply(pool(null, 3), 0, badDb));
+      assertEquals(0, ok.readerIndex(), "the reply is only read");
+    } finally {
+      ok.release();
+      badAuth.release();
+      badDb.release();
+    }
+  }
+
+  @Test
+  void errorRepliesAreRedisErrors() {
+    ByteBuf e = protocol.errorReply(alloc, "Connection refused");
+    assertEquals("-ERR Connection refused\r\n", e.toString(StandardCharsets.US_ASCII));
+    e.release();
+  }
+}

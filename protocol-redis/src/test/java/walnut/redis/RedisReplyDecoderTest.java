@@ -1,0 +1,175 @@
+package walnut.redis;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.DecoderException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class RedisReplyDecoderTest {
+
+  private final TrackingAllocator alloc = new TrackingAllocator();
+  private final EmbeddedChannel ch = new EmbeddedChannel(new RedisReplyDecoder());
+  private final Random random = new Random(Chunking.seed());
+
+  {
+    ch.config().setAllocator(alloc);
+  }
+
+  @BeforeAll
+  static void printSeed() {
+    System.out.println(Chunking.describeSeed(RedisReplyDecoderTest.class));
+  }
+
+  /** Feeds {@code in}; returns every reply emitted (released), and the failure if one was raised. */
+  private List<String> feed(byte[] in, Chunking chunking, Throwable[] failure) {
+    List<String> out = new ArrayList<>();
+    try {
+      chunking.write(ch, alloc, in, random);
+    } catch (DecoderException e) {
+      failure[0] = e;
+    }
+    for (ByteBuf b; (b = ch.readInbound()) != null; ) {
+      out.add(b.toString(StandardCharsets.ISO_8859_1));
+      b.release();
+    }
+    return out;
+  }
+
+  private List<String> feed(String in, Chunking chunking) {
+    Throwable[] failure = new Throwable[1];
+    List<String> out = feed(in.getBytes(StandardCharsets.ISO_8859_1), chunking, failure);
+    if (failure[0] != null) {
+      throw new AssertionError(failure[0]);
+    }
+    return out;
+  }
+
+  private void finish() {
+    assertFalse(ch.finish());
+    alloc.assertAllReleased();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void framesEveryReplyTypeByteForByte(Chunking chunking) {
+    List<String> replies = List.of("+OK\r\n", "+\r\n", "-ERR unknown\r\n",
+        "-WRONGTYPE Operation against a key holding the wrong kind of value\r\n",
+        "-BUSYKEY Target key name already exists.\r\n", "-OOMPH not transient\r\n",
+        ":0\r\n", ":-42\r\n", ":9223372036854775807\r\n", "$3\r\nfoo\r\n", "$0\r\n\r\n",
+        "$-1\r\n", "$4\r\na\r\nb\r\n", "*-1\r\n", "*0\r\n", "*2\r\n$1\r\na\r\n$-1\r\n",
+        "*3\r\n*2\r\n:1\r\n*0\r\n*-1\r\n+x\r\n",
+        "*2\r\n-OOM inside an array is passed on\r\n*1\r\n*1\r\n$2\r\nhi\r\n");
+    assertEquals(replies, feed(String.join("", replies), chunking));
+    finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void framesArraysNestedBeyondThePresizedStack(Chunking chunking) {
+    String deep = "*1\r\n".repeat(1000) + "$1\r\nx\r\n";
+    String wide = "*3\r\n" + "*2\r\n".repeat(20) + ":1\r\n" + ":2\r\n".repeat(20)
+        + "+a\r\n$-1\r\n";
+    assertEquals(List.of(deep, wide, "+after\r\n"), feed(deep + wide + "+after\r\n", chunking));
+    finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void framesLargeBulksArrivingInManyReads(Chunking chunking) {
+    int size = chunking == Chunking.BYTE_BY_BYTE ? 50_000 : 8 << 20;
+    byte[] head = ("*2\r\n$" + size + "\r\n").getBytes(StandardCharsets.US_ASCII);
+    byte[] tail = "\r\n:7\r\n".getBytes(StandardCharsets.US_ASCII);
+    byte[] all = new byte[head.length + size + tail.length];
+    System.arraycopy(head, 0, all, 0, head.length);
+    Arrays.fill(all, head.length, head.length + size, (byte) '\n');
+    System.arraycopy(tail, 0, all, head.length + size, tail.length);
+    Throwable[] failure = new Throwable[1];
+    List<String> out = new ArrayList<>();
+    int step = chunking == Chunking.WHOLE ? all.length : 65_536;
+    for (int at = 0; at < all.length; at += step) {
+      out.addAll(feed(Arrays.copyOfRange(all, at, Math.min(all.length, at + step)), chunking,
+          failure));
+    }
+    assertEquals(null, failure[0]);
+    assertEquals(1, out.size());
+    assertEquals(all.length, out.get(0).length());
+    finish();
+  }
+
+  static Stream<Arguments> transientErrors() {
+    return Stream.of(Chunking.values()).flatMap(c -> Stream.of(
+        "-OOM command not allowed when used memory > 'maxmemory'.\r\n",
+        "-BUSY Redis is busy running a script.\r\n",
+        "-LOADING Redis is loading the dataset in memory\r\n",
+        "-LOADING\r\n", "-OOM\r\n").map(e -> Arguments.of(c, e)));
+  }
+
+  @ParameterizedTest(name = "{0}: {1}")
+  @MethodSource("transientErrors")
+  void transientServerErrorsFailTheConnectionAfterEarlierReplies(Chunking chunking,
+      String error) {
+    Throwable[] failure = new Throwable[1];
+    List<String> out = feed(("+OK\r\n" + error + ":1\r\n")
+        .getBytes(StandardCharsets.ISO_8859_1), chunking, failure);
+    assertEquals(List.of("+OK\r\n"), out);
+    TransientServerErrorException e = assertInstanceOf(TransientServerErrorException.class,
+        failure[0]);
+    assertTrue(e.getMessage().startsWith("server replied " + error.substring(0, 4)),
+        e.getMessage());
+    // The stream can no longer be matched to requests: the rest is discarded.
+    assertEquals(List.of(), feed("+OK\r\n", chunking));
+    finish();
+  }
+
+  static Stream<Arguments> unparseable() {
+    return Stream.of(Chunking.values()).flatMap(c -> Stream.of(
+        "?what\r\n", "$abc\r\n", "$-2\r\n", "*-5\r\n", "$03\r\nabc\r\n", "$3\r\nabcXY",
+        ":12a\r\n", ":\r\n", "+OK\n", "*1\r\n!x\r\n", "$99999999999\r\n",
+        "$2147483647\r\n").map(r -> Arguments.of(c, r)));
+  }
+
+  @ParameterizedTest(name = "{0}: {1}")
+  @MethodSource("unparseable")
+  void unparseableRepliesFailTheConnection(Chunking chunking, String reply) {
+    Throwable[] failure = new Throwable[1];
+    List<String> out = feed((":1\r\n" + reply).getBytes(StandardCharsets.ISO_8859_1), chunking,
+        failure);
+    assertEquals(List.of(":1\r\n"), out);
+    assertInstanceOf(CorruptedFrameException.class, failure[0]);
+    assertEquals(List.of(), feed("+OK\r\n", chunking));
+    finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void partialReplyAtCloseIsReleased(Chunking chunking) {
+    assertEquals(List.of("+OK\r\n"), feed("+OK\r\n*2\r\n$3\r\nabc\r\n$10\r\n01", chunking));
+    finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void hugeDeclaredBulkAllocatesNothing(Chunking chunking) {
+    assertEquals(List.of(), feed("$2147483000\r\nabc", chunking));
+    assertTrue(alloc.largestArray() < 64 * 1024);
+    // What follows is the bulk's data, skipped by length and never parsed.
+    assertEquals(List.of(), feed("*1\r\n$1\r\nab", chunking));
+    finish();
+  }
+}
