@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# Runs every JMH benchmark once, with one fork and 100 ms iterations, so that a benchmark that
+# throws (a bad @Param value, a failing @Setup or @TearDown) fails CI. The numbers it
+# prints are too short to mean anything.
+#
+# Build first:  mvn -B -pl benchmarks -am package -DskipTests
+#
+# The full run, for numbers (defaults from the annotations: 1 fork, 3 x 1 s warm-up,
+# 5 x 1 s measurement; -prof gc adds gc.alloc.rate.norm, the bytes allocated per operation,
+# which should read ~0 B/op for the request-path benchmarks):
+#   java -jar benchmarks/target/benchmarks.jar -prof gc HashBenchmark
+#   java -jar benchmarks/target/benchmarks.jar -prof gc ContinuumBenchmark
+# One hash or key size only:  ... -p hash=FNV1A_64,MURMUR -p keySize=32 HashBenchmark
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+jar=benchmarks/target/benchmarks.jar
+if [[ ! -f "$jar" ]]; then
+  echo "run-smoke: $jar is missing (expected: built by 'mvn -pl benchmarks -am package')" >&2
+  exit 1
+fi
+# -foe: fail on error, so a broken benchmark makes the exit status non-zero.
+exec java -jar "$jar" -f 1 -wi 1 -i 1 -w 100ms -r 100ms -foe true "$@"
