@@ -1,0 +1,192 @@
+package walnut.server;
+
+import java.io.PrintStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import walnut.core.config.ProxyConfig;
+import walnut.core.plugin.PluginRegistry;
+import walnut.core.stats.PoolStat;
+import walnut.core.stats.ServerStat;
+
+/**
+ * The {@code walnut} command: twemproxy's command line ({@code nutcracker -c conf -t -d -p …})
+ * plus Walnut's process-wide flags ({@code --threads}, {@code --transport}).
+ *
+ * <p>Numbers are validated with twemproxy's messages, so scripts written against nutcracker see
+ * the same failures. The stats address defaults to 127.0.0.1 (twemproxy: 0.0.0.0), so a fresh
+ * install does not publish its counters to the network.
+ */
+@Command(name = "walnut", sortOptions = false, exitCodeOnInvalidInput = 1, usageHelpAutoWidth = true,
+    description = "A Redis and Memcached proxy compatible with twemproxy (nutcracker).")
+public final class Main implements Callable<Integer> {
+
+  static final String VERSION = "0.1.0";
+  static final String DEFAULT_CONF = "conf/nutcracker.yml";
+
+  @Option(names = {"-h", "--help"}, usageHelp = true, description = "this help")
+  boolean help;
+
+  @Option(names = {"-V", "--version"}, description = "show version and exit")
+  boolean version;
+
+  @Option(names = {"-t", "--test-conf"},
+      description = "test configuration for syntax errors and exit")
+  boolean testConf;
+
+  @Option(names = {"-d", "--daemonize"}, description = "run as a daemon")
+  boolean daemonize;
+
+  @Option(names = {"-D", "--describe-stats"}, description = "print stats description and exit")
+  boolean describeStats;
+
+  @Option(names = {"-v", "--verbose"}, paramLabel = "N",
+      description = "set logging level (default: 5, min: 0, max: 11)")
+  String verbose = "5";
+
+  @Option(names = {"-o", "--output"}, paramLabel = "S",
+      description = "set logging file (default: stderr)")
+  Path output;
+
+  @Option(names = {"-c", "--conf-file"}, paramLabel = "S",
+      description = "set configuration file (default: " + DEFAULT_CONF + ")")
+  Path confFile = Path.of(DEFAULT_CONF);
+
+  @Option(names = {"-s", "--stats-port"}, paramLabel = "N",
+      description = "set stats monitoring port (default: 22222)")
+  String statsPort = "22222";
+
+  @Option(names = {"-a", "--stats-addr"}, paramLabel = "S",
+      description = "set stats monitoring ip (default: 127.0.0.1)")
+  String statsAddr = "127.0.0.1";
+
+  @Option(names = {"-i", "--stats-interval"}, paramLabel = "N",
+      description = "set stats aggregation interval in msec (default: 30000 msec);"
+          + " Walnut's counters are live, so this is accepted for compatibility")
+  String statsInterval = "30000";
+
+  @Option(names = {"-p", "--pid-file"}, paramLabel = "S",
+      description = "set pid file (default: off)")
+  Path pidFile;
+
+  @Option(names = {"-m", "--mbuf-size"}, paramLabel = "N",
+      description = "set size of mbuf chunk in bytes (default: 16384 bytes);"
+          + " Walnut reads into pooled buffers, so this is accepted for compatibility")
+  String mbufSize = "16384";
+
+  @Option(names = "--threads", paramLabel = "N",
+      description = "event loops (default: the number of cores); 1 behaves as twemproxy")
+  Integer threads;
+
+  @Option(names = "--transport", paramLabel = "NAME",
+      description = "I/O engine: auto, nio, epoll (default: auto)")
+  String transport = "auto";
+
+  @Option(names = "--shutdown-grace", paramLabel = "MS",
+      description = "on SIGTERM/SIGINT, wait this long for in-flight requests (default: 10000)")
+  long shutdownGraceMillis = 10_000;
+
+  /** Set by a daemonizing parent: the file to write "ok" (or the error) to once listening. */
+  @Option(names = "--daemon-ready-file", hidden = true)
+  Path readyFile;
+
+  private final PrintStream err;
+  private final java.util.List<String> originalArgs;
+
+  Main(PrintStream err, String... args) {
+    this.err = err;
+    this.originalArgs = java.util.List.of(args);
+  }
+
+  public static void main(String[] args) {
+    System.exit(run(System.err, args));
+  }
+
+  /** Runs the command and returns its exit code (the proxy itself returns on shutdown). */
+  static int run(PrintStream err, String... args) {
+    CommandLine cli = new CommandLine(new Main(err, args));
+    cli.setErr(new java.io.PrintWriter(err, true));
+    cli.setOut(new java.io.PrintWriter(System.out, true));
+    return cli.execute(args);
+  }
+
+  @Override
+  public Integer call() throws Exception {
+    Options options;
+    try {
+      options = Options.from(this, originalArgs);
+    } catch (IllegalArgumentException e) {
+      err.println("walnut: " + e.getMessage());
+      return 1;
+    }
+    Logging.configure(options.logLevel(), output);
+    if (version) {
+      err.println("This is walnut-" + VERSION + " (compatible with nutcracker-0.5.0)");
+      err.println();
+      return 0;
+    }
+    if (describeStats) {
+      describeStats(System.out);
+      return 0;
+    }
+    PluginRegistry plugins = WalnutComponent.create().plugins();
+    ProxyConfig config;
+    try {
+      config = ConfigCheck.load(confFile, plugins);
+    } catch (ConfigCheck.InvalidConfigException e) {
+      err.println("walnut: " + e.getMessage());
+      err.println("walnut: configuration file '" + confFile + "' syntax is invalid");
+      return 1;
+    }
+    if (testConf) {
+      err.println("walnut: configuration file '" + confFile + "' syntax is ok");
+      return 0;
+    }
+    if (daemonize && readyFile == null) {
+      return Daemon.spawn(err, options, pidFile);
+    }
+    return serve(config, plugins, options);
+  }
+
+  private int serve(ProxyConfig config, PluginRegistry plugins, Options options) throws Exception {
+    RunningProxy proxy;
+    try {
+      proxy = RunningProxy.start(config, plugins, options);
+    } catch (RuntimeException e) {
+      err.println("walnut: " + e.getMessage());
+      if (readyFile != null) {
+        Files.writeString(readyFile, "error: " + e.getMessage());
+      }
+      return 1;
+    }
+    CountDownLatch stop = new CountDownLatch(1);
+    Signals.onTermination(stop::countDown);
+    if (pidFile != null) {
+      Files.writeString(pidFile, Long.toString(ProcessHandle.current().pid()));
+    }
+    if (readyFile != null) {
+      Files.writeString(readyFile, "ok");
+    }
+    stop.await();
+    proxy.close();
+    return 0;
+  }
+
+  private static void describeStats(PrintStream out) {
+    out.println("This is walnut-" + VERSION + " (compatible with nutcracker-0.5.0)");
+    out.println();
+    out.println("pool stats:");
+    for (PoolStat s : PoolStat.values()) {
+      out.printf("  %-20s\"%s\"%n", s.field(), s.description());
+    }
+    out.println();
+    out.println("server stats:");
+    for (ServerStat s : ServerStat.values()) {
+      out.printf("  %-20s\"%s\"%n", s.field(), s.description());
+    }
+  }
+}

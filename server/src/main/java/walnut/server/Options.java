@@ -1,0 +1,51 @@
+package walnut.server;
+
+import java.time.Duration;
+import java.util.List;
+
+/**
+ * The command line after twemproxy's validation rules (spec §2): plain decimal digits only, the
+ * same ranges and the same messages.
+ */
+record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalMillis,
+    int mbufSize, int threads, String transport, Duration shutdownGrace, List<String> args) {
+
+  static final int MIN_MBUF = 512;
+  static final int MAX_MBUF = 16 * 1024 * 1024;
+
+  static Options from(Main main, List<String> args) {
+    int level = Math.min(11, number(main.verbose, "option -v requires a number"));
+    int port = number(main.statsPort, "option -s requires a number");
+    if (port < 1 || port > 65535) {
+      throw new IllegalArgumentException("option -s value " + port + " is not a valid port");
+    }
+    int interval = number(main.statsInterval, "option -i requires a number");
+    int mbuf = number(main.mbufSize, "option -m requires a non-zero number");
+    if (mbuf == 0) {
+      throw new IllegalArgumentException("option -m requires a non-zero number");
+    }
+    if (mbuf < MIN_MBUF || mbuf > MAX_MBUF) {
+      throw new IllegalArgumentException(
+          "mbuf chunk size must be between " + MIN_MBUF + " and " + MAX_MBUF + " bytes");
+    }
+    int threads = main.threads == null ? Runtime.getRuntime().availableProcessors() : main.threads;
+    if (threads < 1) {
+      throw new IllegalArgumentException("option --threads value " + threads
+          + " is not valid (expected: >= 1)");
+    }
+    if (main.shutdownGraceMillis < 0) {
+      throw new IllegalArgumentException("option --shutdown-grace requires a number >= 0");
+    }
+    return new Options(level, port, main.statsAddr, interval, mbuf, threads, main.transport,
+        Duration.ofMillis(main.shutdownGraceMillis), List.copyOf(args));
+  }
+
+  /** twemproxy's {@code nc_atoi}: digits only, no sign, no suffix. */
+  private static int number(String text, String message) {
+    if (text == null || text.isEmpty() || text.length() > 9 || !text.chars().allMatch(
+        c -> c >= '0' && c <= '9')) {
+      throw new IllegalArgumentException(message);
+    }
+    return Integer.parseInt(text);
+  }
+}

@@ -1,0 +1,56 @@
+package walnut.server;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import walnut.core.config.ProxyConfig;
+import walnut.core.plugin.PluginRegistry;
+import walnut.core.plugin.TransportSelector;
+import walnut.core.proxy.EngineOptions;
+import walnut.core.proxy.ProxyServer;
+import walnut.core.spi.Transport;
+import walnut.server.stats.StatsServer;
+
+/** The proxy and its stats port, started and stopped together. */
+final class RunningProxy implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(RunningProxy.class);
+
+  private final ProxyServer proxy;
+  private final StatsServer stats;
+  private final Options options;
+
+  private RunningProxy(ProxyServer proxy, StatsServer stats, Options options) {
+    this.proxy = proxy;
+    this.stats = stats;
+    this.options = options;
+  }
+
+  static RunningProxy start(ProxyConfig config, PluginRegistry plugins, Options options)
+      throws InterruptedException {
+    Transport transport = TransportSelector.select(plugins, options.transport());
+    EngineOptions engine = new EngineOptions(options.threads(),
+        EngineOptions.DEFAULT_MAX_PENDING_PER_CLIENT, options.shutdownGrace());
+    ProxyServer proxy = ProxyServer.start(config, plugins, transport, engine);
+    StatsServer stats;
+    try {
+      stats = StatsServer.start(proxy, options.statsAddr(), options.statsPort());
+    } catch (RuntimeException e) {
+      proxy.shutdown(java.time.Duration.ZERO);
+      throw e;
+    }
+    log.info("walnut-{} started: {} threads, transport {}, stats on {}:{}", Main.VERSION,
+        options.threads(), transport.name(), options.statsAddr(), stats.port());
+    return new RunningProxy(proxy, stats, options);
+  }
+
+  ProxyServer proxy() {
+    return proxy;
+  }
+
+  @Override
+  public void close() throws InterruptedException {
+    stats.close();
+    proxy.shutdown(options.shutdownGrace());
+    log.info("walnut stopped");
+  }
+}

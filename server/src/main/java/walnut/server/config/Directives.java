@@ -1,0 +1,56 @@
+package walnut.server.config;
+
+import java.util.Set;
+import java.util.TreeSet;
+import walnut.core.config.Endpoint;
+
+/**
+ * What reading a directive needs beyond its text: the file's name for messages, the resolver
+ * for {@code listen:}, and, when the caller knows them, the hash and distribution names that
+ * exist. Without those names any non-empty name is kept, to be checked against the plug-in
+ * registry later: hashes and distributions come from plug-ins, so there is no fixed list here.
+ */
+final class Directives {
+
+  /** twemproxy 0.5.0's pool keys, plus {@code reuseport} (twemproxy master; a Walnut extension). */
+  static final Set<String> KEYS = Set.of("listen", "hash", "hash_tag", "distribution", "timeout",
+      "backlog", "client_connections", "redis", "redis_auth", "redis_db", "preconnect",
+      "auto_eject_hosts", "server_connections", "server_retry_timeout", "server_failure_limit",
+      "tcpkeepalive", "servers", "reuseport");
+
+  private final String fileName;
+  private final ListenParser listen;
+  private final Set<String> hashes;
+  private final Set<String> distributions;
+
+  Directives(String fileName, HostResolver resolver, Set<String> hashes,
+      Set<String> distributions) {
+    this.fileName = fileName;
+    this.listen = new ListenParser(resolver);
+    this.hashes = hashes;
+    this.distributions = distributions;
+  }
+
+  String fileName() {
+    return fileName;
+  }
+
+  Endpoint listen(String value) throws BadValue {
+    return listen.parse(value);
+  }
+
+  String hash(String value) throws BadValue {
+    return named(value, hashes, "is not a valid hash");
+  }
+
+  String distribution(String value) throws BadValue {
+    return named(value, distributions, "is not a valid distribution");
+  }
+
+  private static String named(String value, Set<String> known, String reason) throws BadValue {
+    if (known != null && !known.contains(value)) {
+      throw new BadValue(reason + " (known: " + String.join(", ", new TreeSet<>(known)) + ")");
+    }
+    return value;
+  }
+}

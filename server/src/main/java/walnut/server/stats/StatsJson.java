@@ -1,0 +1,71 @@
+package walnut.server.stats;
+
+import walnut.core.stats.PoolStat;
+import walnut.core.stats.ProxyStats;
+import walnut.core.stats.ServerStat;
+
+/**
+ * twemproxy's stats document, byte for byte in its layout (spec §11.3): one line, fields in
+ * twemproxy's order, pools and servers in their sorted order, names unescaped, {@code "k":v, }
+ * separators and a final newline, so scripts that parse nutcracker's output read ours unchanged.
+ */
+public final class StatsJson {
+
+  /** The version the document reports: the twemproxy release whose layout it reproduces. */
+  static final String VERSION = "0.5.0";
+
+  private StatsJson() {}
+
+  public static String render(ProxyStats stats, String source, long nowMillis) {
+    StringBuilder b = new StringBuilder(1024);
+    b.append('{');
+    string(b, "service", "nutcracker");
+    string(b, "source", source);
+    string(b, "version", VERSION);
+    number(b, "uptime", (nowMillis - stats.startMillis()) / 1000);
+    number(b, "timestamp", nowMillis / 1000);
+    number(b, "total_connections", stats.totalConnections());
+    number(b, "curr_connections", stats.currentConnections());
+    for (ProxyStats.Pool pool : stats.pools()) {
+      b.append('"').append(pool.name()).append("\": {");
+      for (PoolStat field : PoolStat.values()) {
+        number(b, field.field(), pool.counters().get(field));
+      }
+      for (ProxyStats.Server server : pool.servers()) {
+        b.append('"').append(server.name()).append("\": {");
+        for (ServerStat field : ServerStat.values()) {
+          number(b, field.field(), server.counters().get(field));
+        }
+        closeObject(b);
+      }
+      closeObject(b);
+    }
+    // The last ", " or "," becomes the closing brace.
+    trimSeparator(b);
+    b.append("}\n");
+    return b.toString();
+  }
+
+  private static void string(StringBuilder b, String key, String value) {
+    b.append('"').append(key).append("\":\"").append(value).append("\", ");
+  }
+
+  private static void number(StringBuilder b, String key, long value) {
+    b.append('"').append(key).append("\":").append(value).append(", ");
+  }
+
+  /** twemproxy turns the trailing {@code ", "} into {@code "},"}. */
+  private static void closeObject(StringBuilder b) {
+    trimSeparator(b);
+    b.append("},");
+  }
+
+  private static void trimSeparator(StringBuilder b) {
+    int n = b.length();
+    if (n >= 2 && b.charAt(n - 2) == ',' && b.charAt(n - 1) == ' ') {
+      b.setLength(n - 2);
+    } else if (n >= 1 && b.charAt(n - 1) == ',') {
+      b.setLength(n - 1);
+    }
+  }
+}

@@ -1,0 +1,138 @@
+package walnut.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.net.Socket;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import redis.clients.jedis.Jedis;
+import walnut.testing.FreePorts;
+import walnut.testing.Poll;
+import walnut.testing.RedisServer;
+
+/** The packaged launcher, {@code bin/walnut}, run as a user runs it. */
+class LauncherIT {
+
+  @TempDir
+  Path tmp;
+
+  record Result(int exit, String output) {}
+
+  static Result walnut(String... args) throws IOException, InterruptedException {
+    Path root = Path.of(System.getProperty("walnut.root", "..")).toAbsolutePath().normalize();
+    List<String> command = new ArrayList<>();
+    command.add(root.resolve("bin/walnut").toString());
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    try {
+      assertTrue(process.waitFor(60, TimeUnit.SECONDS), "bin/walnut finished");
+      return new Result(process.exitValue(),
+          new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    } finally {
+      process.destroyForcibly();
+    }
+  }
+
+  @Test
+  void versionFlagPrintsTheVersionAndExitsZero() throws Exception {
+    Result r = walnut("-V");
+    assertEquals(0, r.exit(), r.output());
+    assertTrue(r.output().contains("This is walnut-" + Main.VERSION), r.output());
+  }
+
+  @Test
+  void testConfAcceptsAValidFile() throws Exception {
+    Path conf = tmp.resolve("ok.yml");
+    Files.writeString(conf, "alpha:\n  listen: 127.0.0.1:22121\n  redis: true\n  servers:\n"
+        + "   - 127.0.0.1:6379:1\n");
+    Result r = walnut("-t", "-c", conf.toString());
+    assertEquals(0, r.exit(), r.output());
+    assertTrue(r.output().contains("configuration file '" + conf + "' syntax is ok"), r.output());
+  }
+
+  @Test
+  void testConfRejectsAnUnknownHashListingTheKnownOnes() throws Exception {
+    Path conf = tmp.resolve("bad-hash.yml");
+    Files.writeString(conf, "alpha:\n  listen: 127.0.0.1:22121\n  hash: fnv1a64\n  servers:\n"
+        + "   - 127.0.0.1:6379:1\n");
+    Result r = walnut("-t", "-c", conf.toString());
+    assertEquals(1, r.exit(), r.output());
+    assertTrue(r.output().contains("syntax is invalid"), r.output());
+    assertTrue(r.output().contains("fnv1a64"), r.output());
+    assertTrue(r.output().contains("fnv1a_64"), "lists the known hashes: " + r.output());
+  }
+
+  @Test
+  void testConfRejectsAMalformedFile() throws Exception {
+    Path conf = tmp.resolve("bad.yml");
+    Files.writeString(conf, "alpha:\n  listen: 127.0.0.1:22121\n  timeout: soon\n  servers:\n"
+        + "   - 127.0.0.1:6379:1\n");
+    Result r = walnut("-t", "-c", conf.toString());
+    assertEquals(1, r.exit(), r.output());
+    assertTrue(r.output().contains("timeout"), r.output());
+    assertTrue(r.output().contains("syntax is invalid"), r.output());
+  }
+
+  @Test
+  void badNumbersAreRejectedAsTwemproxyRejectsThem() throws Exception {
+    Result r = walnut("-s", "70000", "-t");
+    assertEquals(1, r.exit(), r.output());
+    assertTrue(r.output().contains("option -s value 70000 is not a valid port"), r.output());
+    r = walnut("-m", "100", "-t");
+    assertEquals(1, r.exit(), r.output());
+    assertTrue(r.output().contains("mbuf chunk size must be between 512 and 16777216 bytes"),
+        r.output());
+  }
+
+  @Test
+  void daemonizeReturnsOnceListeningAndSigtermStopsTheProxy() throws Exception {
+    try (RedisServer backend = RedisServer.start()) {
+      int port = FreePorts.next();
+      int statsPort = FreePorts.next();
+      Path conf = tmp.resolve("daemon.yml");
+      Files.writeString(conf, "daemon:\n  listen: 127.0.0.1:" + port + "\n  redis: true\n"
+          + "  servers:\n   - 127.0.0.1:" + backend.port() + ":1\n");
+      Path pidFile = tmp.resolve("walnut.pid");
+      Result r = walnut("-c", conf.toString(), "-d", "-p", pidFile.toString(), "-s",
+          Integer.toString(statsPort), "-o", tmp.resolve("walnut.log").toString(),
+          "--threads", "2");
+      assertEquals(0, r.exit(), r.output());
+      long pid = Long.parseLong(Files.readString(pidFile).trim());
+      ProcessHandle daemon = ProcessHandle.of(pid).orElseThrow();
+      try {
+        try (Jedis jedis = new Jedis("127.0.0.1", port)) {
+          assertEquals("OK", jedis.set("daemon:k", "v"));
+          assertEquals("v", jedis.get("daemon:k"));
+        }
+        assertEquals("v", backend.command("GET", "daemon:k"));
+        String stats = readAll(statsPort);
+        assertTrue(stats.startsWith("{\"service\":\"nutcracker\", \"source\":"), stats);
+        assertTrue(stats.contains("\"daemon\": {\"client_eof\":"), stats);
+        assertTrue(stats.contains("\"127.0.0.1:" + backend.port() + "\": {\"server_eof\":"),
+            stats);
+        assertTrue(stats.endsWith("}}}\n"), stats);
+      } finally {
+        daemon.destroy(); // SIGTERM: graceful shutdown
+      }
+      Poll.until(Duration.ofSeconds(20), () -> !daemon.isAlive(), "the daemon exits on SIGTERM");
+    }
+  }
+
+  private static String readAll(int port) throws IOException {
+    try (Socket socket = new Socket("127.0.0.1", port)) {
+      socket.setSoTimeout(5_000);
+      InputStream in = socket.getInputStream();
+      return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+    }
+  }
+}
