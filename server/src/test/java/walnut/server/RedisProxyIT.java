@@ -222,6 +222,30 @@ class RedisProxyIT {
     }
   }
 
+  @Test
+  void halfCloseAfterALargeReplyStartedStillDeliversAllOfIt() throws Exception {
+    try (ProxyFixture walnut = ProxyFixture.start(ProxyFixture.redisPool(backends).build(), 1);
+        Jedis jedis = new Jedis("127.0.0.1", walnut.port());
+        Socket socket = new Socket("127.0.0.1", walnut.port())) {
+      byte[] big = new byte[12 << 20];
+      java.util.Arrays.fill(big, (byte) 'v');
+      assertEquals("OK", jedis.set("half:big".getBytes(StandardCharsets.US_ASCII), big));
+      socket.setSoTimeout(10_000);
+      socket.getOutputStream().write(
+          "*2\r\n$3\r\nGET\r\n$8\r\nhalf:big\r\n".getBytes(StandardCharsets.US_ASCII));
+      InputStream in = socket.getInputStream();
+      assertEquals("$" + big.length, readLine(in));
+      // The reply is being written and nothing is owed any more: now the client sends FIN.
+      socket.shutdownOutput();
+      long received = 0;
+      byte[] chunk = new byte[64 << 10];
+      for (int n; (n = in.read(chunk)) > 0; ) {
+        received += n;
+      }
+      assertEquals(big.length + 2, received, "the whole value and its CRLF");
+    }
+  }
+
   static String redisCli(int port, String... args) throws IOException, InterruptedException {
     List<String> command = new ArrayList<>(List.of("redis-cli", "-h", "127.0.0.1", "-p",
         Integer.toString(port)));

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ConnectTimeoutException;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
@@ -62,6 +63,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
   private boolean connected;
   private boolean closed;
   private boolean dirty;
+  /** Why the connection failed: answers requests that arrive after the failure. */
+  private String failure = ErrorText.UNKNOWN;
   private ScheduledFuture<?> timer;
 
   BackendConnection(LoopPool loop, int server, int slot) {
@@ -82,14 +85,23 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       }
     });
     // Unresolved: the host is resolved again on every new connection, as twemproxy does.
-    ChannelFuture f = b.connect(InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port()));
+    ChannelFuture f;
+    try {
+      f = b.connect(InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port()));
+    } catch (RuntimeException e) {
+      pool.stats.connectionOpened(); // fail() counts the close
+      fail(ErrorText.of(e), Close.ERROR, e);
+      return;
+    }
     channel = f.channel();
     pool.stats.connectionOpened();
     f.addListener(done -> {
       if (done.isSuccess()) {
         connected();
       } else {
-        fail(ErrorText.of(done.cause()), Close.ERROR, done.cause());
+        fail(ErrorText.of(done.cause()),
+            done.cause() instanceof ConnectTimeoutException ? Close.TIMEOUT : Close.ERROR,
+            done.cause());
       }
     });
   }
@@ -102,7 +114,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     counters.add(ServerStat.REQUEST_BYTES, bytes);
     if (closed) {
       frame.release();
-      entry.onError(ErrorText.UNKNOWN);
+      entry.onError(failure);
       return;
     }
     if (entry != NO_REPLY) {
@@ -126,13 +138,14 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void write(Outstanding entry, ByteBuf frame) {
-    channel.write(frame, channel.voidPromise());
+    // Queue first: a write that fails at once fails the connection, which must find the entry.
     if (entry != NO_REPLY) {
       waiting.add(entry);
       var counters = pool.serverStats(server);
       counters.increment(ServerStat.OUT_QUEUE);
       counters.add(ServerStat.OUT_QUEUE_BYTES, entry.bytes);
     }
+    channel.write(frame, channel.voidPromise());
   }
 
   void flush() {
@@ -144,9 +157,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
 
   /** Closes the connection (shutdown); whatever is still on it is answered as after an EOF. */
   void close() {
-    if (channel != null) {
-      channel.close();
-    }
+    fail(ErrorText.UNKNOWN, Close.EOF, null);
   }
 
   private void connected() {
@@ -160,8 +171,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       HandshakeStep step = new HandshakeStep(i);
       step.deadline = pool.config.hasTimeout()
           ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pool.config.timeout()) : 0;
-      channel.write(handshake.get(i), channel.voidPromise());
       waiting.add(step);
+      channel.write(handshake.get(i), channel.voidPromise());
     }
     var counters = pool.serverStats(server);
     while (!queued.isEmpty()) {
@@ -183,20 +194,28 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     Outstanding entry = waiting.poll();
     if (entry == null || closed) {
       reply.release();
+      if (entry != null) {
+        entry.onError(failure);
+      }
       if (!closed) {
         fail(ErrorText.INVALID, Close.ERROR, null); // a stray reply: the stream is out of step
       }
       return;
     }
     var counters = pool.serverStats(server);
-    counters.decrement(ServerStat.OUT_QUEUE);
-    counters.add(ServerStat.OUT_QUEUE_BYTES, -entry.bytes);
     if (entry.isClientRequest()) {
+      counters.decrement(ServerStat.OUT_QUEUE);
+      counters.add(ServerStat.OUT_QUEUE_BYTES, -entry.bytes);
       counters.increment(ServerStat.RESPONSES);
       counters.add(ServerStat.RESPONSE_BYTES, reply.readableBytes());
       pool.router.recordSuccess(server);
     }
-    entry.onReply(reply);
+    try {
+      entry.onReply(reply);
+    } catch (RuntimeException e) {
+      // A client-side fault must not fail this connection, which other clients share.
+      log.error("pool '{}': delivering a reply failed", pool.config.name(), e);
+    }
   }
 
   @Override
@@ -251,6 +270,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     closed = true;
+    failure = reason;
     loop.removed(this);
     if (timer != null) {
       timer.cancel(false);
@@ -285,8 +305,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     }
     while (!waiting.isEmpty()) {
       Outstanding entry = waiting.poll();
-      counters.decrement(ServerStat.OUT_QUEUE);
-      counters.add(ServerStat.OUT_QUEUE_BYTES, -entry.bytes);
+      if (entry.isClientRequest()) {
+        counters.decrement(ServerStat.OUT_QUEUE);
+        counters.add(ServerStat.OUT_QUEUE_BYTES, -entry.bytes);
+      }
       entry.onError(reason);
     }
     if (pool.router.recordFailure(server)) {

@@ -1,6 +1,7 @@
 package walnut.core.proxy;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -94,9 +95,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
   private void routed(Request request) {
     ByteBuf frame = request.frame();
-    int server = request.hasKey()
-        ? pool.router.serverFor(frame, request.keyIndex(), request.keyLength())
-        : pool.router.serverForKeyless();
+    int server;
+    try {
+      server = request.hasKey()
+          ? pool.router.serverFor(frame, request.keyIndex(), request.keyLength())
+          : pool.router.serverForKeyless();
+    } catch (RuntimeException e) {
+      frame.release();
+      throw e; // exceptionCaught closes the client: no slot was taken in its FIFO
+    }
     if (!request.expectsReply()) {
       if (server == KeyRouter.NO_SERVER) {
         frame.release();
@@ -125,15 +132,24 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     PendingReply reply = PendingReply.split(this, split);
     enqueue(reply);
     pool.poolStats().add(PoolStat.FRAGMENTS, split.size());
-    for (int i = 0; i < split.size(); i++) {
-      int server = split.server(i);
-      ByteBuf fragment = split.fragment(i);
-      if (server == KeyRouter.NO_SERVER) {
-        fragment.release();
-        reply.partError(ErrorText.REFUSED);
-      } else {
-        loop.connection(server, slot).send(new PendingReply.Fragment(reply, i), fragment);
+    int sent = 0;
+    try {
+      for (; sent < split.size(); sent++) {
+        int server = split.server(sent);
+        ByteBuf fragment = split.fragment(sent);
+        if (server == KeyRouter.NO_SERVER) {
+          fragment.release();
+          reply.partError(ErrorText.REFUSED);
+        } else {
+          loop.connection(server, slot).send(new PendingReply.Fragment(reply, sent), fragment);
+        }
       }
+    } catch (RuntimeException e) {
+      split.discard();
+      for (; sent < split.size(); sent++) {
+        reply.partError(ErrorText.INVALID);
+      }
+      log.error("pool '{}': splitting a request failed", pool.config.name(), e);
     }
   }
 
@@ -160,7 +176,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       pending.poll();
       pool.inflight.decrement();
       madeError[0] = false;
-      ByteBuf out = head.takeReply(pool.protocol, ctx.alloc(), madeError);
+      ByteBuf out;
+      try {
+        out = head.takeReply(pool.protocol, ctx.alloc(), madeError);
+      } catch (RuntimeException | Error e) {
+        // No reply for this slot: closing is the only way the next reply cannot take it.
+        log.error("pool '{}': cannot build a reply; closing client {}", pool.config.name(),
+            ctx.channel().remoteAddress(), e);
+        errored = true;
+        ctx.flush();
+        ctx.close();
+        return;
+      }
       if (madeError[0]) {
         pool.poolStats().increment(PoolStat.FORWARD_ERROR);
       }
@@ -176,7 +203,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       loop.sessionDirty(this);
     }
     if (pending.isEmpty() && inputShutdown) {
-      ctx.writeAndFlush(ctx.alloc().buffer(0)).addListener(ChannelFutureListener.CLOSE);
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       return;
     }
     if (readPaused && pending.size() <= pool.options.maxPendingPerClient() / 2
@@ -226,8 +253,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     if (evt instanceof ChannelInputShutdownEvent) {
       inputShutdown = true;
       if (pending.isEmpty()) {
+        // Close after what was flushed has really been written, not before.
         loop.flushDirty();
-        ctx.close();
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       }
     }
     ctx.fireUserEventTriggered(evt);

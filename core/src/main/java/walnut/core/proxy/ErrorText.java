@@ -37,6 +37,9 @@ final class ErrorText {
         return INVALID;
       }
       String message = t.getMessage();
+      if (message != null && message.contains("Connection reset")) {
+        return RESET; // NIO says "Connection reset", epoll "Connection reset by peer"
+      }
       if (message != null) {
         for (String known : KNOWN) {
           if (message.contains(known)) {

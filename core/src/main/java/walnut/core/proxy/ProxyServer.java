@@ -107,6 +107,13 @@ public final class ProxyServer implements AutoCloseable {
     for (Pool pool : pools) {
       PoolConfig pc = pool.config;
       Endpoint listen = pc.listen();
+      for (ServerConfig server : pc.servers()) {
+        if (server.endpoint().isUnix()) {
+          throw new IllegalStateException("pool '" + pc.name() + "': server '" + server.name()
+              + "' is a unix socket, which the '" + transport.name()
+              + "' transport does not connect to yet");
+        }
+      }
       if (listen.isUnix()) {
         throw new IllegalStateException("pool '" + pc.name() + "': listen: '" + listen
             + "' is a unix socket, which the '" + transport.name()

@@ -26,11 +26,8 @@ final class ServerHealth {
   /** Counts one closed connection; returns true when that reaches {@code limit}. */
   boolean failure(int limit) {
     int n = failures.incrementAndGet();
-    if (n >= Math.max(1, limit)) {
-      failures.set(0);
-      return true;
-    }
-    return false;
+    // Two loops may reach the limit together: only the one that resets the count ejects.
+    return n >= Math.max(1, limit) && failures.compareAndSet(n, 0);
   }
 
   void ejectUntil(long millis) {
