@@ -10,7 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
-import java.util.concurrent.TimeUnit;
+import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import redis.clients.jedis.Jedis;
@@ -42,18 +42,7 @@ class CustomHashPluginIT {
   }
 
   private LauncherIT.Result walnut(String... args) throws Exception {
-    List<String> command = new ArrayList<>(List.of(ROOT.resolve("bin/walnut").toString()));
-    command.addAll(List.of(args));
-    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
-    builder.environment().put("WALNUT_HOME", home.toString());
-    Process process = builder.start();
-    try {
-      assertTrue(process.waitFor(60, TimeUnit.SECONDS), "bin/walnut finished");
-      return new LauncherIT.Result(process.exitValue(),
-          new String(process.getInputStream().readAllBytes(), UTF_8));
-    } finally {
-      process.destroyForcibly();
-    }
+    return LauncherIT.walnut(Map.of("WALNUT_HOME", home.toString()), args);
   }
 
   @Test

@@ -29,11 +29,19 @@ class LauncherIT {
   record Result(int exit, String output) {}
 
   static Result walnut(String... args) throws IOException, InterruptedException {
+    return walnut(java.util.Map.of(), args);
+  }
+
+  /** Runs {@code bin/walnut} with extra environment variables and waits for it. */
+  static Result walnut(java.util.Map<String, String> env, String... args)
+      throws IOException, InterruptedException {
     Path root = Path.of(System.getProperty("walnut.root", "..")).toAbsolutePath().normalize();
     List<String> command = new ArrayList<>();
     command.add(root.resolve("bin/walnut").toString());
     command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().putAll(env);
+    Process process = builder.start();
     try {
       assertTrue(process.waitFor(60, TimeUnit.SECONDS), "bin/walnut finished");
       return new Result(process.exitValue(),
