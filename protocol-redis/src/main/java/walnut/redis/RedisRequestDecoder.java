@@ -211,7 +211,7 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
   private void fail(ChannelHandlerContext ctx, ByteBuf in, List<Object> out, String reason) {
     in.skipBytes(in.readableBytes());
     state = State.DISCARD;
-    out.add(Request.localThenClose(Replies.error(ctx.alloc(), "ERR Protocol error: " + reason)));
+    out.add(Request.protocolError(Replies.error(ctx.alloc(), "ERR Protocol error: " + reason)));
   }
 
   private static String printable(byte b) {

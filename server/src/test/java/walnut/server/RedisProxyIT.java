@@ -30,6 +30,8 @@ import redis.clients.jedis.Jedis;
 import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.Response;
 import redis.clients.jedis.exceptions.JedisDataException;
+import walnut.core.stats.PoolStat;
+import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 
 /** Walnut in front of three real redis-servers, driven by real clients, on one and two loops. */
@@ -243,6 +245,25 @@ class RedisProxyIT {
         received += n;
       }
       assertEquals(big.length + 2, received, "the whole value and its CRLF");
+    }
+  }
+
+  @Test
+  void brokenFramingGetsAProtocolErrorThenACloseCountedAsClientError() throws Exception {
+    try (ProxyFixture walnut = ProxyFixture.start(ProxyFixture.redisPool(backends).build(), 1);
+        Socket socket = new Socket("127.0.0.1", walnut.port())) {
+      socket.setSoTimeout(5_000);
+      socket.getOutputStream().write("*1\r\n$4\r\nPING\r\n*x\r\n*1\r\n$4\r\nPING\r\n"
+          .getBytes(StandardCharsets.US_ASCII));
+      InputStream in = socket.getInputStream();
+      assertEquals("+PONG", readLine(in), "replies before the bad frame are kept");
+      String error = readLine(in);
+      assertTrue(error.startsWith("-ERR Protocol error"), error);
+      assertEquals(-1, in.read(), "closed after the protocol error");
+      var counters = walnut.proxy.stats().pools().get(0).counters();
+      Poll.until(java.time.Duration.ofSeconds(5),
+          () -> counters.get(PoolStat.CLIENT_ERR) == 1, "client_err is 1");
+      assertEquals(0, counters.get(PoolStat.CLIENT_EOF));
     }
   }
 

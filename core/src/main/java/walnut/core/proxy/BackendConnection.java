@@ -167,10 +167,14 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     connected = true;
     pool.serverStats(server).increment(ServerStat.SERVER_CONNECTIONS);
     List<ByteBuf> handshake = pool.protocol.handshake(pool.config, channel.alloc());
+    // The steps run ahead of the queued requests: they inherit the oldest deadline, so the
+    // head timer never fires later than a queued request's own timeout.
+    long stepDeadline = !queued.isEmpty() && queued.peek().deadline != 0 ? queued.peek().deadline
+        : pool.config.hasTimeout()
+            ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pool.config.timeout()) : 0;
     for (int i = 0; i < handshake.size(); i++) {
       HandshakeStep step = new HandshakeStep(i);
-      step.deadline = pool.config.hasTimeout()
-          ? System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(pool.config.timeout()) : 0;
+      step.deadline = stepDeadline;
       waiting.add(step);
       channel.write(handshake.get(i), channel.voidPromise());
     }

@@ -88,6 +88,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     enqueue(PendingReply.local(this, request.frame(), request.closeAfterReply()));
     if (request.closeAfterReply()) {
       closing = true;
+      errored |= request.isProtocolError();
       ctx.channel().config().setAutoRead(false);
     }
     drain();

@@ -35,10 +35,17 @@ public final class Request {
   private final int keyLength;
   private final boolean expectsReply;
   private final boolean closeAfterReply;
+  private final boolean protocolError;
   private final Splitter splitter;
 
   private Request(Kind kind, ByteBuf frame, int keyIndex, int keyLength, boolean expectsReply,
       boolean closeAfterReply, Splitter splitter) {
+    this(kind, frame, keyIndex, keyLength, expectsReply, closeAfterReply, false, splitter);
+  }
+
+  private Request(Kind kind, ByteBuf frame, int keyIndex, int keyLength, boolean expectsReply,
+      boolean closeAfterReply, boolean protocolError, Splitter splitter) {
+    this.protocolError = protocolError;
     this.kind = kind;
     this.frame = requireNonNull(frame, "frame");
     this.keyIndex = keyIndex;
@@ -81,6 +88,14 @@ public final class Request {
     return new Request(Kind.LOCAL, reply, 0, -1, true, true, null);
   }
 
+  /**
+   * The reply to input the decoder cannot frame; the connection closes after it and counts as a
+   * client error ({@code client_err}), not a client's orderly goodbye.
+   */
+  public static Request protocolError(ByteBuf reply) {
+    return new Request(Kind.LOCAL, reply, 0, -1, true, true, true, null);
+  }
+
   public Kind kind() {
     return kind;
   }
@@ -110,6 +125,11 @@ public final class Request {
 
   public boolean closeAfterReply() {
     return closeAfterReply;
+  }
+
+  /** Whether this is the reply to broken framing (see {@link #protocolError}). */
+  public boolean isProtocolError() {
+    return protocolError;
   }
 
   /** The splitter of a {@link Kind#SPLIT} request, else {@code null}. */
