@@ -26,15 +26,13 @@ import java.util.List;
  * call and is thread-safe. If {@code memcached} is not installed, {@code start} fails and says how
  * to install it.
  */
-public final class MemcachedServer implements AutoCloseable {
-  private static final String HOST = "127.0.0.1";
+public final class MemcachedServer extends ServerFixture {
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(5);
   private static final Duration PROBE_TIMEOUT = Duration.ofMillis(500);
 
-  private final ServerProcess process;
 
   private MemcachedServer(ServerProcess process) {
-    this.process = process;
+    super(process);
   }
 
   /** Starts a server; {@code extraArgs} are appended, e.g. {@code start("-m", "16")}. */
@@ -50,59 +48,6 @@ public final class MemcachedServer implements AutoCloseable {
             // persistence, has nothing to flush; SIGKILL keeps each close() from costing a second.
             false);
     return new MemcachedServer(process);
-  }
-
-  /** Always {@code 127.0.0.1}: fixtures never listen beyond loopback. */
-  public String host() {
-    return HOST;
-  }
-
-  /** The port, fixed for the life of this fixture, restarts included. */
-  public int port() {
-    return process.port();
-  }
-
-  public InetSocketAddress address() {
-    return new InetSocketAddress(HOST, port());
-  }
-
-  /**
-   * The pid of the running server, or of the last one after {@link #kill()} or {@link #close()}.
-   */
-  public long pid() {
-    return process.pid();
-  }
-
-  public boolean isRunning() {
-    return process.isRunning();
-  }
-
-  /**
-   * SIGSTOP; returns once the kernel reports the process stopped. See {@link RedisServer#pause}.
-   */
-  public void pause() {
-    process.pause();
-  }
-
-  /** SIGCONT after {@link #pause()}. */
-  public void resume() {
-    process.resume();
-  }
-
-  /** SIGKILL, waiting for the exit; {@link #restart()} brings it back, empty. */
-  public void kill() {
-    process.kill();
-  }
-
-  /** Stops the server if it runs and starts a fresh, empty one on the same port. */
-  public void restart() {
-    process.restart();
-  }
-
-  /** Stops the server by its pid (SIGKILL) and deletes its working directory. Idempotent. */
-  @Override
-  public void close() {
-    process.close();
   }
 
   /** {@link #command(Duration, String)} with a 5 s timeout. */

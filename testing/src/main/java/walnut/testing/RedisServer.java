@@ -25,8 +25,7 @@ import java.util.List;
  * called from any thread; {@link #command} opens its own connection per call and is thread-safe. If
  * {@code redis-server} is not installed, {@code start} fails and says how to install it.
  */
-public final class RedisServer implements AutoCloseable {
-  private static final String HOST = "127.0.0.1";
+public final class RedisServer extends ServerFixture {
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(5);
   // Short, because readiness is polled: a slow probe only delays the next one.
   private static final Duration PROBE_TIMEOUT = Duration.ofMillis(500);
@@ -34,11 +33,10 @@ public final class RedisServer implements AutoCloseable {
   /** A RESP error reply ({@code -ERR …}), returned rather than thrown so tests can assert on it. */
   public record ErrorReply(String message) {}
 
-  private final ServerProcess process;
   private final String password;
 
   private RedisServer(ServerProcess process, String password) {
-    this.process = process;
+    super(process);
     this.password = password;
   }
 
@@ -58,60 +56,6 @@ public final class RedisServer implements AutoCloseable {
             port -> answers(port, password),
             true);
     return new RedisServer(process, password);
-  }
-
-  /** Always {@code 127.0.0.1}: fixtures never listen beyond loopback. */
-  public String host() {
-    return HOST;
-  }
-
-  /** The port, fixed for the life of this fixture, restarts included. */
-  public int port() {
-    return process.port();
-  }
-
-  public InetSocketAddress address() {
-    return new InetSocketAddress(HOST, port());
-  }
-
-  /**
-   * The pid of the running server, or of the last one after {@link #kill()} or {@link #close()}.
-   */
-  public long pid() {
-    return process.pid();
-  }
-
-  public boolean isRunning() {
-    return process.isRunning();
-  }
-
-  /**
-   * SIGSTOP: connections are still accepted by the kernel but nothing is answered until {@link
-   * #resume()}. Returns once the kernel reports the process stopped.
-   */
-  public void pause() {
-    process.pause();
-  }
-
-  /** SIGCONT after {@link #pause()}; requests sent meanwhile are then answered. */
-  public void resume() {
-    process.resume();
-  }
-
-  /** SIGKILL, waiting for the exit; connections are reset. {@link #restart()} brings it back. */
-  public void kill() {
-    process.kill();
-  }
-
-  /** Stops the server if it runs and starts a fresh, empty one on the same port. */
-  public void restart() {
-    process.restart();
-  }
-
-  /** Stops the server by its pid and deletes its working directory. Idempotent. */
-  @Override
-  public void close() {
-    process.close();
   }
 
   /** {@link #command(Duration, String...)} with a 5 s timeout. */
