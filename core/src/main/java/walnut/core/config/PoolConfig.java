@@ -37,6 +37,7 @@ public record PoolConfig(
     long serverRetryTimeout,
     int serverFailureLimit,
     boolean tcpKeepalive,
+    long maxRequestSize,
     List<ServerConfig> servers) {
 
   public static final String DEFAULT_HASH = "fnv1a_64";
@@ -47,6 +48,10 @@ public record PoolConfig(
   public static final int DEFAULT_SERVER_CONNECTIONS = 1;
   public static final long DEFAULT_SERVER_RETRY_TIMEOUT = 30_000;
   public static final int DEFAULT_SERVER_FAILURE_LIMIT = 2;
+  /** Redis's own limit on a request ({@code client-query-buffer-limit}'s bulk: 512 MiB). */
+  public static final long DEFAULT_REDIS_MAX_REQUEST_SIZE = 512L << 20;
+  /** memcached's default item size ({@code -I 1m}): the largest data block of a storage command. */
+  public static final long DEFAULT_MEMCACHE_MAX_REQUEST_SIZE = 1L << 20;
 
   public PoolConfig {
     requireNonNull(name, "name");
@@ -60,6 +65,11 @@ public record PoolConfig(
     checkArgument(redisAuth == null || redis,
         "pool '%s': redis_auth is only valid for a redis pool", name);
     checkArgument(redisDb >= 0, "pool '%s': redis_db: %s (expected: >= 0)", name, redisDb);
+    checkArgument(maxRequestSize >= 0, "pool '%s': max_request_size: %s (expected: >= 0)", name,
+        maxRequestSize);
+    if (maxRequestSize == 0) {
+      maxRequestSize = redis ? DEFAULT_REDIS_MAX_REQUEST_SIZE : DEFAULT_MEMCACHE_MAX_REQUEST_SIZE;
+    }
     checkArgument(!servers.isEmpty(), "pool '%s' has no servers", name);
     Set<String> names = new HashSet<>();
     for (ServerConfig server : servers) {
@@ -107,6 +117,7 @@ public record PoolConfig(
     b.serverRetryTimeout = serverRetryTimeout;
     b.serverFailureLimit = serverFailureLimit;
     b.tcpKeepalive = tcpKeepalive;
+    b.maxRequestSize = maxRequestSize;
     b.servers.addAll(servers);
     return b;
   }
@@ -130,6 +141,7 @@ public record PoolConfig(
     private long serverRetryTimeout = DEFAULT_SERVER_RETRY_TIMEOUT;
     private int serverFailureLimit = DEFAULT_SERVER_FAILURE_LIMIT;
     private boolean tcpKeepalive;
+    private long maxRequestSize;
     private final List<ServerConfig> servers = new ArrayList<>();
 
     private Builder(String name) {
@@ -216,6 +228,15 @@ public record PoolConfig(
       return this;
     }
 
+    /**
+     * The largest request a client may send, in bytes (Walnut's {@code max_request_size} key); 0
+     * means the protocol's default: 512 MiB for Redis, 1 MiB of data for memcached.
+     */
+    public Builder maxRequestSize(long maxRequestSize) {
+      this.maxRequestSize = maxRequestSize;
+      return this;
+    }
+
     public Builder server(ServerConfig server) {
       servers.add(server);
       return this;
@@ -230,7 +251,8 @@ public record PoolConfig(
     public PoolConfig build() {
       return new PoolConfig(name, listen, hash, hashTag, distribution, timeout, backlog,
           clientConnections, redis, redisAuth, redisDb, preconnect, autoEjectHosts,
-          serverConnections, serverRetryTimeout, serverFailureLimit, tcpKeepalive, servers);
+          serverConnections, serverRetryTimeout, serverFailureLimit, tcpKeepalive, maxRequestSize,
+          servers);
     }
   }
 }

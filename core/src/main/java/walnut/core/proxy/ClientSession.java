@@ -113,7 +113,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       }
       return;
     }
-    PendingReply reply = PendingReply.routed(this);
+    PendingReply reply = request.replyFilter() == null
+        ? PendingReply.routed(this)
+        : PendingReply.quiet(this, request.replyFilter());
     enqueue(reply);
     if (server == KeyRouter.NO_SERVER) {
       frame.release();
@@ -195,6 +197,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       if (head.closeAfter) {
         ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
         return;
+      }
+      if (out == null) {
+        continue; // a quiet request's reply the client does not want
       }
       ctx.write(out, ctx.voidPromise());
       wrote = true;

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.util.ReferenceCountUtil;
 import walnut.core.spi.Protocol;
+import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
 
 /**
@@ -20,6 +21,7 @@ final class PendingReply extends Outstanding {
   private final ClientSession session;
   private final Splitter.Split split;
   private final ByteBuf[] parts;
+  private final Request.ReplyFilter filter;
   private int remaining;
   private ByteBuf reply;
   private String error;
@@ -28,7 +30,13 @@ final class PendingReply extends Outstanding {
 
   private PendingReply(ClientSession session, Splitter.Split split, int parts, ByteBuf reply,
       boolean closeAfter) {
+    this(session, split, parts, reply, closeAfter, null);
+  }
+
+  private PendingReply(ClientSession session, Splitter.Split split, int parts, ByteBuf reply,
+      boolean closeAfter, Request.ReplyFilter filter) {
     this.session = session;
+    this.filter = filter;
     this.split = split;
     this.parts = split == null ? null : new ByteBuf[parts];
     this.remaining = reply == null ? parts : 0;
@@ -44,6 +52,11 @@ final class PendingReply extends Outstanding {
   /** Waits for one reply from one server. */
   static PendingReply routed(ClientSession session) {
     return new PendingReply(session, null, 1, null, false);
+  }
+
+  /** Waits for one reply from one server, dropped when {@code filter} suppresses it. */
+  static PendingReply quiet(ClientSession session, Request.ReplyFilter filter) {
+    return new PendingReply(session, null, 1, null, false, filter);
   }
 
   /** Waits for one reply per fragment of {@code split}. */
@@ -90,7 +103,8 @@ final class PendingReply extends Outstanding {
   }
 
   /**
-   * Builds the client's reply; the caller owns it. Returns whether it is an error the proxy made
+   * Builds the client's reply; the caller owns it, or {@code null} when a quiet request's reply is
+   * suppressed (nothing to write). Returns whether it is an error the proxy made
    * through {@code errorOut[0]}, for the {@code forward_error} counter.
    */
   ByteBuf takeReply(Protocol protocol, ByteBufAllocator alloc, boolean[] errorOut) {
@@ -115,6 +129,10 @@ final class PendingReply extends Outstanding {
     } else {
       out = reply;
       reply = null;
+      if (filter != null && filter.suppress(out)) {
+        out.release();
+        out = null;
+      }
     }
     return out;
   }

@@ -37,15 +37,17 @@ public final class Request {
   private final boolean closeAfterReply;
   private final boolean protocolError;
   private final Splitter splitter;
+  private final ReplyFilter replyFilter;
 
   private Request(Kind kind, ByteBuf frame, int keyIndex, int keyLength, boolean expectsReply,
       boolean closeAfterReply, Splitter splitter) {
-    this(kind, frame, keyIndex, keyLength, expectsReply, closeAfterReply, false, splitter);
+    this(kind, frame, keyIndex, keyLength, expectsReply, closeAfterReply, false, splitter, null);
   }
 
   private Request(Kind kind, ByteBuf frame, int keyIndex, int keyLength, boolean expectsReply,
-      boolean closeAfterReply, boolean protocolError, Splitter splitter) {
+      boolean closeAfterReply, boolean protocolError, Splitter splitter, ReplyFilter replyFilter) {
     this.protocolError = protocolError;
+    this.replyFilter = replyFilter;
     this.kind = kind;
     this.frame = requireNonNull(frame, "frame");
     this.keyIndex = keyIndex;
@@ -66,6 +68,18 @@ public final class Request {
    */
   public static Request routedNoReply(ByteBuf frame, int keyIndex, int keyLength) {
     return new Request(Kind.ROUTED, frame, keyIndex, keyLength, false, false, null);
+  }
+
+  /**
+   * A routed request whose reply the client may not want (memcached meta commands in quiet mode):
+   * it keeps its place among the client's replies, and when its turn comes a reply that
+   * {@code filter} suppresses is dropped instead of written. Errors the proxy makes are never
+   * suppressed.
+   */
+  public static Request routedQuiet(ByteBuf frame, int keyIndex, int keyLength,
+      ReplyFilter filter) {
+    return new Request(Kind.ROUTED, frame, keyIndex, keyLength, true, false, false, null,
+        requireNonNull(filter, "filter"));
   }
 
   /** A keyless request, routed as twemproxy routes keyless commands. */
@@ -93,7 +107,7 @@ public final class Request {
    * client error ({@code client_err}), not a client's orderly goodbye.
    */
   public static Request protocolError(ByteBuf reply) {
-    return new Request(Kind.LOCAL, reply, 0, -1, true, true, true, null);
+    return new Request(Kind.LOCAL, reply, 0, -1, true, true, true, null, null);
   }
 
   public Kind kind() {
@@ -132,9 +146,21 @@ public final class Request {
     return protocolError;
   }
 
+  /** The filter of a quiet request (see {@link #routedQuiet}), else {@code null}. */
+  public ReplyFilter replyFilter() {
+    return replyFilter;
+  }
+
   /** The splitter of a {@link Kind#SPLIT} request, else {@code null}. */
   public Splitter splitter() {
     return splitter;
+  }
+
+  /** Decides whether a quiet request's reply is dropped instead of written to the client. */
+  @FunctionalInterface
+  public interface ReplyFilter {
+    /** Whether to drop {@code reply}; reads it without changing its indices or releasing it. */
+    boolean suppress(ByteBuf reply);
   }
 
   @Override
