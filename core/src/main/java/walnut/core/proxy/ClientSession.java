@@ -71,7 +71,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       throw new IllegalStateException("expected a Request, got " + msg.getClass().getName());
     }
     if (closing) {
-      request.frame().release();
+      request.release();
       return;
     }
     switch (request.kind()) {
@@ -96,14 +96,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
   private void routed(Request request) {
     ByteBuf frame = request.frame();
+    ByteBuf key = request.routingKey();
     int server;
     try {
-      server = request.hasKey()
-          ? pool.router.serverFor(frame, request.keyIndex(), request.keyLength())
-          : pool.router.serverForKeyless();
+      server = !request.hasKey() ? pool.router.serverForKeyless()
+          : pool.router.serverFor(key == null ? frame : key, request.keyIndex(),
+              request.keyLength());
     } catch (RuntimeException e) {
-      frame.release();
+      request.release();
       throw e; // exceptionCaught closes the client: no slot was taken in its FIFO
+    }
+    if (key != null) {
+      key.release();
     }
     if (!request.expectsReply()) {
       if (server == KeyRouter.NO_SERVER) {

@@ -38,16 +38,20 @@ public final class Request {
   private final boolean protocolError;
   private final Splitter splitter;
   private final ReplyFilter replyFilter;
+  private final ByteBuf routingKey;
 
   private Request(Kind kind, ByteBuf frame, int keyIndex, int keyLength, boolean expectsReply,
       boolean closeAfterReply, Splitter splitter) {
-    this(kind, frame, keyIndex, keyLength, expectsReply, closeAfterReply, false, splitter, null);
+    this(kind, frame, keyIndex, keyLength, expectsReply, closeAfterReply, false, splitter, null,
+        null);
   }
 
   private Request(Kind kind, ByteBuf frame, int keyIndex, int keyLength, boolean expectsReply,
-      boolean closeAfterReply, boolean protocolError, Splitter splitter, ReplyFilter replyFilter) {
+      boolean closeAfterReply, boolean protocolError, Splitter splitter, ReplyFilter replyFilter,
+      ByteBuf routingKey) {
     this.protocolError = protocolError;
     this.replyFilter = replyFilter;
+    this.routingKey = routingKey;
     this.kind = kind;
     this.frame = requireNonNull(frame, "frame");
     this.keyIndex = keyIndex;
@@ -79,7 +83,20 @@ public final class Request {
   public static Request routedQuiet(ByteBuf frame, int keyIndex, int keyLength,
       ReplyFilter filter) {
     return new Request(Kind.ROUTED, frame, keyIndex, keyLength, true, false, false, null,
-        requireNonNull(filter, "filter"));
+        requireNonNull(filter, "filter"), null);
+  }
+
+  /**
+   * A routed request whose routing key is not a plain slice of its frame (a memcached meta key
+   * sent in base64 is hashed decoded): {@code key}'s readable bytes are hashed, and the engine
+   * releases {@code key} once the request is routed, with the frame's ownership as usual.
+   * {@code filter} may be {@code null} (a reply is always written) or make the request quiet, as
+   * in {@link #routedQuiet}.
+   */
+  public static Request routedByKey(ByteBuf frame, ByteBuf key, ReplyFilter filter) {
+    requireNonNull(key, "key");
+    return new Request(Kind.ROUTED, frame, key.readerIndex(), key.readableBytes(), true, false,
+        false, null, filter, key);
   }
 
   /** A keyless request, routed as twemproxy routes keyless commands. */
@@ -107,7 +124,7 @@ public final class Request {
    * client error ({@code client_err}), not a client's orderly goodbye.
    */
   public static Request protocolError(ByteBuf reply) {
-    return new Request(Kind.LOCAL, reply, 0, -1, true, true, true, null, null);
+    return new Request(Kind.LOCAL, reply, 0, -1, true, true, true, null, null, null);
   }
 
   public Kind kind() {
@@ -144,6 +161,22 @@ public final class Request {
   /** Whether this is the reply to broken framing (see {@link #protocolError}). */
   public boolean isProtocolError() {
     return protocolError;
+  }
+
+  /**
+   * The buffer holding the routing key when it is not in the frame (see {@link #routedByKey}),
+   * else {@code null}: then {@link #keyIndex()} and {@link #keyLength()} refer to this buffer.
+   */
+  public ByteBuf routingKey() {
+    return routingKey;
+  }
+
+  /** Releases everything the request owns: its frame, and its routing key if it has one. */
+  public void release() {
+    if (routingKey != null) {
+      routingKey.release();
+    }
+    frame.release();
   }
 
   /** The filter of a quiet request (see {@link #routedQuiet}), else {@code null}. */
