@@ -87,7 +87,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     // Unresolved: the host is resolved again on every new connection, as twemproxy does.
     ChannelFuture f;
     try {
-      f = b.connect(InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port()));
+      f = b.connect(endpoint.isUnix() ? pool.transport.domainSocketAddress(endpoint.path())
+          : InetSocketAddress.createUnresolved(endpoint.host(), endpoint.port()));
     } catch (RuntimeException e) {
       pool.stats.connectionOpened(); // fail() counts the close
       fail(ErrorText.of(e), Close.ERROR, e);

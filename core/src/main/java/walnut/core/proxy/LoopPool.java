@@ -20,6 +20,8 @@ final class LoopPool {
   final EventLoop eventLoop;
   private final BackendConnection[][] connections;
   private final Bootstrap bootstrap;
+  /** For servers on unix sockets; {@code null} when the pool has none. */
+  private final Bootstrap domainBootstrap;
   private final List<BackendConnection> dirtyBackends = new ArrayList<>();
   private final List<ClientSession> dirtySessions = new ArrayList<>();
   private int sessions;
@@ -34,6 +36,12 @@ final class LoopPool {
         .channel(pool.transport.channelClass())
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, pool.connectTimeoutMillis());
+    this.domainBootstrap =
+        pool.config.servers().stream().noneMatch(s -> s.endpoint().isUnix()) ? null
+            : new Bootstrap()
+                .group(eventLoop)
+                .channel(pool.transport.domainChannelClass())
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, pool.connectTimeoutMillis());
   }
 
   /** The connection slot of a new client session: sessions take the slots in turn. */
@@ -47,7 +55,8 @@ final class LoopPool {
     if (c == null) {
       c = new BackendConnection(this, server, slot);
       connections[server][slot] = c;
-      c.connect(bootstrap);
+      boolean unix = pool.config.servers().get(server).endpoint().isUnix();
+      c.connect(unix ? domainBootstrap : bootstrap);
     }
     return c;
   }

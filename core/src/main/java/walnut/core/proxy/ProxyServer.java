@@ -11,13 +11,19 @@ import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -107,25 +113,17 @@ public final class ProxyServer implements AutoCloseable {
     for (Pool pool : pools) {
       PoolConfig pc = pool.config;
       Endpoint listen = pc.listen();
-      for (ServerConfig server : pc.servers()) {
-        if (server.endpoint().isUnix()) {
-          throw new IllegalStateException("pool '" + pc.name() + "': server '" + server.name()
-              + "' is a unix socket, which the '" + transport.name()
-              + "' transport does not connect to yet");
-        }
-      }
-      if (listen.isUnix()) {
-        throw new IllegalStateException("pool '" + pc.name() + "': listen: '" + listen
-            + "' is a unix socket, which the '" + transport.name()
-            + "' transport does not serve yet");
+      boolean unix = listen.isUnix();
+      boolean anyUnix = unix || pc.servers().stream().anyMatch(sc -> sc.endpoint().isUnix());
+      if (anyUnix && (transport.domainChannelClass() == null
+          || transport.domainServerChannelClass() == null)) {
+        throw new IllegalStateException("pool '" + pc.name() + "' uses unix sockets, which the '"
+            + transport.name() + "' transport does not have");
       }
       ServerBootstrap b = new ServerBootstrap()
           .group(group)
-          .channel(transport.serverChannelClass())
+          .channel(unix ? transport.domainServerChannelClass() : transport.serverChannelClass())
           .option(ChannelOption.SO_BACKLOG, pc.backlog())
-          .option(ChannelOption.SO_REUSEADDR, true)
-          .childOption(ChannelOption.TCP_NODELAY, true)
-          .childOption(ChannelOption.SO_KEEPALIVE, pc.tcpKeepalive())
           .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
           .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
               new WriteBufferWaterMark(4 << 20, 16 << 20))
@@ -137,7 +135,17 @@ public final class ProxyServer implements AutoCloseable {
               ch.pipeline().addLast("session", new ClientSession(pool));
             }
           });
-      InetSocketAddress address = new InetSocketAddress(listen.host(), listen.port());
+      SocketAddress address;
+      if (unix) {
+        // As twemproxy: the path is unlinked before binding, chmod-ed after when asked.
+        deleteSocketFile(pc, listen);
+        address = transport.domainSocketAddress(listen.path());
+      } else {
+        b.option(ChannelOption.SO_REUSEADDR, true)
+            .childOption(ChannelOption.TCP_NODELAY, true)
+            .childOption(ChannelOption.SO_KEEPALIVE, pc.tcpKeepalive());
+        address = new InetSocketAddress(listen.host(), listen.port());
+      }
       var future = b.bind(address).await();
       if (!future.isSuccess()) {
         closeListeners();
@@ -146,6 +154,9 @@ public final class ProxyServer implements AutoCloseable {
       }
       stats.connectionOpened();
       listeners.put(pc.name(), future.channel());
+      if (unix && listen.permissions() != 0) {
+        chmod(pc, listen, future.channel());
+      }
       log.info("pool '{}' listening on {} ({} servers, {} over {})", pc.name(),
           future.channel().localAddress(), pc.servers().size(), pc.protocol(), transport.name());
       if (pc.preconnect()) {
@@ -165,9 +176,12 @@ public final class ProxyServer implements AutoCloseable {
     return listener.localAddress();
   }
 
-  /** The port pool {@code name} listens on. */
+  /** The port pool {@code name} listens on; a pool listening on a unix socket has none. */
   public int port(String pool) {
-    return ((InetSocketAddress) address(pool)).getPort();
+    if (!(address(pool) instanceof InetSocketAddress inet)) {
+      throw new IllegalArgumentException("pool '" + pool + "' listens on a unix socket");
+    }
+    return inet.getPort();
   }
 
   public ProxyConfig config() {
@@ -224,11 +238,51 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   private void closeListeners() throws InterruptedException {
-    for (Channel listener : listeners.values()) {
-      listener.close().await();
+    for (Map.Entry<String, Channel> listener : listeners.entrySet()) {
+      listener.getValue().close().await();
       stats.connectionClosed();
+      Endpoint listen = config.pool(listener.getKey()).listen();
+      if (listen.isUnix()) {
+        try {
+          Files.deleteIfExists(Path.of(listen.path()));
+        } catch (IOException e) {
+          log.warn("cannot remove socket file {}: {}", listen.path(), e.toString());
+        }
+      }
     }
     listeners.clear();
+  }
+
+  private static void deleteSocketFile(PoolConfig pc, Endpoint listen) {
+    try {
+      Files.deleteIfExists(Path.of(listen.path()));
+    } catch (IOException e) {
+      throw new IllegalStateException("pool '" + pc.name() + "': cannot remove " + listen.path()
+          + " before listening on it: " + e, e);
+    }
+  }
+
+  private void chmod(PoolConfig pc, Endpoint listen, Channel listener)
+      throws InterruptedException {
+    Set<PosixFilePermission> mode = EnumSet.noneOf(PosixFilePermission.class);
+    PosixFilePermission[] bits = {
+        PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
+        PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE,
+        PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
+        PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
+        PosixFilePermission.OWNER_READ};
+    for (int i = 0; i < bits.length; i++) {
+      if ((listen.permissions() & (1 << i)) != 0) {
+        mode.add(bits[i]);
+      }
+    }
+    try {
+      Files.setPosixFilePermissions(Path.of(listen.path()), mode);
+    } catch (IOException | UnsupportedOperationException e) {
+      closeListeners();
+      throw new IllegalStateException("pool '" + pc.name() + "': cannot chmod " + listen.path()
+          + " to " + Integer.toOctalString(listen.permissions()) + ": " + e, e);
+    }
   }
 
   @Override

@@ -3,6 +3,7 @@ package walnut.core.spi;
 import io.netty.channel.Channel;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
+import java.net.SocketAddress;
 
 /**
  * An I/O engine ({@code nio}, {@code epoll}, …): the Netty {@link IoHandlerFactory} for the event
@@ -31,4 +32,22 @@ public interface Transport {
   Class<? extends ServerChannel> serverChannelClass();
 
   Class<? extends Channel> channelClass();
+
+  /**
+   * The listening channel class for unix domain sockets, or {@code null} when the transport has
+   * none (then a pool that listens on, or connects to, a socket path cannot start).
+   */
+  default Class<? extends ServerChannel> domainServerChannelClass() {
+    return null;
+  }
+
+  /** The connecting channel class for unix domain sockets, or {@code null}. */
+  default Class<? extends Channel> domainChannelClass() {
+    return null;
+  }
+
+  /** The address of the unix domain socket at {@code path}, in the form the channels take. */
+  default SocketAddress domainSocketAddress(String path) {
+    throw new UnsupportedOperationException(name() + " has no unix domain sockets");
+  }
 }

@@ -4,10 +4,14 @@ import io.netty.channel.Channel;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollDomainSocketChannel;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.unix.DomainSocketAddress;
 import jakarta.inject.Inject;
+import java.net.SocketAddress;
 import walnut.core.spi.Transport;
 
 /**
@@ -52,5 +56,20 @@ public final class EpollTransport implements Transport {
   @Override
   public Class<? extends Channel> channelClass() {
     return EpollSocketChannel.class;
+  }
+
+  @Override
+  public Class<? extends ServerChannel> domainServerChannelClass() {
+    return EpollServerDomainSocketChannel.class;
+  }
+
+  @Override
+  public Class<? extends Channel> domainChannelClass() {
+    return EpollDomainSocketChannel.class;
+  }
+
+  @Override
+  public SocketAddress domainSocketAddress(String path) {
+    return new DomainSocketAddress(path);
   }
 }

@@ -4,7 +4,11 @@ import io.netty.channel.Channel;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioDomainSocketChannel;
+import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import jakarta.inject.Inject;
 import walnut.core.spi.Transport;
@@ -48,5 +52,20 @@ public final class NioTransport implements Transport {
   @Override
   public Class<? extends Channel> channelClass() {
     return NioSocketChannel.class;
+  }
+
+  @Override
+  public Class<? extends ServerChannel> domainServerChannelClass() {
+    return NioServerDomainSocketChannel.class;
+  }
+
+  @Override
+  public Class<? extends Channel> domainChannelClass() {
+    return NioDomainSocketChannel.class;
+  }
+
+  @Override
+  public SocketAddress domainSocketAddress(String path) {
+    return UnixDomainSocketAddress.of(path);
   }
 }
