@@ -27,6 +27,7 @@ final class RunningProxy implements AutoCloseable {
 
   static RunningProxy start(ProxyConfig config, PluginRegistry plugins, Options options)
       throws InterruptedException {
+    warnAboutTwemproxyDifferences(config);
     Transport transport = TransportSelector.select(plugins, options.transport());
     EngineOptions engine = new EngineOptions(options.threads(),
         EngineOptions.DEFAULT_MAX_PENDING_PER_CLIENT, options.shutdownGrace());
@@ -41,6 +42,23 @@ final class RunningProxy implements AutoCloseable {
     log.info("walnut-{} started: {} threads, transport {}, stats on {}:{}", Main.VERSION,
         options.threads(), transport.name(), options.statsAddr(), stats.port());
     return new RunningProxy(proxy, stats, options);
+  }
+
+  /**
+   * twemproxy 0.5.0 sends SELECT before AUTH on a new server connection, so on a server with a
+   * password its SELECT fails and the pool's data goes to database 0; Walnut authenticates first
+   * and uses {@code redis_db}. The same file therefore writes to another database after a
+   * migration, which the operator must hear about.
+   */
+  static void warnAboutTwemproxyDifferences(ProxyConfig config) {
+    config.pools().forEach(pool -> {
+      if (pool.redisAuth() != null && pool.redisDb() != 0) {
+        log.warn("pool '{}': redis_auth and redis_db {} are both set: Walnut sends AUTH, then"
+            + " SELECT {}, so data goes to database {}; twemproxy 0.5.0 sent SELECT before AUTH,"
+            + " which failed, and wrote to database 0 (see the README's migration notes)",
+            pool.name(), pool.redisDb(), pool.redisDb(), pool.redisDb());
+      }
+    });
   }
 
   ProxyServer proxy() {

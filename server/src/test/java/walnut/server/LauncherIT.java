@@ -1,6 +1,7 @@
 package walnut.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -133,6 +134,41 @@ class LauncherIT {
         daemon.destroy(); // SIGTERM: graceful shutdown
       }
       Poll.until(Duration.ofSeconds(20), () -> !daemon.isAlive(), "the daemon exits on SIGTERM");
+    }
+  }
+
+  @Test
+  void authAndDbTogetherAuthenticateFirstAndWarnOfTheDifferenceFromTwemproxy() throws Exception {
+    try (RedisServer backend = RedisServer.start("--requirepass", "s3cret")) {
+      int port = FreePorts.next();
+      Path conf = tmp.resolve("authdb.yml");
+      Files.writeString(conf, "authdb:\n  listen: 127.0.0.1:" + port + "\n  redis: true\n"
+          + "  redis_auth: s3cret\n  redis_db: 3\n"
+          + "  servers:\n   - 127.0.0.1:" + backend.port() + ":1\n");
+      Path pidFile = tmp.resolve("walnut.pid");
+      Path logFile = tmp.resolve("walnut.log");
+      Result r = walnut("-c", conf.toString(), "-d", "-p", pidFile.toString(), "-s",
+          Integer.toString(FreePorts.next()), "-o", logFile.toString());
+      assertEquals(0, r.exit(), r.output());
+      ProcessHandle daemon =
+          ProcessHandle.of(Long.parseLong(Files.readString(pidFile).trim())).orElseThrow();
+      try {
+        try (Jedis jedis = new Jedis("127.0.0.1", port)) {
+          assertEquals("OK", jedis.auth("s3cret"));
+          assertEquals("OK", jedis.set("authdb:k", "in-db-3"));
+        }
+        String log = Files.readString(logFile);
+        assertTrue(log.contains("pool 'authdb': redis_auth and redis_db 3 are both set"), log);
+      } finally {
+        daemon.destroy();
+      }
+      Poll.until(Duration.ofSeconds(20), () -> !daemon.isAlive(), "the daemon exits on SIGTERM");
+      try (Jedis direct = new Jedis(backend.host(), backend.port())) {
+        direct.auth("s3cret");
+        assertNull(direct.get("authdb:k"), "nothing in database 0");
+        direct.select(3);
+        assertEquals("in-db-3", direct.get("authdb:k"));
+      }
     }
   }
 

@@ -12,11 +12,14 @@ import walnut.core.config.Endpoint;
  */
 final class Directives {
 
-  /** twemproxy 0.5.0's pool keys, plus {@code reuseport} (twemproxy master; a Walnut extension). */
+  /**
+   * twemproxy 0.5.0's pool keys, plus Walnut's extensions: {@code reuseport} (twemproxy master
+   * has it) and {@code max_request_size}.
+   */
   static final Set<String> KEYS = Set.of("listen", "hash", "hash_tag", "distribution", "timeout",
       "backlog", "client_connections", "redis", "redis_auth", "redis_db", "preconnect",
       "auto_eject_hosts", "server_connections", "server_retry_timeout", "server_failure_limit",
-      "tcpkeepalive", "servers", "reuseport");
+      "tcpkeepalive", "servers", "reuseport", "max_request_size");
 
   private final String fileName;
   private final ListenParser listen;

@@ -95,6 +95,8 @@ final class PoolDraft {
       // Walnut extension (twemproxy master has it, 0.5.0 does not): checked, then dropped until
       // the transport issue wires it to the listening socket.
       case "reuseport" -> Values.bool(value);
+      // Walnut extension: the largest request a client may send (bytes, or with k/m/g).
+      case "max_request_size" -> builder.maxRequestSize(Values.size(value));
       case "servers" -> {
         servers.add(ServerLineParser.parse(value));
         serverLines.add(valueLine);

@@ -49,6 +49,33 @@ final class Values {
     return value;
   }
 
+  /**
+   * A size in bytes for Walnut's {@code max_request_size}: digits, optionally followed by one of
+   * {@code k m g} (either case) for KiB, MiB and GiB, as memcached's {@code -I 1m}; at least 1 and
+   * at most 2 GiB - 1.
+   */
+  static long size(String text) throws BadValue {
+    long unit = 1;
+    String digits = text;
+    if (!text.isEmpty()) {
+      switch (Character.toLowerCase(text.charAt(text.length() - 1))) {
+        case 'k' -> unit = 1L << 10;
+        case 'm' -> unit = 1L << 20;
+        case 'g' -> unit = 1L << 30;
+        default -> unit = 1;
+      }
+      if (unit > 1) {
+        digits = text.substring(0, text.length() - 1);
+      }
+    }
+    int value = atoi(digits);
+    if (value <= 0 || value * unit > Integer.MAX_VALUE) {
+      throw new BadValue("is not a size (expected: digits, optionally followed by k, m or g;"
+          + " 1 to " + Integer.MAX_VALUE + " bytes)");
+    }
+    return value * unit;
+  }
+
   static boolean bool(String text) throws BadValue {
     if (text.equals("true")) {
       return true;

@@ -121,6 +121,23 @@ class NutcrackerConfigLoaderTest {
   }
 
   @Test
+  void maxRequestSizeIsAWalnutExtensionInBytesOrWithAUnit() {
+    assertEquals(PoolConfig.DEFAULT_MEMCACHE_MAX_REQUEST_SIZE,
+        load(pool()).pool("alpha").maxRequestSize());
+    assertEquals(PoolConfig.DEFAULT_REDIS_MAX_REQUEST_SIZE,
+        load(pool("redis: true")).pool("alpha").maxRequestSize());
+    assertEquals(4096, load(pool("max_request_size: 4096")).pool("alpha").maxRequestSize());
+    assertEquals(2L << 20, load(pool("max_request_size: 2m")).pool("alpha").maxRequestSize());
+    assertEquals(64L << 10, load(pool("max_request_size: 64K")).pool("alpha").maxRequestSize());
+    assertEquals(1L << 30, load(pool("max_request_size: 1g")).pool("alpha").maxRequestSize());
+    for (String bad : List.of("0", "2g", "-1", "1.5m", "m", "1mb")) {
+      String message = reject(pool("max_request_size: " + bad)).getMessage();
+      assertTrue(message.contains("directive \"max_request_size\": '" + bad + "' is not a size"),
+          message);
+    }
+  }
+
+  @Test
   void serversAreSortedByNameLengthThenBytes() {
     ProxyConfig config = load(servers(
         "127.0.0.1:31001:1 zeta",
