@@ -83,7 +83,8 @@ public final class Main implements Callable<Integer> {
   Integer threads;
 
   @Option(names = "--transport", paramLabel = "NAME",
-      description = "I/O engine: auto, nio, epoll (default: auto)")
+      description = "I/O engine: auto, nio, epoll, io_uring (default: auto: io_uring, else epoll,"
+          + " else nio)")
   String transport = "auto";
 
   @Option(names = "--shutdown-grace", paramLabel = "MS",

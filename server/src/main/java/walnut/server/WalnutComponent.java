@@ -7,6 +7,7 @@ import walnut.core.plugin.PluginRegistry;
 import walnut.hashing.HashingModule;
 import walnut.redis.RedisModule;
 import walnut.transport.epoll.EpollTransportModule;
+import walnut.transport.iouring.IoUringTransportModule;
 import walnut.transport.nio.NioTransportModule;
 
 /**
@@ -21,6 +22,7 @@ import walnut.transport.nio.NioTransportModule;
     RedisModule.class,
     NioTransportModule.class,
     EpollTransportModule.class,
+    IoUringTransportModule.class,
 })
 public interface WalnutComponent {
 

@@ -35,7 +35,7 @@ class CustomAssemblyIT {
       ProxyConfig config = ProxyConfig.of(ProxyFixture.redisPool(List.of(a, b)).build());
       try (ProxyServer proxy = ProxyServer.start(config, plugins,
               TransportSelector.select(plugins, "nio"), EngineOptions.threads(1));
-          Jedis jedis = new Jedis("127.0.0.1", proxy.port("test"))) {
+          Jedis jedis = new Jedis("127.0.0.1", proxy.port("test"), 30_000)) {
         for (int i = 0; i < 100; i++) {
           assertEquals("OK", jedis.set("assembly:" + i, "v" + i));
         }

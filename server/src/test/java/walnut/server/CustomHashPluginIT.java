@@ -81,7 +81,7 @@ class CustomHashPluginIT {
       assertEquals(0, started.exit(), started.output());
       ProcessHandle daemon =
           ProcessHandle.of(Long.parseLong(Files.readString(pidFile).trim())).orElseThrow();
-      try (Jedis jedis = new Jedis("127.0.0.1", port)) {
+      try (Jedis jedis = new Jedis("127.0.0.1", port, 30_000)) {
         for (int i = 0; i < 200; i++) {
           assertEquals("OK", jedis.set("plugin:" + i, "v"));
         }

@@ -119,7 +119,7 @@ class LauncherIT {
       long pid = Long.parseLong(Files.readString(pidFile).trim());
       ProcessHandle daemon = ProcessHandle.of(pid).orElseThrow();
       try {
-        try (Jedis jedis = new Jedis("127.0.0.1", port)) {
+        try (Jedis jedis = new Jedis("127.0.0.1", port, 30_000)) {
           assertEquals("OK", jedis.set("daemon:k", "v"));
           assertEquals("v", jedis.get("daemon:k"));
         }
@@ -153,7 +153,7 @@ class LauncherIT {
       ProcessHandle daemon =
           ProcessHandle.of(Long.parseLong(Files.readString(pidFile).trim())).orElseThrow();
       try {
-        try (Jedis jedis = new Jedis("127.0.0.1", port)) {
+        try (Jedis jedis = new Jedis("127.0.0.1", port, 30_000)) {
           assertEquals("OK", jedis.auth("s3cret"));
           assertEquals("OK", jedis.set("authdb:k", "in-db-3"));
         }
@@ -163,7 +163,7 @@ class LauncherIT {
         daemon.destroy();
       }
       Poll.until(Duration.ofSeconds(20), () -> !daemon.isAlive(), "the daemon exits on SIGTERM");
-      try (Jedis direct = new Jedis(backend.host(), backend.port())) {
+      try (Jedis direct = new Jedis(backend.host(), backend.port(), 30_000)) {
         direct.auth("s3cret");
         assertNull(direct.get("authdb:k"), "nothing in database 0");
         direct.select(3);

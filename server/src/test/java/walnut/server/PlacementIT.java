@@ -90,7 +90,7 @@ class PlacementIT {
       backend(i).command("FLUSHALL");
     }
     try (ProxyFixture walnut = ProxyFixture.start(pool, 2);
-        Jedis jedis = new Jedis("127.0.0.1", walnut.port())) {
+        Jedis jedis = new Jedis("127.0.0.1", walnut.port(), 30_000)) {
       Pipeline pipeline = jedis.pipelined();
       for (String[] row : rows) {
         pipeline.set(ByteBufUtil.decodeHexDump(row[0]), new byte[] {'1'});
@@ -99,7 +99,7 @@ class PlacementIT {
     }
     Map<String, Integer> found = new HashMap<>();
     for (int i = 0; i < servers; i++) {
-      try (Jedis direct = new Jedis("127.0.0.1", backend(i).port())) {
+      try (Jedis direct = new Jedis("127.0.0.1", backend(i).port(), 30_000)) {
         Set<byte[]> keys = direct.keys("*".getBytes());
         for (byte[] key : keys) {
           found.put(ByteBufUtil.hexDump(key), i);

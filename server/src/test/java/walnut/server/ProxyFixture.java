@@ -7,10 +7,12 @@ import walnut.core.config.PoolConfig;
 import walnut.core.config.ProxyConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.plugin.PluginRegistry;
+import walnut.core.plugin.TransportSelector;
 import walnut.core.proxy.EngineOptions;
 import walnut.core.proxy.ProxyServer;
+import walnut.core.spi.Transport;
+import walnut.testing.MemcachedServer;
 import walnut.testing.RedisServer;
-import walnut.transport.nio.NioTransport;
 
 /** Walnut in-process, on a free port, over real backends; closed by try-with-resources. */
 final class ProxyFixture implements AutoCloseable {
@@ -35,8 +37,26 @@ final class ProxyFixture implements AutoCloseable {
         .servers(servers);
   }
 
+  /** A memcached pool named {@code test} over {@code backends}, unnamed servers of weight 1. */
+  static PoolConfig.Builder memcachePool(List<MemcachedServer> backends) {
+    List<ServerConfig> servers = new ArrayList<>();
+    for (MemcachedServer backend : backends) {
+      servers.add(ServerConfig.of(Endpoint.tcp(backend.host(), backend.port()), 1));
+    }
+    return PoolConfig.builder("test").listen(Endpoint.tcp("127.0.0.1", 0)).redis(false)
+        .servers(servers);
+  }
+
+  /**
+   * The transport the integration tests run on: the system property {@code walnut.it.transport}
+   * ({@code nio} unless set), so the build runs the suite once per transport.
+   */
+  static Transport transport() {
+    return TransportSelector.select(PLUGINS, System.getProperty("walnut.it.transport", "nio"));
+  }
+
   static ProxyFixture start(PoolConfig pool, int threads) throws InterruptedException {
-    ProxyServer proxy = ProxyServer.start(ProxyConfig.of(pool), PLUGINS, new NioTransport(),
+    ProxyServer proxy = ProxyServer.start(ProxyConfig.of(pool), PLUGINS, transport(),
         EngineOptions.threads(threads));
     return new ProxyFixture(proxy, pool);
   }

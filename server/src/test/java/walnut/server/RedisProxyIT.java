@@ -55,7 +55,7 @@ class RedisProxyIT {
   @ValueSource(ints = {1, 2})
   void singleKeyCommandsWorkThroughJedis(int threads) throws Exception {
     try (ProxyFixture walnut = ProxyFixture.start(ProxyFixture.redisPool(backends).build(), threads);
-        Jedis jedis = new Jedis("127.0.0.1", walnut.port())) {
+        Jedis jedis = new Jedis("127.0.0.1", walnut.port(), 30_000)) {
       String p = "single" + threads + ":";
       assertEquals("OK", jedis.set(p + "k", "v1"));
       assertEquals("v1", jedis.get(p + "k"));
@@ -83,7 +83,7 @@ class RedisProxyIT {
   @ValueSource(ints = {1, 2})
   void tenThousandPipelinedCommandsAreAnsweredInOrder(int threads) throws Exception {
     try (ProxyFixture walnut = ProxyFixture.start(ProxyFixture.redisPool(backends).build(), threads);
-        Jedis jedis = new Jedis("127.0.0.1", walnut.port())) {
+        Jedis jedis = new Jedis("127.0.0.1", walnut.port(), 30_000)) {
       String p = "pipe" + threads + ":";
       Pipeline pipeline = jedis.pipelined();
       List<Response<String>> sets = new ArrayList<>();
@@ -112,7 +112,7 @@ class RedisProxyIT {
           int client = c;
           results.add(pool.submit(() -> {
             int checked = 0;
-            try (Jedis jedis = new Jedis("127.0.0.1", walnut.port())) {
+            try (Jedis jedis = new Jedis("127.0.0.1", walnut.port(), 30_000)) {
               for (int r = 0; r < 100; r++) {
                 String value = "client-" + client + "-request-" + r;
                 String key = "conc" + threads + ":" + client + ":" + (r % 10);
@@ -227,7 +227,7 @@ class RedisProxyIT {
   @Test
   void halfCloseAfterALargeReplyStartedStillDeliversAllOfIt() throws Exception {
     try (ProxyFixture walnut = ProxyFixture.start(ProxyFixture.redisPool(backends).build(), 1);
-        Jedis jedis = new Jedis("127.0.0.1", walnut.port());
+        Jedis jedis = new Jedis("127.0.0.1", walnut.port(), 30_000);
         Socket socket = new Socket("127.0.0.1", walnut.port())) {
       byte[] big = new byte[12 << 20];
       java.util.Arrays.fill(big, (byte) 'v');

@@ -38,6 +38,7 @@ public record PoolConfig(
     int serverFailureLimit,
     boolean tcpKeepalive,
     long maxRequestSize,
+    boolean reuseport,
     List<ServerConfig> servers) {
 
   public static final String DEFAULT_HASH = "fnv1a_64";
@@ -118,6 +119,7 @@ public record PoolConfig(
     b.serverFailureLimit = serverFailureLimit;
     b.tcpKeepalive = tcpKeepalive;
     b.maxRequestSize = maxRequestSize;
+    b.reuseport = reuseport;
     b.servers.addAll(servers);
     return b;
   }
@@ -142,6 +144,7 @@ public record PoolConfig(
     private int serverFailureLimit = DEFAULT_SERVER_FAILURE_LIMIT;
     private boolean tcpKeepalive;
     private long maxRequestSize;
+    private boolean reuseport;
     private final List<ServerConfig> servers = new ArrayList<>();
 
     private Builder(String name) {
@@ -237,6 +240,15 @@ public record PoolConfig(
       return this;
     }
 
+    /**
+     * SO_REUSEPORT on the pool's listening socket (twemproxy master's {@code reuseport} key), so
+     * several processes can share the port, as during a rolling upgrade.
+     */
+    public Builder reuseport(boolean reuseport) {
+      this.reuseport = reuseport;
+      return this;
+    }
+
     public Builder server(ServerConfig server) {
       servers.add(server);
       return this;
@@ -252,7 +264,7 @@ public record PoolConfig(
       return new PoolConfig(name, listen, hash, hashTag, distribution, timeout, backlog,
           clientConnections, redis, redisAuth, redisDb, preconnect, autoEjectHosts,
           serverConnections, serverRetryTimeout, serverFailureLimit, tcpKeepalive, maxRequestSize,
-          servers);
+          reuseport, servers);
     }
   }
 }

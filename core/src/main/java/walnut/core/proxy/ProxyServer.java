@@ -120,6 +120,11 @@ public final class ProxyServer implements AutoCloseable {
         throw new IllegalStateException("pool '" + pc.name() + "' uses unix sockets, which the '"
             + transport.name() + "' transport does not have");
       }
+      if (pc.reuseport() && (unix || transport.reusePortOption() == null)) {
+        throw new IllegalStateException("pool '" + pc.name() + "': reuseport: "
+            + (unix ? "a unix socket has no SO_REUSEPORT"
+                : "the '" + transport.name() + "' transport cannot set SO_REUSEPORT"));
+      }
       ServerBootstrap b = new ServerBootstrap()
           .group(group)
           .channel(unix ? transport.domainServerChannelClass() : transport.serverChannelClass())
@@ -141,6 +146,9 @@ public final class ProxyServer implements AutoCloseable {
         deleteSocketFile(pc, listen);
         address = transport.domainSocketAddress(listen.path());
       } else {
+        if (pc.reuseport()) {
+          b.option(transport.reusePortOption(), true);
+        }
         b.option(ChannelOption.SO_REUSEADDR, true)
             .childOption(ChannelOption.TCP_NODELAY, true)
             .childOption(ChannelOption.SO_KEEPALIVE, pc.tcpKeepalive());

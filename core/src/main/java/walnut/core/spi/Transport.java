@@ -1,6 +1,7 @@
 package walnut.core.spi;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import java.net.SocketAddress;
@@ -32,6 +33,14 @@ public interface Transport {
   Class<? extends ServerChannel> serverChannelClass();
 
   Class<? extends Channel> channelClass();
+
+  /**
+   * The option that sets SO_REUSEPORT on a listening socket, or {@code null} when the transport
+   * cannot set it (then a pool with {@code reuseport: true} cannot start).
+   */
+  default ChannelOption<Boolean> reusePortOption() {
+    return null;
+  }
 
   /**
    * The listening channel class for unix domain sockets, or {@code null} when the transport has

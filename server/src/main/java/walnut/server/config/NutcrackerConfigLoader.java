@@ -36,9 +36,9 @@ import walnut.core.config.ProxyConfig;
  * is a file twemproxy accepts). An empty value anywhere is refused, as twemproxy refuses it
  * (silently, there). A listen host must resolve now; server hosts are resolved on connect.
  *
- * <p>Walnut extension: {@code reuseport: true|false} (twemproxy master has it; 0.5.0 calls it
- * unknown) is read and checked, then dropped, since {@link PoolConfig} has no field for it yet;
- * the transport issue wires it to the listening socket. Deliberately stricter than twemproxy:
+ * <p>Walnut extensions: {@code reuseport: true|false} (twemproxy master has it; 0.5.0 calls it
+ * unknown) sets SO_REUSEPORT on the pool's listener, and {@code max_request_size} bounds what a
+ * client may send. Deliberately stricter than twemproxy:
  * numbers it accepts only through C integer wrap-around ({@code timeout: 4294967296} read as 0,
  * a weight or port of {@code 4294967297} read as 1) and unix socket permissions that wrap into
  * range are refused; and {@code hash_tag} keeps twemproxy's byte semantics (two UTF-8 bytes).

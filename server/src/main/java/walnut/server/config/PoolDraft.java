@@ -92,9 +92,8 @@ final class PoolDraft {
       case "server_retry_timeout" -> builder.serverRetryTimeout(Values.number(value));
       case "server_failure_limit" -> builder.serverFailureLimit(Values.number(value));
       case "tcpkeepalive" -> builder.tcpKeepalive(Values.bool(value));
-      // Walnut extension (twemproxy master has it, 0.5.0 does not): checked, then dropped until
-      // the transport issue wires it to the listening socket.
-      case "reuseport" -> Values.bool(value);
+      // Walnut extension (twemproxy master has it, 0.5.0 does not): SO_REUSEPORT on the listener.
+      case "reuseport" -> builder.reuseport(Values.bool(value));
       // Walnut extension: the largest request a client may send (bytes, or with k/m/g).
       case "max_request_size" -> builder.maxRequestSize(Values.size(value));
       case "servers" -> {

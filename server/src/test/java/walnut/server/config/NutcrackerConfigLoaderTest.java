@@ -116,6 +116,7 @@ class NutcrackerConfigLoaderTest {
   void reuseportIsAcceptedAsAWalnutExtension() {
     // twemproxy 0.5.0: directive "reuseport" is unknown; twemproxy master: a boolean.
     assertEquals(load(pool()), load(pool("reuseport: false")));
+    assertTrue(load(pool("reuseport: true")).pool("alpha").reuseport());
     assertTrue(reject(pool("reuseport: yes")).getMessage()
         .contains("directive \"reuseport\": 'yes' is not \"true\" or \"false\""));
   }

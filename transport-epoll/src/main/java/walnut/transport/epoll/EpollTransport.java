@@ -1,12 +1,14 @@
 package walnut.transport.epoll;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
+import io.netty.channel.epoll.EpollChannelOption;
 import io.netty.channel.epoll.EpollDomainSocketChannel;
-import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollIoHandler;
+import io.netty.channel.epoll.EpollServerDomainSocketChannel;
 import io.netty.channel.epoll.EpollServerSocketChannel;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.unix.DomainSocketAddress;
@@ -71,5 +73,10 @@ public final class EpollTransport implements Transport {
   @Override
   public SocketAddress domainSocketAddress(String path) {
     return new DomainSocketAddress(path);
+  }
+
+  @Override
+  public ChannelOption<Boolean> reusePortOption() {
+    return EpollChannelOption.SO_REUSEPORT;
   }
 }

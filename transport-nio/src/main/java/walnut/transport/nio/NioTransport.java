@@ -1,16 +1,19 @@
 package walnut.transport.nio;
 
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioChannelOption;
 import io.netty.channel.socket.nio.NioDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerDomainSocketChannel;
 import io.netty.channel.socket.nio.NioServerSocketChannel;
-import java.net.SocketAddress;
-import java.net.UnixDomainSocketAddress;
 import io.netty.channel.socket.nio.NioSocketChannel;
 import jakarta.inject.Inject;
+import java.net.SocketAddress;
+import java.net.StandardSocketOptions;
+import java.net.UnixDomainSocketAddress;
 import walnut.core.spi.Transport;
 
 /** Netty's NIO transport: pure Java, available everywhere, the fallback of automatic selection. */
@@ -67,5 +70,10 @@ public final class NioTransport implements Transport {
   @Override
   public SocketAddress domainSocketAddress(String path) {
     return UnixDomainSocketAddress.of(path);
+  }
+
+  @Override
+  public ChannelOption<Boolean> reusePortOption() {
+    return NioChannelOption.of(StandardSocketOptions.SO_REUSEPORT);
   }
 }

@@ -30,26 +30,32 @@ import walnut.core.proxy.ProxyServer;
 import walnut.core.spi.Transport;
 import walnut.testing.RedisServer;
 import walnut.transport.epoll.EpollTransport;
+import walnut.transport.iouring.IoUringTransport;
 import walnut.transport.nio.NioTransport;
 
 /**
- * Unix domain sockets on both sides, as twemproxy has them: {@code listen: /path 0600} and
- * {@code servers: - /path:1}, over each transport; {@code redis_db} selects the database on a
- * unix-socket server connection as on a TCP one.
+ * What each transport must do beyond the suite every transport runs (see the failsafe executions
+ * in the server pom): unix domain sockets on both sides, as twemproxy has them ({@code listen:
+ * /path 0600}, {@code servers: - /path:1}, with {@code redis_db} selected on a unix-socket server
+ * connection as on a TCP one), and {@code reuseport}.
  */
-class UnixSocketIT {
+class TransportIT {
 
   @TempDir
   Path tmp;
 
   private static Transport transport(String name) {
-    Transport transport = name.equals("epoll") ? new EpollTransport() : new NioTransport();
+    Transport transport = switch (name) {
+      case "epoll" -> new EpollTransport();
+      case "io_uring" -> new IoUringTransport();
+      default -> new NioTransport();
+    };
     assumeTrue(transport.isAvailable(), () -> name + " is not available here");
     return transport;
   }
 
   @ParameterizedTest(name = "{0}")
-  @ValueSource(strings = {"nio", "epoll"})
+  @ValueSource(strings = {"nio", "epoll", "io_uring"})
   @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
   void proxiesFromAUnixListenerToUnixServersWithRedisDb(String transportName) throws Exception {
     Path backendSocket = tmp.resolve("redis.sock");
@@ -77,10 +83,40 @@ class UnixSocketIT {
         proxy.shutdown(Duration.ofSeconds(5));
       }
       assertFalse(Files.exists(listenSocket), "the socket file is removed at shutdown");
-      try (Jedis direct = new Jedis(backend.host(), backend.port())) {
+      try (Jedis direct = new Jedis(backend.host(), backend.port(), 30_000)) {
         assertNull(direct.get("u:k1"), "nothing written to database 0");
         direct.select(5);
         assertEquals("v1", direct.get("u:k1"));
+      }
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @ValueSource(strings = {"nio", "epoll", "io_uring"})
+  @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+  void twoProxiesShareAPortWithReuseport(String transportName) throws Exception {
+    try (RedisServer backend = RedisServer.start()) {
+      int port = walnut.testing.FreePorts.next();
+      PoolConfig pool = ProxyFixture.redisPool(List.of(backend))
+          .listen(Endpoint.tcp("127.0.0.1", port)).reuseport(true).build();
+      Transport transport = transport(transportName);
+      ProxyServer first = ProxyServer.start(ProxyConfig.of(pool), ProxyFixture.PLUGINS, transport,
+          EngineOptions.threads(1));
+      try {
+        ProxyServer second = ProxyServer.start(ProxyConfig.of(pool), ProxyFixture.PLUGINS,
+            transport, EngineOptions.threads(1));
+        try {
+          assertEquals(port, second.port("test"));
+          first.shutdown(Duration.ofSeconds(5)); // the second keeps serving the port alone
+          try (Jedis jedis = new Jedis("127.0.0.1", port, 30_000)) {
+            assertEquals("OK", jedis.set("reuse:k", transportName));
+            assertEquals(transportName, jedis.get("reuse:k"));
+          }
+        } finally {
+          second.shutdown(Duration.ofSeconds(5));
+        }
+      } finally {
+        first.shutdown(Duration.ofSeconds(5));
       }
     }
   }
