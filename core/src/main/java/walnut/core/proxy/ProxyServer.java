@@ -165,8 +165,12 @@ public final class ProxyServer implements AutoCloseable {
       if (unix && listen.permissions() != 0) {
         chmod(pc, listen, future.channel());
       }
-      log.info("pool '{}' listening on {} ({} servers, {} over {})", pc.name(),
-          future.channel().localAddress(), pc.servers().size(), pc.protocol(), transport.name());
+      // Every loop has its own connections: a server sees threads x server_connections of them.
+      log.info("pool '{}' listening on {} ({} servers, {} over {}; up to {} connections per"
+              + " server: {} threads x server_connections {})", pc.name(),
+          future.channel().localAddress(), pc.servers().size(), pc.protocol(), transport.name(),
+          (long) options.threads() * pc.serverConnections(), options.threads(),
+          pc.serverConnections());
       if (pc.preconnect()) {
         for (LoopPool loop : pool.loops()) {
           loop.eventLoop.execute(loop::preconnect);
