@@ -91,6 +91,11 @@ public final class Main implements Callable<Integer> {
       description = "on SIGTERM/SIGINT, wait this long for in-flight requests (default: 10000)")
   long shutdownGraceMillis = 10_000;
 
+  @Option(names = "--client-pending-limit", paramLabel = "SIZE",
+      description = "stop reading from a client while it has this many bytes in flight"
+          + " (requests and replies held for it; k, m, g allowed; default: 64m)")
+  String clientPendingLimit = "64m";
+
   /** Set by a daemonizing parent: the file to write "ok" (or the error) to once listening. */
   @Option(names = "--daemon-ready-file", hidden = true)
   Path readyFile;

@@ -8,7 +8,8 @@ import java.util.List;
  * same ranges and the same messages.
  */
 record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalMillis,
-    int mbufSize, int threads, String transport, Duration shutdownGrace, List<String> args) {
+    int mbufSize, int threads, String transport, Duration shutdownGrace, long clientPendingLimit,
+    List<String> args) {
 
   static final int MIN_MBUF = 512;
   static final int MAX_MBUF = 16 * 1024 * 1024;
@@ -36,8 +37,33 @@ record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalM
     if (main.shutdownGraceMillis < 0) {
       throw new IllegalArgumentException("option --shutdown-grace requires a number >= 0");
     }
+    long clientPendingLimit = size(main.clientPendingLimit,
+        "option --client-pending-limit requires a size (digits, optionally followed by k, m or g)");
     return new Options(level, port, main.statsAddr, interval, mbuf, threads, main.transport,
-        Duration.ofMillis(main.shutdownGraceMillis), List.copyOf(args));
+        Duration.ofMillis(main.shutdownGraceMillis), clientPendingLimit, List.copyOf(args));
+  }
+
+  /** A positive size in bytes: digits, optionally followed by k, m or g (KiB, MiB, GiB). */
+  static long size(String text, String message) {
+    if (text == null || text.isEmpty()) {
+      throw new IllegalArgumentException(message);
+    }
+    long unit = switch (Character.toLowerCase(text.charAt(text.length() - 1))) {
+      case 'k' -> 1L << 10;
+      case 'm' -> 1L << 20;
+      case 'g' -> 1L << 30;
+      default -> 1;
+    };
+    String digits = unit == 1 ? text : text.substring(0, text.length() - 1);
+    if (digits.isEmpty() || digits.length() > 12
+        || !digits.chars().allMatch(c -> c >= '0' && c <= '9')) {
+      throw new IllegalArgumentException(message);
+    }
+    long value = Long.parseLong(digits) * unit;
+    if (value <= 0) {
+      throw new IllegalArgumentException(message);
+    }
+    return value;
   }
 
   /** twemproxy's {@code nc_atoi}: digits only, no sign, no suffix. */

@@ -30,7 +30,8 @@ final class RunningProxy implements AutoCloseable {
     warnAboutTwemproxyDifferences(config);
     Transport transport = TransportSelector.select(plugins, options.transport());
     EngineOptions engine = new EngineOptions(options.threads(),
-        EngineOptions.DEFAULT_MAX_PENDING_PER_CLIENT, options.shutdownGrace());
+        EngineOptions.DEFAULT_MAX_PENDING_PER_CLIENT, options.clientPendingLimit(),
+        options.shutdownGrace());
     ProxyServer proxy = ProxyServer.start(config, plugins, transport, engine);
     StatsServer stats;
     try {

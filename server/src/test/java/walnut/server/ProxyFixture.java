@@ -56,9 +56,17 @@ final class ProxyFixture implements AutoCloseable {
   }
 
   static ProxyFixture start(PoolConfig pool, int threads) throws InterruptedException {
-    ProxyServer proxy = ProxyServer.start(ProxyConfig.of(pool), PLUGINS, transport(),
-        EngineOptions.threads(threads));
+    return start(pool, EngineOptions.threads(threads));
+  }
+
+  static ProxyFixture start(PoolConfig pool, EngineOptions options) throws InterruptedException {
+    ProxyServer proxy = ProxyServer.start(ProxyConfig.of(pool), PLUGINS, transport(), options);
     return new ProxyFixture(proxy, pool);
+  }
+
+  /** A counter of the pool's first server. */
+  long serverStat(walnut.core.stats.ServerStat stat) {
+    return proxy.stats().pools().get(0).servers().get(0).counters().get(stat);
   }
 
   int port() {

@@ -12,6 +12,7 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.net.InetSocketAddress;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
@@ -66,6 +67,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
   /** Why the connection failed: answers requests that arrive after the failure. */
   private String failure = ErrorText.UNKNOWN;
   private ScheduledFuture<?> timer;
+  /** Sessions that stopped reading because this connection's outbound buffer is full. */
+  private final ArrayList<ClientSession> parked = new ArrayList<>();
 
   BackendConnection(LoopPool loop, int server, int slot) {
     this.loop = loop;
@@ -147,6 +150,39 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       counters.add(ServerStat.OUT_QUEUE_BYTES, entry.bytes);
     }
     channel.write(frame, channel.voidPromise());
+  }
+
+  /**
+   * Whether the outbound buffer is above its high water mark (the server reads slower than its
+   * clients write): the senders should stop reading until it drains.
+   */
+  boolean congested() {
+    return connected && !closed && !channel.isWritable();
+  }
+
+  /** {@code session} stopped reading until this connection drains or fails. */
+  void park(ClientSession session) {
+    parked.add(session);
+  }
+
+  private void wakeParked() {
+    if (parked.isEmpty()) {
+      return;
+    }
+    ClientSession[] sessions = parked.toArray(new ClientSession[0]);
+    parked.clear();
+    for (ClientSession session : sessions) {
+      session.unparked(this);
+    }
+  }
+
+  @Override
+  public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    if (ctx.channel().isWritable()) {
+      wakeParked();
+      loop.flushDirty();
+    }
+    ctx.fireChannelWritabilityChanged();
   }
 
   void flush() {
@@ -316,6 +352,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       }
       entry.onError(reason);
     }
+    wakeParked();
     if (pool.router.recordFailure(server)) {
       pool.poolStats().increment(PoolStat.SERVER_EJECTS);
       counters.set(ServerStat.SERVER_EJECTED_AT, System.currentTimeMillis() * 1000);

@@ -9,6 +9,7 @@ import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.ArrayDeque;
+import java.util.ArrayList;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import walnut.core.spi.KeyRouter;
@@ -48,6 +49,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
   private boolean dirty;
   private boolean readPaused;
   private boolean open;
+  /** Bytes of this client's requests in flight and of the replies held for it. */
+  private long pendingBytes;
+  /** Backend connections whose outbound buffers are full with this client's writes among them. */
+  private final ArrayList<BackendConnection> parkedOn = new ArrayList<>(2);
+  /** Requests decoded while reading was paused, handled in order once it resumes. */
+  private final ArrayDeque<Request> deferred = new ArrayDeque<>();
+  private boolean resuming;
 
   ClientSession(Pool pool) {
     this.pool = pool;
@@ -74,18 +82,30 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       request.release();
       return;
     }
-    switch (request.kind()) {
-      case LOCAL -> local(request);
-      case ROUTED -> routed(request);
-      case SPLIT -> split(request);
+    if (readPaused) {
+      // One read can hold many requests: past a limit they wait here, in order, so the limits
+      // hold per request rather than per read.
+      deferred.add(request);
+      return;
     }
-    if (!readPaused && pending.size() >= pool.options.maxPendingPerClient()) {
+    handle(request);
+  }
+
+  private void handle(Request request) {
+    handle0(request);
+    if (!readPaused && overLimit()) {
       pauseReading();
     }
   }
 
+  private boolean overLimit() {
+    return pending.size() >= pool.options.maxPendingPerClient()
+        || pendingBytes >= pool.options.maxPendingBytesPerClient() || !parkedOn.isEmpty();
+  }
+
   private void local(Request request) {
-    enqueue(PendingReply.local(this, request.frame(), request.closeAfterReply()));
+    enqueue(PendingReply.local(this, request.frame(), request.closeAfterReply()),
+        request.frame().readableBytes());
     if (request.closeAfterReply()) {
       closing = true;
       errored |= request.isProtocolError();
@@ -113,31 +133,50 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       if (server == KeyRouter.NO_SERVER) {
         frame.release();
       } else {
-        loop.connection(server, slot).send(BackendConnection.NO_REPLY, frame);
+        send(server, BackendConnection.NO_REPLY, frame);
       }
       return;
     }
     PendingReply reply = request.replyFilter() == null
         ? PendingReply.routed(this)
         : PendingReply.quiet(this, request.replyFilter());
-    enqueue(reply);
+    enqueue(reply, frame.readableBytes());
     if (server == KeyRouter.NO_SERVER) {
       frame.release();
       reply.onError(ErrorText.REFUSED);
     } else {
-      loop.connection(server, slot).send(reply, frame);
+      send(server, reply, frame);
+    }
+  }
+
+  /** Hands {@code frame} to this session's connection to {@code server}; parks on a full one. */
+  private void send(int server, Outstanding entry, ByteBuf frame) {
+    BackendConnection connection = loop.connection(server, slot);
+    connection.send(entry, frame);
+    if (connection.congested() && !parkedOn.contains(connection)) {
+      parkedOn.add(connection);
+      connection.park(this);
+    }
+  }
+
+  /** A connection this session parked on can take writes again (or failed). */
+  void unparked(BackendConnection connection) {
+    parkedOn.remove(connection);
+    if (open && parkedOn.isEmpty()) {
+      maybeResumeReading(); // the waking connection flushes the loop afterwards
     }
   }
 
   private void split(Request request) {
     Splitter.Split split;
+    int bytes = request.frame().readableBytes();
     try {
       split = request.splitter().split(request.frame(), pool.router, ctx.alloc());
     } finally {
       request.frame().release();
     }
     PendingReply reply = PendingReply.split(this, split);
-    enqueue(reply);
+    enqueue(reply, bytes);
     pool.poolStats().add(PoolStat.FRAGMENTS, split.size());
     int sent = 0;
     try {
@@ -148,7 +187,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
           fragment.release();
           reply.partError(ErrorText.REFUSED);
         } else {
-          loop.connection(server, slot).send(new PendingReply.Fragment(reply, sent), fragment);
+          send(server, new PendingReply.Fragment(reply, sent), fragment);
         }
       }
     } catch (RuntimeException e) {
@@ -160,9 +199,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private void enqueue(PendingReply reply) {
+  private void enqueue(PendingReply reply, int requestBytes) {
+    reply.heldBytes = requestBytes;
+    pendingBytes += requestBytes;
     pending.add(reply);
     pool.inflight.increment();
+  }
+
+  /** Reply bytes arrived for a request still queued here. */
+  void replyBytesHeld(int bytes) {
+    pendingBytes += bytes;
   }
 
   /** Called by a {@link PendingReply} when its last part arrived. */
@@ -182,6 +228,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     while ((head = pending.peek()) != null && head.isDone()) {
       pending.poll();
       pool.inflight.decrement();
+      pendingBytes -= head.heldBytes;
       madeError[0] = false;
       ByteBuf out;
       try {
@@ -212,13 +259,54 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       dirty = true;
       loop.sessionDirty(this);
     }
-    if (pending.isEmpty() && inputShutdown) {
+    if (pending.isEmpty() && deferred.isEmpty() && inputShutdown) {
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       return;
     }
-    if (readPaused && pending.size() <= pool.options.maxPendingPerClient() / 2
-        && ctx.channel().isWritable()) {
-      resumeReading();
+    maybeResumeReading();
+  }
+
+  /**
+   * Reading resumes once the client owes at most half the reply and byte limits, its socket takes
+   * writes, and no backend connection it wrote to is full: hysteresis, so a client near a limit
+   * does not flip autoRead on every request.
+   */
+  private void maybeResumeReading() {
+    if (!readPaused || resuming || !open
+        || pending.size() > pool.options.maxPendingPerClient() / 2
+        || pendingBytes > pool.options.maxPendingBytesPerClient() / 2
+        || !parkedOn.isEmpty() || !ctx.channel().isWritable()) {
+      return;
+    }
+    resuming = true;
+    try {
+      while (!deferred.isEmpty()) {
+        Request request = deferred.poll();
+        if (closing) {
+          request.release();
+          continue;
+        }
+        handle0(request);
+        if (overLimit()) {
+          return; // still paused; the rest waits for the next drain
+        }
+      }
+    } finally {
+      resuming = false;
+    }
+    resumeReading();
+    if (inputShutdown && pending.isEmpty()) {
+      loop.flushDirty();
+      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+    }
+  }
+
+  /** {@link #handle} without the pause check, for the deferred requests of a paused session. */
+  private void handle0(Request request) {
+    switch (request.kind()) {
+      case LOCAL -> local(request);
+      case ROUTED -> routed(request);
+      case SPLIT -> split(request);
     }
   }
 
@@ -252,8 +340,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       if (!readPaused) {
         pauseReading();
       }
-    } else if (readPaused && pending.size() <= pool.options.maxPendingPerClient() / 2) {
-      resumeReading();
+    } else {
+      maybeResumeReading();
+      loop.flushDirty(); // deferred requests handled just now go out
     }
     ctx.fireChannelWritabilityChanged();
   }
@@ -262,7 +351,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (evt instanceof ChannelInputShutdownEvent) {
       inputShutdown = true;
-      if (pending.isEmpty()) {
+      if (pending.isEmpty() && deferred.isEmpty()) {
         // Close after what was flushed has really been written, not before.
         loop.flushDirty();
         ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -289,6 +378,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       pool.inflight.decrement();
     }
     pending.clear();
+    pendingBytes = 0;
+    while (!deferred.isEmpty()) {
+      deferred.poll().release();
+    }
+    parkedOn.clear(); // a connection that wakes this session later finds it closed
     pool.poolStats().decrement(PoolStat.CLIENT_CONNECTIONS);
     pool.poolStats().increment(
         (inputShutdown || closing) && !errored ? PoolStat.CLIENT_EOF : PoolStat.CLIENT_ERR);

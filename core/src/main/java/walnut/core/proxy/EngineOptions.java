@@ -9,22 +9,30 @@ import java.time.Duration;
  *
  * @param threads event loops; every loop has its own backend connections
  * @param maxPendingPerClient replies a client may owe before the proxy stops reading from it
+ * @param maxPendingBytesPerClient bytes a client may have in the proxy (its requests in flight and
+ *     the replies held for it) before the proxy stops reading from it; one request larger than
+ *     this is still read whole
  * @param shutdownGrace how long a graceful shutdown waits for in-flight requests
  */
-public record EngineOptions(int threads, int maxPendingPerClient, Duration shutdownGrace) {
+public record EngineOptions(int threads, int maxPendingPerClient, long maxPendingBytesPerClient,
+    Duration shutdownGrace) {
 
   public static final int DEFAULT_MAX_PENDING_PER_CLIENT = 16_384;
+  public static final long DEFAULT_MAX_PENDING_BYTES_PER_CLIENT = 64L << 20;
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
 
   public EngineOptions {
     checkArgument(threads > 0, "threads: %s (expected: > 0)", threads);
     checkArgument(maxPendingPerClient > 0, "max pending per client: %s (expected: > 0)",
         maxPendingPerClient);
+    checkArgument(maxPendingBytesPerClient > 0,
+        "max pending bytes per client: %s (expected: > 0)", maxPendingBytesPerClient);
   }
 
   /** {@code threads} loops and the defaults for everything else. */
   public static EngineOptions threads(int threads) {
-    return new EngineOptions(threads, DEFAULT_MAX_PENDING_PER_CLIENT, DEFAULT_SHUTDOWN_GRACE);
+    return new EngineOptions(threads, DEFAULT_MAX_PENDING_PER_CLIENT,
+        DEFAULT_MAX_PENDING_BYTES_PER_CLIENT, DEFAULT_SHUTDOWN_GRACE);
   }
 
   public static EngineOptions defaults() {

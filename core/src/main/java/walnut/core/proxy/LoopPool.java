@@ -2,6 +2,7 @@ package walnut.core.proxy;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelOption;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoop;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,6 +20,13 @@ final class LoopPool {
   final Pool pool;
   final EventLoop eventLoop;
   private final BackendConnection[][] connections;
+  /**
+   * A backend connection shared by many clients takes a few MiB of their requests before its
+   * senders stop reading: a burst is written before it is flushed, so a small mark would flap.
+   */
+  private static final WriteBufferWaterMark BACKEND_WATER_MARK =
+      new WriteBufferWaterMark(1 << 20, 4 << 20);
+
   private final Bootstrap bootstrap;
   /** For servers on unix sockets; {@code null} when the pool has none. */
   private final Bootstrap domainBootstrap;
@@ -35,12 +43,14 @@ final class LoopPool {
         .group(eventLoop)
         .channel(pool.transport.channelClass())
         .option(ChannelOption.TCP_NODELAY, true)
+        .option(ChannelOption.WRITE_BUFFER_WATER_MARK, BACKEND_WATER_MARK)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, pool.connectTimeoutMillis());
     this.domainBootstrap =
         pool.config.servers().stream().noneMatch(s -> s.endpoint().isUnix()) ? null
             : new Bootstrap()
                 .group(eventLoop)
                 .channel(pool.transport.domainChannelClass())
+                .option(ChannelOption.WRITE_BUFFER_WATER_MARK, BACKEND_WATER_MARK)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, pool.connectTimeoutMillis());
   }
 

@@ -27,6 +27,8 @@ final class PendingReply extends Outstanding {
   private String error;
   private boolean abandoned;
   final boolean closeAfter;
+  /** The request's bytes and the reply bytes held so far: the session's byte budget. */
+  long heldBytes;
 
   private PendingReply(ClientSession session, Splitter.Split split, int parts, ByteBuf reply,
       boolean closeAfter) {
@@ -79,6 +81,11 @@ final class PendingReply extends Outstanding {
   }
 
   void partReply(int index, ByteBuf r) {
+    if (!abandoned) {
+      int bytes = r.readableBytes();
+      heldBytes += bytes;
+      session.replyBytesHeld(bytes);
+    }
     if (abandoned) {
       r.release();
     } else if (parts == null) {
