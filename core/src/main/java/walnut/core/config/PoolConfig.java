@@ -39,6 +39,7 @@ public record PoolConfig(
     boolean tcpKeepalive,
     long maxRequestSize,
     boolean reuseport,
+    int clientIdleTimeout,
     List<ServerConfig> servers) {
 
   public static final String DEFAULT_HASH = "fnv1a_64";
@@ -66,6 +67,10 @@ public record PoolConfig(
     checkArgument(redisAuth == null || redis,
         "pool '%s': redis_auth is only valid for a redis pool", name);
     checkArgument(redisDb >= 0, "pool '%s': redis_db: %s (expected: >= 0)", name, redisDb);
+    checkArgument(clientIdleTimeout >= 0, "pool '%s': client_idle_timeout: %s (expected: >= 0)",
+        name, clientIdleTimeout);
+    checkArgument(clientConnections >= 0, "pool '%s': client_connections: %s (expected: >= 0)",
+        name, clientConnections);
     checkArgument(maxRequestSize >= 0, "pool '%s': max_request_size: %s (expected: >= 0)", name,
         maxRequestSize);
     if (maxRequestSize == 0) {
@@ -120,6 +125,7 @@ public record PoolConfig(
     b.tcpKeepalive = tcpKeepalive;
     b.maxRequestSize = maxRequestSize;
     b.reuseport = reuseport;
+    b.clientIdleTimeout = clientIdleTimeout;
     b.servers.addAll(servers);
     return b;
   }
@@ -145,6 +151,7 @@ public record PoolConfig(
     private boolean tcpKeepalive;
     private long maxRequestSize;
     private boolean reuseport;
+    private int clientIdleTimeout;
     private final List<ServerConfig> servers = new ArrayList<>();
 
     private Builder(String name) {
@@ -249,6 +256,15 @@ public record PoolConfig(
       return this;
     }
 
+    /**
+     * Closes a client connection that has sent nothing and is owed nothing for this many
+     * milliseconds (Walnut's {@code client_idle_timeout} key); 0 keeps idle clients forever.
+     */
+    public Builder clientIdleTimeout(int clientIdleTimeout) {
+      this.clientIdleTimeout = clientIdleTimeout;
+      return this;
+    }
+
     public Builder server(ServerConfig server) {
       servers.add(server);
       return this;
@@ -264,7 +280,7 @@ public record PoolConfig(
       return new PoolConfig(name, listen, hash, hashTag, distribution, timeout, backlog,
           clientConnections, redis, redisAuth, redisDb, preconnect, autoEjectHosts,
           serverConnections, serverRetryTimeout, serverFailureLimit, tcpKeepalive, maxRequestSize,
-          reuseport, servers);
+          reuseport, clientIdleTimeout, servers);
     }
   }
 }

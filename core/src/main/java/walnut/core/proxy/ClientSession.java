@@ -6,6 +6,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.util.ArrayDeque;
@@ -56,6 +57,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
   /** Requests decoded while reading was paused, handled in order once it resumes. */
   private final ArrayDeque<Request> deferred = new ArrayDeque<>();
   private boolean resuming;
+  /** Refused at accept (a connection limit): never counted, never read. */
+  private boolean rejected;
 
   ClientSession(Pool pool) {
     this.pool = pool;
@@ -63,6 +66,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
+    if (!pool.admitClient()) {
+      rejected = true;
+      log.warn("pool '{}': client {} refused: {} client connections", pool.config.name(),
+          ctx.channel().remoteAddress(), pool.config.clientConnections() > 0
+              ? "client_connections " + pool.config.clientConnections() + " reached"
+              : "the file-descriptor budget is used up");
+      ctx.close();
+      return;
+    }
     this.ctx = ctx;
     this.loop = pool.loop(ctx.channel().eventLoop());
     this.slot = loop.nextSlot();
@@ -74,6 +86,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (rejected) {
+      if (msg instanceof Request r) {
+        r.release();
+      } else {
+        ReferenceCountUtil.release(msg);
+      }
+      return;
+    }
     if (!(msg instanceof Request request)) {
       ReferenceCountUtil.release(msg);
       throw new IllegalStateException("expected a Request, got " + msg.getClass().getName());
@@ -349,6 +369,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof IdleStateEvent && open && pending.isEmpty() && deferred.isEmpty()
+        && !closing) {
+      // client_idle_timeout: nothing sent, nothing owed. An orderly close, like Redis's timeout.
+      closing = true;
+      loop.flushDirty();
+      ctx.close();
+    }
     if (evt instanceof ChannelInputShutdownEvent) {
       inputShutdown = true;
       if (pending.isEmpty() && deferred.isEmpty()) {
@@ -372,6 +399,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
+    if (rejected) {
+      ctx.fireChannelInactive();
+      return;
+    }
+    pool.clientClosed();
     open = false;
     for (PendingReply reply : pending) {
       reply.abandon();

@@ -4,6 +4,7 @@ import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.IdentityHashMap;
 import java.util.Map;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import walnut.core.config.PoolConfig;
 import walnut.core.routing.PoolRouter;
@@ -33,11 +34,16 @@ final class Pool {
   final LongAdder inflight;
   private final ProxyStats.Pool poolStats;
   private final Map<EventExecutor, LoopPool> loops = new IdentityHashMap<>();
+  /** Client connections of this pool, for {@code client_connections}. */
+  private final AtomicInteger clients = new AtomicInteger();
+  /** Client connections of every pool, against the file-descriptor budget. */
+  private final ClientBudget budget;
 
   Pool(PoolConfig config, Protocol protocol, PoolRouter router, Transport transport,
       ProxyStats stats, ProxyStats.Pool poolStats, Iterable<EventExecutor> executors,
-      EngineOptions options, LongAdder inflight) {
+      EngineOptions options, LongAdder inflight, ClientBudget budget) {
     this.inflight = inflight;
+    this.budget = budget;
     this.config = config;
     this.protocol = protocol;
     this.router = router;
@@ -48,6 +54,32 @@ final class Pool {
     for (EventExecutor executor : executors) {
       loops.put(executor, new LoopPool(this, (EventLoop) executor));
     }
+  }
+
+  /**
+   * Takes a client connection slot; false when the pool's {@code client_connections} or the
+   * process's descriptor budget is used up (the caller closes the connection at once, as
+   * twemproxy does at its own limit).
+   */
+  boolean admitClient() {
+    int limit = config.clientConnections();
+    if (limit > 0 && clients.incrementAndGet() > limit) {
+      clients.decrementAndGet();
+      return false;
+    }
+    if (limit <= 0) {
+      clients.incrementAndGet();
+    }
+    if (!budget.take()) {
+      clients.decrementAndGet();
+      return false;
+    }
+    return true;
+  }
+
+  void clientClosed() {
+    clients.decrementAndGet();
+    budget.release();
   }
 
   /** The per-loop part of this pool for {@code loop}. */

@@ -9,6 +9,7 @@ import io.netty.channel.MultiThreadIoEventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
+import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
 import java.io.IOException;
@@ -63,6 +64,7 @@ public final class ProxyServer implements AutoCloseable {
   private final ChannelGroup clients =
       new DefaultChannelGroup("walnut-clients", GlobalEventExecutor.INSTANCE);
   private volatile boolean closed;
+  private final ClientBudget budget;
 
   private ProxyServer(ProxyConfig config, PluginRegistry plugins, Transport transport,
       EngineOptions options) {
@@ -80,12 +82,18 @@ public final class ProxyServer implements AutoCloseable {
     this.stats = new ProxyStats(poolStats);
     this.group = new MultiThreadIoEventLoopGroup(options.threads(),
         new DefaultThreadFactory("walnut-" + transport.name()), transport.ioHandlerFactory());
+    long backendConnections = 0;
+    for (PoolConfig pool : config.pools()) {
+      backendConnections += (long) options.threads() * pool.serverConnections()
+          * pool.servers().size() + 1;
+    }
+    this.budget = ClientBudget.forDescriptors(backendConnections);
     for (int i = 0; i < config.pools().size(); i++) {
       PoolConfig pool = config.pools().get(i);
       PoolRouter router = new PoolRouter(pool, plugins.hashFunction(pool.hash()),
           plugins.distribution(pool.distribution()));
       pools.add(new Pool(pool, plugins.protocol(pool.protocol()), router, transport, stats,
-          poolStats.get(i), group, options, inflight));
+          poolStats.get(i), group, options, inflight, budget));
     }
   }
 
@@ -136,6 +144,10 @@ public final class ProxyServer implements AutoCloseable {
             @Override
             protected void initChannel(Channel ch) {
               clients.add(ch);
+              if (pc.clientIdleTimeout() > 0) {
+                ch.pipeline().addLast("idle",
+                    new IdleStateHandler(0, 0, pc.clientIdleTimeout(), TimeUnit.MILLISECONDS));
+              }
               ch.pipeline().addLast("decoder", pool.protocol.newRequestDecoder(pc));
               ch.pipeline().addLast("session", new ClientSession(pool));
             }
@@ -215,6 +227,11 @@ public final class ProxyServer implements AutoCloseable {
   /** The loops, for endpoints that want to share them (the stats listener). */
   public EventLoopGroup eventLoops() {
     return group;
+  }
+
+  /** How many client connections the descriptor limit leaves room for (spec §7.1). */
+  public int maxClients() {
+    return budget.max();
   }
 
   /** Replies owed to clients right now. */

@@ -14,12 +14,12 @@ final class Directives {
 
   /**
    * twemproxy 0.5.0's pool keys, plus Walnut's extensions: {@code reuseport} (twemproxy master
-   * has it) and {@code max_request_size}.
+   * has it), {@code max_request_size} and {@code client_idle_timeout}.
    */
   static final Set<String> KEYS = Set.of("listen", "hash", "hash_tag", "distribution", "timeout",
       "backlog", "client_connections", "redis", "redis_auth", "redis_db", "preconnect",
       "auto_eject_hosts", "server_connections", "server_retry_timeout", "server_failure_limit",
-      "tcpkeepalive", "servers", "reuseport", "max_request_size");
+      "tcpkeepalive", "servers", "reuseport", "max_request_size", "client_idle_timeout");
 
   private final String fileName;
   private final ListenParser listen;

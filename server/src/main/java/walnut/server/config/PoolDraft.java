@@ -72,8 +72,9 @@ final class PoolDraft {
       case "distribution" -> builder.distribution(directives.distribution(value));
       case "timeout" -> builder.timeout(Values.number(value));
       case "backlog" -> builder.backlog(Values.number(value));
-      // twemproxy parses client_connections and then always resets it to 0: it limits nothing.
-      case "client_connections" -> Values.number(value);
+      // twemproxy parses client_connections and then resets it to 0; Walnut does what its
+      // README promises: a per-pool limit, 0 meaning none.
+      case "client_connections" -> builder.clientConnections(Values.number(value));
       case "redis" -> {
         redis = Values.bool(value);
         builder.redis(redis);
@@ -96,6 +97,8 @@ final class PoolDraft {
       case "reuseport" -> builder.reuseport(Values.bool(value));
       // Walnut extension: the largest request a client may send (bytes, or with k/m/g).
       case "max_request_size" -> builder.maxRequestSize(Values.size(value));
+      // Walnut extension: close clients idle this many ms (0: never).
+      case "client_idle_timeout" -> builder.clientIdleTimeout(Values.number(value));
       case "servers" -> {
         servers.add(ServerLineParser.parse(value));
         serverLines.add(valueLine);

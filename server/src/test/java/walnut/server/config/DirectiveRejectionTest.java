@@ -194,7 +194,7 @@ class DirectiveRejectionTest {
   @ValueSource(strings = {"hash", "hash_tag", "distribution", "timeout", "backlog",
       "client_connections", "redis", "redis_auth", "redis_db", "preconnect", "auto_eject_hosts",
       "server_connections", "server_retry_timeout", "server_failure_limit", "tcpkeepalive",
-      "reuseport", "max_request_size"})
+      "reuseport", "max_request_size", "client_idle_timeout"})
   void everyDirectiveGivenTwiceIsADuplicateWhateverItsSecondValue(String key) {
     String valid = switch (key) {
       case "hash_tag" -> "'{}'";

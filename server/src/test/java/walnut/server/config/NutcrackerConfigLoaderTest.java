@@ -73,7 +73,7 @@ class NutcrackerConfigLoaderTest {
     assertEquals("modula", pool.distribution());
     assertEquals(400, pool.timeout());
     assertEquals(1024, pool.backlog());
-    assertEquals(0, pool.clientConnections(), "twemproxy parses client_connections, then drops it");
+    assertEquals(100, pool.clientConnections(), "a per-pool limit (twemproxy drops the value)");
     assertTrue(pool.redis());
     assertEquals("s3cret", pool.redisAuth());
     assertEquals(3, pool.redisDb());
