@@ -42,6 +42,7 @@ final class LoopPool {
     this.bootstrap = new Bootstrap()
         .group(eventLoop)
         .channel(pool.transport.channelClass())
+        .resolver(pool.resolver)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, BACKEND_WATER_MARK)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, pool.connectTimeoutMillis());

@@ -1,6 +1,7 @@
 package walnut.core.proxy;
 
 import io.netty.channel.EventLoop;
+import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.IdentityHashMap;
 import java.util.Map;
@@ -32,6 +33,8 @@ final class Pool {
   final EngineOptions options;
   /** Replies owed to clients across the whole proxy; graceful shutdown waits for zero. */
   final LongAdder inflight;
+  /** Resolves server host names off the event loops. */
+  final AddressResolverGroup<?> resolver;
   private final ProxyStats.Pool poolStats;
   private final Map<EventExecutor, LoopPool> loops = new IdentityHashMap<>();
   /** Client connections of this pool, for {@code client_connections}. */
@@ -41,8 +44,10 @@ final class Pool {
 
   Pool(PoolConfig config, Protocol protocol, PoolRouter router, Transport transport,
       ProxyStats stats, ProxyStats.Pool poolStats, Iterable<EventExecutor> executors,
-      EngineOptions options, LongAdder inflight, ClientBudget budget) {
+      EngineOptions options, LongAdder inflight, ClientBudget budget,
+      AddressResolverGroup<?> resolver) {
     this.inflight = inflight;
+    this.resolver = resolver;
     this.budget = budget;
     this.config = config;
     this.protocol = protocol;

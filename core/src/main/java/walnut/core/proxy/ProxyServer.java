@@ -25,6 +25,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -65,6 +67,8 @@ public final class ProxyServer implements AutoCloseable {
       new DefaultChannelGroup("walnut-clients", GlobalEventExecutor.INSTANCE);
   private volatile boolean closed;
   private final ClientBudget budget;
+  private final ExecutorService lookups;
+  private final OffloadedResolverGroup resolver;
 
   private ProxyServer(ProxyConfig config, PluginRegistry plugins, Transport transport,
       EngineOptions options) {
@@ -88,12 +92,14 @@ public final class ProxyServer implements AutoCloseable {
           * pool.servers().size() + 1;
     }
     this.budget = ClientBudget.forDescriptors(backendConnections);
+    this.lookups = Executors.newFixedThreadPool(2, new DefaultThreadFactory("walnut-dns", true));
+    this.resolver = new OffloadedResolverGroup(lookups);
     for (int i = 0; i < config.pools().size(); i++) {
       PoolConfig pool = config.pools().get(i);
       PoolRouter router = new PoolRouter(pool, plugins.hashFunction(pool.hash()),
           plugins.distribution(pool.distribution()));
       pools.add(new Pool(pool, plugins.protocol(pool.protocol()), router, transport, stats,
-          poolStats.get(i), group, options, inflight, budget));
+          poolStats.get(i), group, options, inflight, budget, resolver));
     }
   }
 
@@ -112,6 +118,7 @@ public final class ProxyServer implements AutoCloseable {
       server.bind();
     } catch (RuntimeException | InterruptedException e) {
       server.group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+      server.lookups.shutdownNow();
       throw e;
     }
     return server;
@@ -264,6 +271,8 @@ public final class ProxyServer implements AutoCloseable {
       }
     }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
+    resolver.close();
+    lookups.shutdownNow();
   }
 
   private void closeListeners() throws InterruptedException {
