@@ -67,6 +67,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
   /** Why the connection failed: answers requests that arrive after the failure. */
   private String failure = ErrorText.UNKNOWN;
   private ScheduledFuture<?> timer;
+  /** A back-off failure: logged once by the real attempt before it, not again per request. */
+  private boolean quiet;
   /** Sessions that stopped reading because this connection's outbound buffer is full. */
   private final ArrayList<ClientSession> parked = new ArrayList<>();
 
@@ -75,6 +77,13 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     this.pool = loop.pool;
     this.server = server;
     this.slot = slot;
+  }
+
+  /** Fails this never-connected connection at once with {@code reason} (connect back-off). */
+  void failFast(String reason) {
+    quiet = true;
+    pool.stats.connectionOpened(); // fail() counts the close
+    fail(reason, Close.ERROR, null);
   }
 
   void connect(Bootstrap template) {
@@ -202,6 +211,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     connected = true;
+    loop.connectSucceeded(server);
     pool.serverStats(server).increment(ServerStat.SERVER_CONNECTIONS);
     List<ByteBuf> handshake = pool.protocol.handshake(pool.config, channel.alloc());
     // The steps run ahead of the queued requests: they inherit the oldest deadline, so the
@@ -313,6 +323,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     closed = true;
     failure = reason;
     loop.removed(this);
+    if (!connected && !quiet && how != Close.EOF) {
+      loop.connectFailed(server, reason);
+    }
     if (timer != null) {
       timer.cancel(false);
       timer = null;
@@ -330,7 +343,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       counters.decrement(ServerStat.SERVER_CONNECTIONS);
     }
     pool.stats.connectionClosed();
-    if (!waiting.isEmpty() || !queued.isEmpty() || how != Close.EOF) {
+    if (!quiet && (!waiting.isEmpty() || !queued.isEmpty() || how != Close.EOF)) {
       log.warn("pool '{}': server '{}' failed: {}{}", pool.config.name(), serverName(), reason,
           waiting.size() + queued.size() > 0
               ? " (" + (waiting.size() + queued.size()) + " requests answered with the error)"

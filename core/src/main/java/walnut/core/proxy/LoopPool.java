@@ -2,10 +2,11 @@ package walnut.core.proxy;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.channel.ChannelOption;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.EventLoop;
+import io.netty.channel.WriteBufferWaterMark;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.TimeUnit;
 
 /**
  * One pool as seen from one event loop: this loop's backend connections to each server
@@ -27,7 +28,14 @@ final class LoopPool {
   private static final WriteBufferWaterMark BACKEND_WATER_MARK =
       new WriteBufferWaterMark(1 << 20, 4 << 20);
 
+  private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+  private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
+
   private final Bootstrap bootstrap;
+  /** Per server: consecutive failed connects, when the next may be tried (0: now), and why. */
+  private final int[] connectFailures;
+  private final long[] retryAt;
+  private final String[] lastConnectFailure;
   /** For servers on unix sockets; {@code null} when the pool has none. */
   private final Bootstrap domainBootstrap;
   private final List<BackendConnection> dirtyBackends = new ArrayList<>();
@@ -39,6 +47,9 @@ final class LoopPool {
     this.eventLoop = eventLoop;
     this.connections = new BackendConnection[pool.config.servers().size()]
         [pool.config.serverConnections()];
+    this.connectFailures = new int[connections.length];
+    this.retryAt = new long[connections.length];
+    this.lastConnectFailure = new String[connections.length];
     this.bootstrap = new Bootstrap()
         .group(eventLoop)
         .channel(pool.transport.channelClass())
@@ -66,6 +77,12 @@ final class LoopPool {
     if (c == null) {
       c = new BackendConnection(this, server, slot);
       connections[server][slot] = c;
+      if (retryAt[server] != 0 && System.nanoTime() - retryAt[server] < 0) {
+        // Backing off after failed connects: this attempt fails as the last one did, and
+        // counts as twemproxy counts a failed attempt, without touching the network.
+        c.failFast(lastConnectFailure[server]);
+        return c;
+      }
       boolean unix = pool.config.servers().get(server).endpoint().isUnix();
       c.connect(unix ? domainBootstrap : bootstrap);
     }
@@ -79,6 +96,26 @@ final class LoopPool {
         connection(server, slot);
       }
     }
+  }
+
+  /**
+   * A connect to {@code server} failed: the next attempts wait 10 ms, 20 ms, ... up to 1 s,
+   * failing fast in between, so a dead server is not hammered with a connect per request.
+   */
+  void connectFailed(int server, String reason) {
+    int failures = Math.min(++connectFailures[server], 8);
+    long delay = Math.min(MAX_BACKOFF_NANOS, FIRST_BACKOFF_NANOS << (failures - 1));
+    retryAt[server] = System.nanoTime() + delay;
+    if (retryAt[server] == 0) {
+      retryAt[server] = 1;
+    }
+    lastConnectFailure[server] = reason;
+  }
+
+  /** A connect to {@code server} succeeded: no more back-off. */
+  void connectSucceeded(int server) {
+    connectFailures[server] = 0;
+    retryAt[server] = 0;
   }
 
   /** A failed connection leaves the table, so the next request opens a new one. */
