@@ -49,7 +49,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     void onError(String reason) {}
   };
 
-  private enum Close { EOF, ERROR, TIMEOUT }
+  /** Why the connection closed; RETIRED (a reload replaced it, once idle) counts nothing. */
+  private enum Close { EOF, ERROR, TIMEOUT, RETIRED }
 
   private final LoopPool loop;
   final int server;
@@ -69,6 +70,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
   private ScheduledFuture<?> timer;
   /** A back-off failure: logged once by the real attempt before it, not again per request. */
   private boolean quiet;
+  /** A reload replaced this connection's pool: close once nothing is outstanding. */
+  private boolean retiring;
   /** Sessions that stopped reading because this connection's outbound buffer is full. */
   private final ArrayList<ClientSession> parked = new ArrayList<>();
 
@@ -201,6 +204,18 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** Closes the connection once nothing is outstanding on it (a reload replaced its pool). */
+  void retire() {
+    retiring = true;
+    closeIfRetiredAndIdle();
+  }
+
+  private void closeIfRetiredAndIdle() {
+    if (retiring && !closed && waiting.isEmpty() && queued.isEmpty()) {
+      fail(ErrorText.UNKNOWN, Close.RETIRED, null);
+    }
+  }
+
   /** Closes the connection (shutdown); whatever is still on it is answered as after an EOF. */
   void close() {
     fail(ErrorText.UNKNOWN, Close.EOF, null);
@@ -267,6 +282,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       // A client-side fault must not fail this connection, which other clients share.
       log.error("pool '{}': delivering a reply failed", pool.config.name(), e);
     }
+    closeIfRetiredAndIdle();
   }
 
   @Override
@@ -323,7 +339,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     closed = true;
     failure = reason;
     loop.removed(this);
-    if (!connected && !quiet && how != Close.EOF) {
+    if (!connected && !quiet && how != Close.EOF && how != Close.RETIRED) {
       loop.connectFailed(server, reason);
     }
     if (timer != null) {
@@ -338,12 +354,14 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       case EOF -> counters.increment(ServerStat.SERVER_EOF);
       case ERROR -> counters.increment(ServerStat.SERVER_ERR);
       case TIMEOUT -> counters.increment(ServerStat.SERVER_TIMEDOUT);
+      case RETIRED -> { }
     }
     if (connected) {
       counters.decrement(ServerStat.SERVER_CONNECTIONS);
     }
     pool.stats.connectionClosed();
-    if (!quiet && (!waiting.isEmpty() || !queued.isEmpty() || how != Close.EOF)) {
+    if (!quiet && how != Close.RETIRED
+        && (!waiting.isEmpty() || !queued.isEmpty() || how != Close.EOF)) {
       log.warn("pool '{}': server '{}' failed: {}{}", pool.config.name(), serverName(), reason,
           waiting.size() + queued.size() > 0
               ? " (" + (waiting.size() + queued.size()) + " requests answered with the error)"
@@ -366,7 +384,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       entry.onError(reason);
     }
     wakeParked();
-    if (pool.router.recordFailure(server)) {
+    if (how != Close.RETIRED && pool.router.recordFailure(server)) {
       pool.poolStats().increment(PoolStat.SERVER_EJECTS);
       counters.set(ServerStat.SERVER_EJECTED_AT, System.currentTimeMillis() * 1000);
       log.warn("pool '{}': server '{}' ejected for {} ms", pool.config.name(), serverName(),

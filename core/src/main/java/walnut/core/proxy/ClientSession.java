@@ -36,7 +36,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
   private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
 
-  private final Pool pool;
+  private final PoolHandle handle;
+  /** The pool generation this session routes with; a reload moves it to the next one. */
+  private Pool pool;
   private final ArrayDeque<PendingReply> pending = new ArrayDeque<>();
   private final boolean[] madeError = new boolean[1];
   private ChannelHandlerContext ctx;
@@ -60,13 +62,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
   /** Refused at accept (a connection limit): never counted, never read. */
   private boolean rejected;
 
-  ClientSession(Pool pool) {
-    this.pool = pool;
+  ClientSession(PoolHandle handle) {
+    this.handle = handle;
+    this.pool = handle.current();
   }
 
   @Override
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
-    if (!pool.admitClient()) {
+    if (!handle.admitClient()) {
       rejected = true;
       log.warn("pool '{}': client {} refused: {} client connections", pool.config.name(),
           ctx.channel().remoteAddress(), pool.config.clientConnections() > 0
@@ -76,7 +79,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       return;
     }
     this.ctx = ctx;
+    this.pool = handle.current();
     this.loop = pool.loop(ctx.channel().eventLoop());
+    loop.sessionOpened(this);
     this.slot = loop.nextSlot();
     this.open = true;
     pool.poolStats().increment(PoolStat.CLIENT_CONNECTIONS);
@@ -179,6 +184,21 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /**
+   * Routes this session's next requests with {@code next} (a reload replaced its pool). Replies
+   * owed stay in order: they are matched in this session's FIFO, wherever they come from.
+   */
+  void moveTo(Pool next) {
+    if (!open || next == pool) {
+      return;
+    }
+    loop.sessionClosed(this);
+    pool = next;
+    loop = pool.loop(ctx.channel().eventLoop());
+    slot = loop.nextSlot();
+    loop.sessionOpened(this);
+  }
+
   /** A connection this session parked on can take writes again (or failed). */
   void unparked(BackendConnection connection) {
     parkedOn.remove(connection);
@@ -245,8 +265,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
     PendingReply head;
     boolean wrote = false;
+    long now = 0;
     while ((head = pending.peek()) != null && head.isDone()) {
       pending.poll();
+      if (head.startNanos != 0) {
+        if (now == 0) {
+          now = System.nanoTime();
+        }
+        loop.latency.record(now - head.startNanos);
+      }
       pool.inflight.decrement();
       pendingBytes -= head.heldBytes;
       madeError[0] = false;
@@ -323,6 +350,10 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
   /** {@link #handle} without the pause check, for the deferred requests of a paused session. */
   private void handle0(Request request) {
+    Pool current = handle.current();
+    if (current != pool) {
+      moveTo(current); // a reload: new requests use the new pool, in-flight ones finish
+    }
     switch (request.kind()) {
       case LOCAL -> local(request);
       case ROUTED -> routed(request);
@@ -403,7 +434,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       ctx.fireChannelInactive();
       return;
     }
-    pool.clientClosed();
+    handle.clientClosed();
+    loop.sessionClosed(this);
     open = false;
     for (PendingReply reply : pending) {
       reply.abandon();

@@ -5,8 +5,12 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import java.util.ArrayList;
+import java.util.Collections;
+import java.util.IdentityHashMap;
 import java.util.List;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
+import walnut.core.stats.Latency;
 
 /**
  * One pool as seen from one event loop: this loop's backend connections to each server
@@ -41,12 +45,18 @@ final class LoopPool {
   private final List<BackendConnection> dirtyBackends = new ArrayList<>();
   private final List<ClientSession> dirtySessions = new ArrayList<>();
   private int sessions;
+  /** The sessions using this loop's part of the pool, for a reload to move them. */
+  private final Set<ClientSession> live = Collections.newSetFromMap(new IdentityHashMap<>());
+  final Latency.Recorder latency;
+  /** Replaced by a reload: connections close once idle, no new ones open. */
+  private boolean retired;
 
   LoopPool(Pool pool, EventLoop eventLoop) {
     this.pool = pool;
     this.eventLoop = eventLoop;
     this.connections = new BackendConnection[pool.config.servers().size()]
         [pool.config.serverConnections()];
+    this.latency = pool.latency.newRecorder();
     this.connectFailures = new int[connections.length];
     this.retryAt = new long[connections.length];
     this.lastConnectFailure = new String[connections.length];
@@ -71,6 +81,34 @@ final class LoopPool {
     return (sessions++ & Integer.MAX_VALUE) % connections[0].length;
   }
 
+  void sessionOpened(ClientSession session) {
+    live.add(session);
+  }
+
+  void sessionClosed(ClientSession session) {
+    live.remove(session);
+  }
+
+  /**
+   * A reload replaced this pool: move every session to {@code next} (their requests in flight
+   * finish here), and close each connection once its last reply is in.
+   */
+  void retire(Pool next) {
+    retired = true;
+    for (ClientSession session : live.toArray(new ClientSession[0])) {
+      session.moveTo(next);
+    }
+    live.clear();
+    for (BackendConnection[] perServer : connections) {
+      for (BackendConnection c : perServer) {
+        if (c != null) {
+          c.retire();
+        }
+      }
+    }
+    flushDirty();
+  }
+
   /** This loop's connection {@code slot} to {@code server}, connecting it if there is none. */
   BackendConnection connection(int server, int slot) {
     BackendConnection c = connections[server][slot];
@@ -91,6 +129,9 @@ final class LoopPool {
 
   /** Opens every connection now ({@code preconnect}); failures are logged and counted. */
   void preconnect() {
+    if (retired) {
+      return;
+    }
     for (int server = 0; server < connections.length; server++) {
       for (int slot = 0; slot < connections[server].length; slot++) {
         connection(server, slot);

@@ -29,6 +29,8 @@ final class PendingReply extends Outstanding {
   final boolean closeAfter;
   /** The request's bytes and the reply bytes held so far: the session's byte budget. */
   long heldBytes;
+  /** When a forwarded request arrived, for the pool's latency; 0 for a local reply. */
+  final long startNanos;
 
   private PendingReply(ClientSession session, Splitter.Split split, int parts, ByteBuf reply,
       boolean closeAfter) {
@@ -39,6 +41,7 @@ final class PendingReply extends Outstanding {
       boolean closeAfter, Request.ReplyFilter filter) {
     this.session = session;
     this.filter = filter;
+    this.startNanos = reply == null ? System.nanoTime() : 0;
     this.split = split;
     this.parts = split == null ? null : new ByteBuf[parts];
     this.remaining = reply == null ? parts : 0;

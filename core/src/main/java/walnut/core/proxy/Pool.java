@@ -5,13 +5,13 @@ import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.IdentityHashMap;
 import java.util.Map;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import walnut.core.config.PoolConfig;
 import walnut.core.routing.PoolRouter;
 import walnut.core.spi.Protocol;
 import walnut.core.spi.Transport;
 import walnut.core.stats.Counters;
+import walnut.core.stats.Latency;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
 import walnut.core.stats.ServerStat;
@@ -37,18 +37,15 @@ final class Pool {
   final AddressResolverGroup<?> resolver;
   private final ProxyStats.Pool poolStats;
   private final Map<EventExecutor, LoopPool> loops = new IdentityHashMap<>();
-  /** Client connections of this pool, for {@code client_connections}. */
-  private final AtomicInteger clients = new AtomicInteger();
-  /** Client connections of every pool, against the file-descriptor budget. */
-  private final ClientBudget budget;
+  /** The pool's request latencies, one recorder per loop. */
+  final Latency latency;
 
   Pool(PoolConfig config, Protocol protocol, PoolRouter router, Transport transport,
       ProxyStats stats, ProxyStats.Pool poolStats, Iterable<EventExecutor> executors,
-      EngineOptions options, LongAdder inflight, ClientBudget budget,
-      AddressResolverGroup<?> resolver) {
+      EngineOptions options, LongAdder inflight, AddressResolverGroup<?> resolver) {
     this.inflight = inflight;
     this.resolver = resolver;
-    this.budget = budget;
+    this.latency = poolStats.latency();
     this.config = config;
     this.protocol = protocol;
     this.router = router;
@@ -61,35 +58,16 @@ final class Pool {
     }
   }
 
-  /**
-   * Takes a client connection slot; false when the pool's {@code client_connections} or the
-   * process's descriptor budget is used up (the caller closes the connection at once, as
-   * twemproxy does at its own limit).
-   */
-  boolean admitClient() {
-    int limit = config.clientConnections();
-    if (limit > 0 && clients.incrementAndGet() > limit) {
-      clients.decrementAndGet();
-      return false;
-    }
-    if (limit <= 0) {
-      clients.incrementAndGet();
-    }
-    if (!budget.take()) {
-      clients.decrementAndGet();
-      return false;
-    }
-    return true;
-  }
-
-  void clientClosed() {
-    clients.decrementAndGet();
-    budget.release();
-  }
-
   /** The per-loop part of this pool for {@code loop}. */
   LoopPool loop(EventExecutor loop) {
     return loops.get(loop);
+  }
+
+  /** Every loop's part: its sessions move to {@code next}, its connections close when idle. */
+  void retire(Pool next) {
+    for (LoopPool loop : loops.values()) {
+      loop.eventLoop.execute(() -> loop.retire(next));
+    }
   }
 
   Iterable<LoopPool> loops() {

@@ -25,6 +25,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -55,13 +56,17 @@ public final class ProxyServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
-  private final ProxyConfig config;
+  private volatile ProxyConfig config;
+  private final PluginRegistry plugins;
   private final Transport transport;
   private final EngineOptions options;
   private final EventLoopGroup group;
   private final ProxyStats stats;
   private final LongAdder inflight = new LongAdder();
-  private final List<Pool> pools = new ArrayList<>();
+  /** The pools by name, across reloads. */
+  private final Map<String, PoolHandle> handles = new LinkedHashMap<>();
+  /** Every pool generation still running: the current ones and those a reload retired. */
+  private final List<Pool> generations = new CopyOnWriteArrayList<>();
   private final Map<String, Channel> listeners = new LinkedHashMap<>();
   private final ChannelGroup clients =
       new DefaultChannelGroup("walnut-clients", GlobalEventExecutor.INSTANCE);
@@ -73,17 +78,9 @@ public final class ProxyServer implements AutoCloseable {
   private ProxyServer(ProxyConfig config, PluginRegistry plugins, Transport transport,
       EngineOptions options) {
     this.config = config;
+    this.plugins = plugins;
     this.transport = transport;
     this.options = options;
-    List<ProxyStats.Pool> poolStats = new ArrayList<>();
-    for (PoolConfig pool : config.pools()) {
-      List<ProxyStats.Server> servers = new ArrayList<>();
-      for (ServerConfig server : pool.servers()) {
-        servers.add(new ProxyStats.Server(server.name(), new Counters<>(ServerStat.class)));
-      }
-      poolStats.add(new ProxyStats.Pool(pool.name(), new Counters<>(PoolStat.class), servers));
-    }
-    this.stats = new ProxyStats(poolStats);
     this.group = new MultiThreadIoEventLoopGroup(options.threads(),
         new DefaultThreadFactory("walnut-" + transport.name()), transport.ioHandlerFactory());
     long backendConnections = 0;
@@ -94,13 +91,37 @@ public final class ProxyServer implements AutoCloseable {
     this.budget = ClientBudget.forDescriptors(backendConnections);
     this.lookups = Executors.newFixedThreadPool(2, new DefaultThreadFactory("walnut-dns", true));
     this.resolver = new OffloadedResolverGroup(lookups);
-    for (int i = 0; i < config.pools().size(); i++) {
-      PoolConfig pool = config.pools().get(i);
-      PoolRouter router = new PoolRouter(pool, plugins.hashFunction(pool.hash()),
-          plugins.distribution(pool.distribution()));
-      pools.add(new Pool(pool, plugins.protocol(pool.protocol()), router, transport, stats,
-          poolStats.get(i), group, options, inflight, budget, resolver));
+    List<ProxyStats.Pool> poolStats = new ArrayList<>();
+    for (PoolConfig pool : config.pools()) {
+      poolStats.add(statsFor(pool, null));
     }
+    this.stats = new ProxyStats(poolStats);
+    for (int i = 0; i < config.pools().size(); i++) {
+      Pool pool = newPool(config.pools().get(i), poolStats.get(i));
+      generations.add(pool);
+      handles.put(pool.config.name(), new PoolHandle(pool, budget));
+    }
+  }
+
+  /** The counters of {@code pool}: those of {@code old} kept for the servers it still has. */
+  private static ProxyStats.Pool statsFor(PoolConfig pool, ProxyStats.Pool old) {
+    List<ProxyStats.Server> servers = new ArrayList<>();
+    for (ServerConfig server : pool.servers()) {
+      ProxyStats.Server kept = old == null ? null : old.server(server.name());
+      servers.add(kept != null ? kept
+          : new ProxyStats.Server(server.name(), new Counters<>(ServerStat.class)));
+    }
+    return old == null
+        ? new ProxyStats.Pool(pool.name(), new Counters<>(PoolStat.class), servers)
+        : new ProxyStats.Pool(pool.name(), old.counters(), servers, old.latency());
+  }
+
+  /** A running pool for {@code pc}; an unknown hash, distribution or protocol fails here. */
+  private Pool newPool(PoolConfig pc, ProxyStats.Pool poolStats) {
+    PoolRouter router = new PoolRouter(pc, plugins.hashFunction(pc.hash()),
+        plugins.distribution(pc.distribution()));
+    return new Pool(pc, plugins.protocol(pc.protocol()), router, transport, stats, poolStats,
+        group, options, inflight, resolver);
   }
 
   /**
@@ -125,75 +146,218 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   private void bind() throws InterruptedException {
-    for (Pool pool : pools) {
-      PoolConfig pc = pool.config;
-      Endpoint listen = pc.listen();
-      boolean unix = listen.isUnix();
-      boolean anyUnix = unix || pc.servers().stream().anyMatch(sc -> sc.endpoint().isUnix());
-      if (anyUnix && (transport.domainChannelClass() == null
-          || transport.domainServerChannelClass() == null)) {
-        throw new IllegalStateException("pool '" + pc.name() + "' uses unix sockets, which the '"
-            + transport.name() + "' transport does not have");
-      }
-      if (pc.reuseport() && (unix || transport.reusePortOption() == null)) {
-        throw new IllegalStateException("pool '" + pc.name() + "': reuseport: "
-            + (unix ? "a unix socket has no SO_REUSEPORT"
-                : "the '" + transport.name() + "' transport cannot set SO_REUSEPORT"));
-      }
-      ServerBootstrap b = new ServerBootstrap()
-          .group(group)
-          .channel(unix ? transport.domainServerChannelClass() : transport.serverChannelClass())
-          .option(ChannelOption.SO_BACKLOG, pc.backlog())
-          .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-          .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
-              new WriteBufferWaterMark(4 << 20, 16 << 20))
-          .childHandler(new ChannelInitializer<>() {
-            @Override
-            protected void initChannel(Channel ch) {
-              clients.add(ch);
-              if (pc.clientIdleTimeout() > 0) {
-                ch.pipeline().addLast("idle",
-                    new IdleStateHandler(0, 0, pc.clientIdleTimeout(), TimeUnit.MILLISECONDS));
-              }
-              ch.pipeline().addLast("decoder", pool.protocol.newRequestDecoder(pc));
-              ch.pipeline().addLast("session", new ClientSession(pool));
-            }
-          });
-      SocketAddress address;
-      if (unix) {
-        // As twemproxy: the path is unlinked before binding, chmod-ed after when asked.
-        deleteSocketFile(pc, listen);
-        address = transport.domainSocketAddress(listen.path());
-      } else {
-        if (pc.reuseport()) {
-          b.option(transport.reusePortOption(), true);
-        }
-        b.option(ChannelOption.SO_REUSEADDR, true)
-            .childOption(ChannelOption.TCP_NODELAY, true)
-            .childOption(ChannelOption.SO_KEEPALIVE, pc.tcpKeepalive());
-        address = new InetSocketAddress(listen.host(), listen.port());
-      }
-      var future = b.bind(address).await();
-      if (!future.isSuccess()) {
+    for (PoolHandle handle : handles.values()) {
+      Channel listener;
+      try {
+        listener = listen(handle.current(), handle);
+      } catch (RuntimeException | InterruptedException e) {
         closeListeners();
-        throw new IllegalStateException("pool '" + pc.name() + "': cannot listen on " + listen
-            + ": " + future.cause().getMessage(), future.cause());
+        throw e;
       }
-      stats.connectionOpened();
-      listeners.put(pc.name(), future.channel());
-      if (unix && listen.permissions() != 0) {
-        chmod(pc, listen, future.channel());
+      listeners.put(handle.current().config.name(), listener);
+    }
+  }
+
+  /**
+   * Binds {@code pool}'s listener; its connections belong to {@code handle} and take the
+   * handle's current pool when they arrive.
+   */
+  private Channel listen(Pool pool, PoolHandle handle) throws InterruptedException {
+    PoolConfig pc = pool.config;
+    Endpoint listen = pc.listen();
+    boolean unix = listen.isUnix();
+    boolean anyUnix = unix || pc.servers().stream().anyMatch(sc -> sc.endpoint().isUnix());
+    if (anyUnix && (transport.domainChannelClass() == null
+        || transport.domainServerChannelClass() == null)) {
+      throw new IllegalStateException("pool '" + pc.name() + "' uses unix sockets, which the '"
+          + transport.name() + "' transport does not have");
+    }
+    if (pc.reuseport() && (unix || transport.reusePortOption() == null)) {
+      throw new IllegalStateException("pool '" + pc.name() + "': reuseport: "
+          + (unix ? "a unix socket has no SO_REUSEPORT"
+              : "the '" + transport.name() + "' transport cannot set SO_REUSEPORT"));
+    }
+    ServerBootstrap b = new ServerBootstrap()
+        .group(group)
+        .channel(unix ? transport.domainServerChannelClass() : transport.serverChannelClass())
+        .option(ChannelOption.SO_BACKLOG, pc.backlog())
+        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
+        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
+            new WriteBufferWaterMark(4 << 20, 16 << 20))
+        .childHandler(new ChannelInitializer<>() {
+          @Override
+          protected void initChannel(Channel ch) {
+            clients.add(ch);
+            int idle = handle.current().config.clientIdleTimeout();
+            if (idle > 0) {
+              ch.pipeline().addLast("idle",
+                  new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS));
+            }
+            Pool current = handle.current();
+            ch.pipeline().addLast("decoder",
+                current.protocol.newRequestDecoder(current.config));
+            ch.pipeline().addLast("session", new ClientSession(handle));
+          }
+        });
+    SocketAddress address;
+    if (unix) {
+      // As twemproxy: the path is unlinked before binding, chmod-ed after when asked.
+      deleteSocketFile(pc, listen);
+      address = transport.domainSocketAddress(listen.path());
+    } else {
+      if (pc.reuseport()) {
+        b.option(transport.reusePortOption(), true);
       }
-      // Every loop has its own connections: a server sees threads x server_connections of them.
-      log.info("pool '{}' listening on {} ({} servers, {} over {}; up to {} connections per"
-              + " server: {} threads x server_connections {})", pc.name(),
-          future.channel().localAddress(), pc.servers().size(), pc.protocol(), transport.name(),
-          (long) options.threads() * pc.serverConnections(), options.threads(),
-          pc.serverConnections());
-      if (pc.preconnect()) {
-        for (LoopPool loop : pool.loops()) {
-          loop.eventLoop.execute(loop::preconnect);
+      b.option(ChannelOption.SO_REUSEADDR, true)
+          .childOption(ChannelOption.TCP_NODELAY, true)
+          .childOption(ChannelOption.SO_KEEPALIVE, pc.tcpKeepalive());
+      address = new InetSocketAddress(listen.host(), listen.port());
+    }
+    var future = b.bind(address).await();
+    if (!future.isSuccess()) {
+      throw new IllegalStateException("pool '" + pc.name() + "': cannot listen on " + listen
+          + ": " + future.cause().getMessage(), future.cause());
+    }
+    stats.connectionOpened();
+    if (unix && listen.permissions() != 0) {
+      try {
+        chmod(pc, listen);
+      } catch (RuntimeException e) {
+        future.channel().close().await();
+        stats.connectionClosed();
+        throw e;
+      }
+    }
+    // Every loop has its own connections: a server sees threads x server_connections of them.
+    log.info("pool '{}' listening on {} ({} servers, {} over {}; up to {} connections per"
+            + " server: {} threads x server_connections {})", pc.name(),
+        future.channel().localAddress(), pc.servers().size(), pc.protocol(), transport.name(),
+        (long) options.threads() * pc.serverConnections(), options.threads(),
+        pc.serverConnections());
+    if (pc.preconnect()) {
+      for (LoopPool loop : pool.loops()) {
+        loop.eventLoop.execute(loop::preconnect);
+      }
+    }
+    return future.channel();
+  }
+
+  /**
+   * Serves {@code next} in place of the running configuration without closing an established
+   * client connection: pools are added, removed or changed (servers, hash, distribution,
+   * timeouts, ...). A changed pool's clients route their next requests with the new continuum
+   * while requests in flight finish on the old connections, which then close. A pool whose
+   * {@code listen} changed is bound at its new address before the old listener closes; one whose
+   * protocol changed gets a new listener while its old clients keep the old pool, as do the
+   * clients of a removed pool, until they disconnect.
+   *
+   * <p>All or nothing: when a plug-in name is unknown or a new address cannot be bound, this
+   * throws and the running configuration keeps serving unchanged. Reloads are serialized.
+   */
+  public synchronized void reload(ProxyConfig next) throws InterruptedException {
+    if (closed) {
+      throw new IllegalStateException("the proxy is shut down");
+    }
+    Map<String, PoolConfig> before = new LinkedHashMap<>();
+    config.pools().forEach(pc -> before.put(pc.name(), pc));
+    Map<String, ProxyStats.Pool> oldStats = new LinkedHashMap<>();
+    stats.pools().forEach(ps -> oldStats.put(ps.name(), ps));
+
+    // 1. New generations for added and changed pools: unknown plug-ins fail here.
+    List<ProxyStats.Pool> statsList = new ArrayList<>();
+    Map<String, Pool> fresh = new LinkedHashMap<>();
+    for (PoolConfig pc : next.pools()) {
+      PoolConfig old = before.get(pc.name());
+      if (pc.equals(old)) {
+        statsList.add(oldStats.get(pc.name()));
+        continue;
+      }
+      ProxyStats.Pool ps = statsFor(pc, sameProtocol(old, pc) ? oldStats.get(pc.name()) : null);
+      statsList.add(ps);
+      fresh.put(pc.name(), newPool(pc, ps));
+    }
+
+    // 2. Listeners at new addresses, bound before anything changes: a failure here leaves the
+    //    running configuration as it was.
+    Map<String, PoolHandle> freshHandles = new LinkedHashMap<>();
+    Map<String, Channel> bound = new LinkedHashMap<>();
+    try {
+      for (Pool pool : fresh.values()) {
+        String name = pool.config.name();
+        PoolConfig old = before.get(name);
+        PoolHandle handle = sameProtocol(old, pool.config) ? handles.get(name)
+            : new PoolHandle(pool, budget);
+        freshHandles.put(name, handle);
+        if (old == null || !old.listen().equals(pool.config.listen())) {
+          bound.put(name, listen(pool, handle));
         }
+      }
+    } catch (RuntimeException | InterruptedException e) {
+      for (Channel listener : bound.values()) {
+        listener.close().await();
+        stats.connectionClosed();
+      }
+      throw e;
+    }
+
+    // 3. Commit.
+    for (Pool pool : fresh.values()) {
+      String name = pool.config.name();
+      PoolConfig old = before.get(name);
+      PoolHandle handle = freshHandles.get(name);
+      Channel listener = bound.get(name);
+      if (old != null && (listener != null || !sameProtocol(old, pool.config))) {
+        closeListener(name, old);
+      }
+      if (listener == null && !sameProtocol(old, pool.config)) {
+        // Same address, another protocol: the old listener had to go first.
+        try {
+          listener = listen(pool, handle);
+        } catch (RuntimeException e) {
+          log.error("reload: pool '{}' has no listener: {}", name, e.getMessage());
+        }
+      }
+      if (listener != null) {
+        listeners.put(name, listener);
+      }
+      generations.add(pool);
+      if (sameProtocol(old, pool.config)) {
+        Pool previous = handle.current();
+        handle.replace(pool);
+        previous.retire(pool);
+      } else {
+        handles.put(name, handle); // the old handle keeps serving its clients with the old pool
+      }
+    }
+    for (PoolConfig old : before.values()) {
+      if (next.pools().stream().noneMatch(pc -> pc.name().equals(old.name()))) {
+        closeListener(old.name(), old);
+        handles.remove(old.name()); // its clients keep the old pool until they disconnect
+      }
+    }
+    stats.replacePools(statsList);
+    config = next;
+    log.info("reloaded: {} pools ({} added or changed, {} removed)", next.pools().size(),
+        fresh.size(), before.keySet().stream()
+            .filter(n -> next.pools().stream().noneMatch(pc -> pc.name().equals(n))).count());
+  }
+
+  private static boolean sameProtocol(PoolConfig old, PoolConfig next) {
+    return old != null && old.redis() == next.redis();
+  }
+
+  private void closeListener(String name, PoolConfig old) throws InterruptedException {
+    Channel listener = listeners.remove(name);
+    if (listener == null) {
+      return;
+    }
+    listener.close().await();
+    stats.connectionClosed();
+    if (old.listen().isUnix()) {
+      try {
+        Files.deleteIfExists(Path.of(old.listen().path()));
+      } catch (IOException e) {
+        log.warn("cannot remove socket file {}: {}", old.listen().path(), e.toString());
       }
     }
   }
@@ -265,7 +429,7 @@ public final class ProxyServer implements AutoCloseable {
           grace.toMillis());
     }
     clients.close().await(grace.toMillis(), TimeUnit.MILLISECONDS);
-    for (Pool pool : pools) {
+    for (Pool pool : generations) {
       for (LoopPool loop : pool.loops()) {
         loop.eventLoop.submit(loop::closeAll).await(1, TimeUnit.SECONDS);
       }
@@ -300,8 +464,7 @@ public final class ProxyServer implements AutoCloseable {
     }
   }
 
-  private void chmod(PoolConfig pc, Endpoint listen, Channel listener)
-      throws InterruptedException {
+  private static void chmod(PoolConfig pc, Endpoint listen) {
     Set<PosixFilePermission> mode = EnumSet.noneOf(PosixFilePermission.class);
     PosixFilePermission[] bits = {
         PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
@@ -317,7 +480,6 @@ public final class ProxyServer implements AutoCloseable {
     try {
       Files.setPosixFilePermissions(Path.of(listen.path()), mode);
     } catch (IOException | UnsupportedOperationException e) {
-      closeListeners();
       throw new IllegalStateException("pool '" + pc.name() + "': cannot chmod " + listen.path()
           + " to " + Integer.toOctalString(listen.permissions()) + ": " + e, e);
     }

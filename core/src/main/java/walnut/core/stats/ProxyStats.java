@@ -14,10 +14,35 @@ public final class ProxyStats {
   private final long startMillis = System.currentTimeMillis();
   private final LongAdder totalConnections = new LongAdder();
   private final LongAdder currentConnections = new LongAdder();
-  private final List<Pool> pools;
+  private volatile List<Pool> pools;
+  private volatile Reload lastReload;
 
   public ProxyStats(List<Pool> pools) {
     this.pools = List.copyOf(pools);
+  }
+
+  /** The pools after a reload: same-named pools and servers keep their counters. */
+  public void replacePools(List<Pool> pools) {
+    this.pools = List.copyOf(pools);
+  }
+
+  /** The last configuration reload, or {@code null} when there was none. */
+  public Reload lastReload() {
+    return lastReload;
+  }
+
+  public void reloaded(Reload reload) {
+    this.lastReload = reload;
+  }
+
+  /**
+   * A reload attempt: when it happened (ms since the epoch), and the error that rejected it, or
+   * {@code null} when the new configuration serves.
+   */
+  public record Reload(long atMillis, String error) {
+    public boolean succeeded() {
+      return error == null;
+    }
   }
 
   public long startMillis() {
@@ -47,10 +72,25 @@ public final class ProxyStats {
     return pools;
   }
 
-  /** One pool's counters. */
-  public record Pool(String name, Counters<PoolStat> counters, List<Server> servers) {
+  /** One pool's counters and request latencies. */
+  public record Pool(String name, Counters<PoolStat> counters, List<Server> servers,
+      Latency latency) {
     public Pool {
       servers = List.copyOf(servers);
+    }
+
+    public Pool(String name, Counters<PoolStat> counters, List<Server> servers) {
+      this(name, counters, servers, new Latency());
+    }
+
+    /** A server's counters by its name, or {@code null}. */
+    public Server server(String serverName) {
+      for (Server server : servers) {
+        if (server.name().equals(serverName)) {
+          return server;
+        }
+      }
+      return null;
     }
   }
 

@@ -1,0 +1,52 @@
+package walnut.core.stats;
+
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
+import org.HdrHistogram.Histogram;
+import org.HdrHistogram.SingleWriterRecorder;
+
+/**
+ * A pool's request latencies, from the request's arrival to its reply being ready to write, in
+ * microseconds. Each event loop records into its own {@link SingleWriterRecorder} (wait-free, no
+ * sharing on the hot path); a reader folds their intervals into a running total.
+ */
+public final class Latency {
+
+  /** Latencies above an hour are recorded as an hour. */
+  public static final long HIGHEST_MICROS = TimeUnit.HOURS.toMicros(1);
+
+  private final List<SingleWriterRecorder> recorders = new CopyOnWriteArrayList<>();
+  private final Histogram total = new Histogram(HIGHEST_MICROS, 2);
+  private Histogram interval;
+
+  /** A recorder for one event loop: only that loop's thread may record into it. */
+  public Recorder newRecorder() {
+    SingleWriterRecorder recorder = new SingleWriterRecorder(HIGHEST_MICROS, 2);
+    recorders.add(recorder);
+    return new Recorder(recorder);
+  }
+
+  /** Everything recorded so far, as a new histogram owned by the caller. */
+  public synchronized Histogram snapshot() {
+    for (SingleWriterRecorder recorder : recorders) {
+      interval = recorder.getIntervalHistogram(interval);
+      total.add(interval);
+    }
+    return total.copy();
+  }
+
+  /** One loop's recorder. */
+  public static final class Recorder {
+    private final SingleWriterRecorder recorder;
+
+    private Recorder(SingleWriterRecorder recorder) {
+      this.recorder = recorder;
+    }
+
+    /** Records one request that took {@code nanos}. */
+    public void record(long nanos) {
+      recorder.recordValue(Math.max(0, Math.min(HIGHEST_MICROS, nanos / 1000)));
+    }
+  }
+}
