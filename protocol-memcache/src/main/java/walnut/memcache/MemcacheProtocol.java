@@ -1,0 +1,44 @@
+package walnut.memcache;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.ChannelHandler;
+import jakarta.inject.Inject;
+import walnut.core.config.PoolConfig;
+import walnut.core.spi.Protocol;
+
+/**
+ * The memcached ASCII and meta protocol, as memcached 1.6 speaks it (see the package
+ * documentation for where that differs from twemproxy 0.5.0).
+ *
+ * <p>Stateless and thread-safe: per-connection state lives in the decoders it creates, one
+ * {@link MemcacheRequestDecoder} per client channel and one {@link MemcacheReplyDecoder} per
+ * backend channel, never shared. There is no backend handshake. Every buffer it returns is owned by
+ * the caller.
+ */
+public final class MemcacheProtocol implements Protocol {
+
+  @Inject
+  public MemcacheProtocol() {}
+
+  @Override
+  public String name() {
+    return "memcache";
+  }
+
+  @Override
+  public ChannelHandler newRequestDecoder(PoolConfig pool) {
+    return new MemcacheRequestDecoder(pool);
+  }
+
+  @Override
+  public ChannelHandler newReplyDecoder(PoolConfig pool) {
+    return new MemcacheReplyDecoder();
+  }
+
+  /** {@code SERVER_ERROR <message>\r\n}, as twemproxy answers a failed memcached request. */
+  @Override
+  public ByteBuf errorReply(ByteBufAllocator alloc, String message) {
+    return Replies.serverError(alloc, message);
+  }
+}

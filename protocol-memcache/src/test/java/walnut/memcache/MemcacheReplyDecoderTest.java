@@ -1,0 +1,147 @@
+package walnut.memcache;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertInstanceOf;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.CorruptedFrameException;
+import io.netty.handler.codec.DecoderException;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.Arguments;
+import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
+
+class MemcacheReplyDecoderTest {
+
+  private final TrackingAllocator alloc = new TrackingAllocator();
+  private final EmbeddedChannel ch = new EmbeddedChannel(new MemcacheReplyDecoder());
+  private final Random random = new Random(Chunking.seed());
+
+  {
+    ch.config().setAllocator(alloc);
+  }
+
+  @BeforeAll
+  static void printSeed() {
+    System.out.println(Chunking.describeSeed(MemcacheReplyDecoderTest.class));
+  }
+
+  /** Feeds {@code in}; returns every reply emitted (released), and the failure if one was raised. */
+  private List<String> feed(byte[] in, Chunking chunking, Throwable[] failure) {
+    List<String> out = new ArrayList<>();
+    try {
+      chunking.write(ch, alloc, in, random);
+    } catch (DecoderException e) {
+      failure[0] = e;
+    }
+    for (ByteBuf b; (b = ch.readInbound()) != null; ) {
+      out.add(b.toString(StandardCharsets.ISO_8859_1));
+      b.release();
+    }
+    return out;
+  }
+
+  private List<String> feed(String in, Chunking chunking) {
+    Throwable[] failure = new Throwable[1];
+    List<String> out = feed(in.getBytes(StandardCharsets.ISO_8859_1), chunking, failure);
+    if (failure[0] != null) {
+      throw new AssertionError(failure[0]);
+    }
+    return out;
+  }
+
+  private void finish() {
+    assertFalse(ch.finish());
+    alloc.assertAllReleased();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void framesEveryReplyByteForByte(Chunking chunking) {
+    List<String> replies = List.of("STORED\r\n", "NOT_STORED\r\n", "EXISTS\r\n", "NOT_FOUND\r\n",
+        "DELETED\r\n", "TOUCHED\r\n", "END\r\n", "ERROR\r\n", "VERSION 1.6.18\r\n", "42\r\n",
+        "18446744073709551615\r\n", "7  \r\n", "CLIENT_ERROR bad command line format\r\n",
+        "SERVER_ERROR object too large for cache\r\n",
+        "VALUE k 0 1\r\nv\r\nEND\r\n",
+        "VALUE a 5 3 99\r\nEND\r\nVALUE b 0 0 100\r\n\r\nVALUE a 5 3 99\r\n\r\n\n\r\nEND\r\n",
+        "VA 2 O1 kfoo\r\nhi\r\n", "VA 0\r\n\r\n", "HD\r\n", "HD c5 O1 kfoo\r\n", "EN\r\n",
+        "NF O1\r\n", "NS\r\n", "EX\r\n", "MN\r\n",
+        "ME foo exp=-1 la=1 cas=10 fetch=no cls=1 size=63\r\n", "OK\r\n");
+    assertEquals(replies, feed(String.join("", replies), chunking));
+    finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void framesLargeValuesArrivingInManyReads(Chunking chunking) {
+    int size = chunking == Chunking.BYTE_BY_BYTE ? 50_000 : 8 << 20;
+    byte[] head = ("VALUE big 0 " + size + "\r\n").getBytes(StandardCharsets.US_ASCII);
+    byte[] tail = "\r\nEND\r\nSTORED\r\n".getBytes(StandardCharsets.US_ASCII);
+    byte[] all = new byte[head.length + size + tail.length];
+    System.arraycopy(head, 0, all, 0, head.length);
+    Arrays.fill(all, head.length, head.length + size, (byte) '\n');
+    System.arraycopy(tail, 0, all, head.length + size, tail.length);
+    Throwable[] failure = new Throwable[1];
+    List<String> out = new ArrayList<>();
+    int step = chunking == Chunking.WHOLE ? all.length : 65_536;
+    for (int at = 0; at < all.length; at += step) {
+      out.addAll(feed(Arrays.copyOfRange(all, at, Math.min(all.length, at + step)), chunking,
+          failure));
+    }
+    assertNull(failure[0]);
+    assertEquals(2, out.size());
+    assertEquals(all.length - "STORED\r\n".length(), out.get(0).length());
+    finish();
+  }
+
+  static Stream<Arguments> unparseable() {
+    return Stream.of(Chunking.values()).flatMap(c -> Stream.of(
+        "WHAT\r\n", "stored\r\n", "\r\n", "STORED\n", "STORED\rX\n", "VALUE k 0\r\n",
+        "VALUE k 0 x\r\n", "VALUE k 0 3\r\nabcXY", "VALUE k 0 1\r\nv\r\nSTORED\r\n",
+        "VALUE k 0 1073741825\r\n", "VALUE k 0 99999999999\r\n", "VA x\r\n", "VA\r\n",
+        "VA 2\r\nabc\r\n", "H\r\n", "HDX\r\n", "12a\r\n", "-1\r\n",
+        "CLIENT_ERROR" + "x".repeat(MemcacheReplyDecoder.MAX_LINE) + "\r\n",
+        "x".repeat(MemcacheReplyDecoder.MAX_LINE + 1)).map(r -> Arguments.of(c, r)));
+  }
+
+  @ParameterizedTest(name = "{0}: {1}")
+  @MethodSource("unparseable")
+  void unparseableRepliesFailTheConnection(Chunking chunking, String reply) {
+    Throwable[] failure = new Throwable[1];
+    List<String> out = feed(("STORED\r\n" + reply).getBytes(StandardCharsets.ISO_8859_1),
+        chunking, failure);
+    assertEquals(List.of("STORED\r\n"), out);
+    assertInstanceOf(CorruptedFrameException.class, failure[0]);
+    // The stream can no longer be matched to requests: the rest is discarded.
+    assertEquals(List.of(), feed("STORED\r\n", chunking));
+    finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void partialReplyAtCloseIsReleased(Chunking chunking) {
+    assertEquals(List.of("END\r\n"), feed("END\r\nVALUE k 0 10\r\n01", chunking));
+    finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void hugeDeclaredValueAllocatesNothing(Chunking chunking) {
+    assertEquals(List.of(), feed("VALUE k 0 1073741824\r\nabc", chunking));
+    // What follows is the value's data, counted and never parsed.
+    assertEquals(List.of(), feed("END\r\nSTORED\r\n".repeat(1000), chunking));
+    assertTrue(alloc.largestArray() < 64 * 1024, "largest: " + alloc.largestArray());
+    finish();
+  }
+}
