@@ -5,6 +5,7 @@ import jakarta.inject.Singleton;
 import walnut.core.plugin.CoreModule;
 import walnut.core.plugin.PluginRegistry;
 import walnut.hashing.HashingModule;
+import walnut.memcache.MemcacheModule;
 import walnut.redis.RedisModule;
 import walnut.transport.epoll.EpollTransportModule;
 import walnut.transport.iouring.IoUringTransportModule;
@@ -20,6 +21,7 @@ import walnut.transport.nio.NioTransportModule;
     CoreModule.class,
     HashingModule.class,
     RedisModule.class,
+    MemcacheModule.class,
     NioTransportModule.class,
     EpollTransportModule.class,
     IoUringTransportModule.class,
