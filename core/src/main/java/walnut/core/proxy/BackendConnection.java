@@ -287,7 +287,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
-    loop.flushDirty();
+    loop.flushSoon();
   }
 
   @Override

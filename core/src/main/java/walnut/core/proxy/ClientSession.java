@@ -381,7 +381,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
-    loop.flushDirty();
+    loop.flushSoon();
     ctx.fireChannelReadComplete();
   }
 
