@@ -1,16 +1,23 @@
 #!/usr/bin/env bash
 # Runs every JMH benchmark once, with one fork and 100 ms iterations, so that a benchmark that
-# throws (a bad @Param value, a failing @Setup or @TearDown) fails CI. The numbers it
-# prints are too short to mean anything.
+# throws (a bad @Param value, a failing @Setup or @TearDown, a round trip that gets a wrong
+# reply) fails CI. The numbers it prints are too short to mean anything. ProxyRoundTripBenchmark
+# starts real redis-servers (the `testing` fixtures: free ports, stopped by pid in its @TearDown),
+# so redis-server must be installed, as for the integration tests.
 #
 # Build first:  mvn -B -pl benchmarks -am package -DskipTests
 #
 # The full run, for numbers (defaults from the annotations: 1 fork, 3 x 1 s warm-up,
-# 5 x 1 s measurement; -prof gc adds gc.alloc.rate.norm, the bytes allocated per operation,
-# which should read ~0 B/op for the request-path benchmarks):
-#   java -jar benchmarks/target/benchmarks.jar -prof gc HashBenchmark
-#   java -jar benchmarks/target/benchmarks.jar -prof gc ContinuumBenchmark
-# One hash or key size only:  ... -p hash=FNV1A_64,MURMUR -p keySize=32 HashBenchmark
+# 5 x 1 s measurement; -prof gc adds gc.alloc.rate.norm, the bytes allocated per operation):
+#   java -jar benchmarks/target/benchmarks.jar -prof gc                         # every suite
+#   java -jar benchmarks/target/benchmarks.jar -prof gc RespRequestBenchmark    # one suite
+# The suites: HashBenchmark, ContinuumBenchmark, RespRequestBenchmark (Walnut's RESP request
+# decoder vs Netty's codec-redis, and decode + route), RespReplyBenchmark (reply framing vs
+# Netty's), MultiKeyBenchmark (MGET split and merge), ProxyRoundTripBenchmark (in-process proxy
+# over real redis-servers, ops/s). One parameter value only:
+#   ... -p hash=FNV1A_64,MURMUR -p keySize=32 HashBenchmark
+#   ... -p input=PIPELINE_16 -p decoder=WALNUT RespRequestBenchmark
+# See benchmarks/README-performance.md for what each one reports.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."

@@ -1,0 +1,134 @@
+package walnut.benchmarks.e2e;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.Locale;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/**
+ * Turns the end-to-end runs into the Markdown table and the PNG chart of
+ * {@code benchmarks/results/}; run by {@code benchmarks/e2e/run.sh} as
+ * {@code java -cp benchmarks.jar walnut.benchmarks.e2e.Report --raw runs.csv --meta meta.md
+ * --markdown e2e.md --chart e2e.png}. Prints the Markdown to standard output as well.
+ *
+ * <p>One row per case and proxy: median ops/s, p50 and p99 over the rounds, and the ratios to the
+ * baseline proxy ({@code twemproxy}) — throughput ratio above 1 and p99 ratio below 1 are better.
+ * The last column checks issue #10's floor: {@code walnut-t1} at least matches the baseline's
+ * throughput and p99; {@code walnut-tN} reaches 0.8 × N × the baseline's throughput (until the
+ * backends or the machine's cores saturate, which the {@code direct} rows bound).
+ */
+public final class Report {
+
+  private static final Pattern THREADS = Pattern.compile("walnut-t(\\d+)");
+
+  private Report() {}
+
+  public static void main(String[] args) throws IOException {
+    Map<String, String> opts = options(args);
+    Results results = Results.read(Path.of(require(opts, "--raw")));
+    String baseline = opts.getOrDefault("--baseline", "twemproxy");
+    StringBuilder md = new StringBuilder();
+    if (opts.containsKey("--meta")) {
+      md.append(Files.readString(Path.of(opts.get("--meta")), StandardCharsets.UTF_8).strip())
+          .append("\n\n");
+    }
+    md.append(table(results, baseline));
+    String text = md.toString();
+    if (opts.containsKey("--markdown")) {
+      Files.writeString(Path.of(opts.get("--markdown")), text, StandardCharsets.UTF_8);
+    }
+    if (opts.containsKey("--chart")) {
+      Chart.write(results, Path.of(opts.get("--chart")), opts.getOrDefault("--title",
+          "Walnut vs twemproxy, end to end"));
+    }
+    System.out.print(text);
+  }
+
+  static String table(Results results, String baseline) {
+    StringBuilder b = new StringBuilder();
+    b.append("| case | proxy | ops/s | p50 ms | p99 ms | ops/s ÷ ").append(baseline)
+        .append(" | p99 ÷ ").append(baseline).append(" | floor |\n");
+    b.append("|---|---|--:|--:|--:|--:|--:|---|\n");
+    for (String testCase : results.cases()) {
+      Results.Cell base = results.cell(baseline, testCase);
+      boolean first = true;
+      for (String proxy : results.proxies()) {
+        Results.Cell c = results.cell(proxy, testCase);
+        if (c == null) {
+          continue;
+        }
+        b.append("| ").append(first ? testCase : "").append(" | ").append(proxy)
+            .append(" | ").append(rps(c.rps()))
+            .append(" | ").append(ms(c.p50()))
+            .append(" | ").append(ms(c.p99()))
+            .append(" | ").append(base == null ? "" : ratio(c.rps(), base.rps()))
+            .append(" | ").append(base == null ? "" : ratio(c.p99(), base.p99()))
+            .append(" | ").append(floor(proxy, c, base, baseline))
+            .append(" |\n");
+        first = false;
+      }
+    }
+    return b.toString();
+  }
+
+  /** Issue #10's floor for a Walnut row; empty for other proxies. */
+  static String floor(String proxy, Results.Cell c, Results.Cell base, String baseline) {
+    Matcher m = THREADS.matcher(proxy);
+    if (base == null || proxy.equals(baseline) || !m.matches()) {
+      return proxy.equals("direct") ? "ceiling" : "";
+    }
+    int threads = Integer.parseInt(m.group(1));
+    if (threads == 1) {
+      boolean rpsOk = c.rps() >= base.rps();
+      boolean p99Ok = Double.isNaN(c.p99()) || Double.isNaN(base.p99()) || c.p99() <= base.p99();
+      if (rpsOk && p99Ok) {
+        return "met";
+      }
+      return "missed (" + (rpsOk ? "p99" : p99Ok ? "ops/s" : "ops/s, p99") + ")";
+    }
+    double target = 0.8 * threads * base.rps();
+    return c.rps() >= target ? "met" : String.format(Locale.ROOT, "missed (target %s)",
+        rps(target));
+  }
+
+  static String rps(double v) {
+    return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%,.0f", v);
+  }
+
+  static String ms(double v) {
+    return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.3f", v);
+  }
+
+  static String ratio(double v, double base) {
+    if (Double.isNaN(v) || Double.isNaN(base) || base == 0) {
+      return "n/a";
+    }
+    return String.format(Locale.ROOT, "×%.2f", v / base);
+  }
+
+  private static Map<String, String> options(String[] args) {
+    Map<String, String> opts = new HashMap<>();
+    for (int i = 0; i < args.length; i++) {
+      if (!args[i].startsWith("--") || i + 1 == args.length) {
+        throw new IllegalArgumentException("option: '" + args[i]
+            + "' (expected: --raw FILE [--meta FILE] [--markdown FILE] [--chart FILE]"
+            + " [--baseline NAME] [--title TEXT])");
+      }
+      opts.put(args[i], args[++i]);
+    }
+    return opts;
+  }
+
+  private static String require(Map<String, String> opts, String name) {
+    String v = opts.get(name);
+    if (v == null) {
+      throw new IllegalArgumentException(name + " is required");
+    }
+    return v;
+  }
+}
