@@ -22,9 +22,11 @@ root="$(cd "$(dirname "$(readlink -f "${BASH_SOURCE[0]}")")/../.." && pwd)"
 
 usage() {
   cat <<EOF
-usage: benchmarks/e2e/run.sh [--quick] [--threads LIST] [--rounds K] [--seconds S]
+usage: benchmarks/e2e/run.sh [--quick] [--threads LIST] [--transports LIST] [--rounds K] [--seconds S]
                              [--clients C] [--cases LIST] [--no-memcache] [--keep] [--out DIR]
   --quick          1 round of ~1 s runs (unless --rounds/--seconds say otherwise)
+  --transports LIST  Walnut transports to compare (auto, nio, epoll, io_uring; default: auto);
+                   each is run with every --threads value, as walnut-<transport>-tN
   --threads LIST   Walnut event loops to compare, comma-separated (default: 1,2 and doubling up
                    to the number of cores)
   --rounds K       rounds of alternating runs; the table shows their median (default: 3)
@@ -57,6 +59,7 @@ while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
     --threads) threads="${2:?--threads needs a list, e.g. 1,2}"; shift ;;
+    --transports) transports="${2:?--transports needs a list, e.g. epoll,io_uring}"; shift ;;
     --rounds) rounds="${2:?--rounds needs a number}"; shift ;;
     --seconds) seconds="${2:?--seconds needs a number}"; shift ;;
     --clients) clients="${2:?--clients needs a number}"; shift ;;
@@ -79,6 +82,10 @@ for v in "$rounds" "$seconds" "$clients"; do
   [[ "$v" =~ ^[1-9][0-9]*$ ]] || die "'$v' is not a positive integer"
 done
 IFS=',' read -r -a thread_list <<<"$threads"
+IFS=',' read -r -a transport_list <<<"${transports:-auto}"
+for tr in "${transport_list[@]}"; do
+  [[ "$tr" =~ ^(auto|nio|epoll|io_uring)$ ]] || die "--transports: '$tr' is not auto, nio, epoll or io_uring"
+done
 for t in "${thread_list[@]}"; do
   [[ "$t" =~ ^[1-9][0-9]*$ ]] || die "--threads: '$t' is not a positive integer"
 done
@@ -304,8 +311,10 @@ if [[ $memcache == 1 ]]; then
     fi
   fi
 fi
+for tr in "${transport_list[@]}"; do
 for t in "${thread_list[@]}"; do
   name="walnut-t$t"
+  [[ "$tr" == auto ]] || name="walnut-$tr-t$t"
   proxies+=("$name")
   free_port; redis_port[$name]=$REPLY
   mc_listen=""
@@ -316,11 +325,12 @@ for t in "${thread_list[@]}"; do
   free_port
   echo "== $name on ${redis_port[$name]} (redis)${mc_listen:+, $mc_listen (memcache)}"
   start "$name" "$root/bin/walnut" -c "$work/$name.yml" -s "$REPLY" --threads "$t" \
-    --shutdown-grace 1000
+    --transport "$tr" --shutdown-grace 1000
   await "$REPLY" 60 "$name" listening "${redis_port[$name]}" || fail_start "$name"
   if [[ $memcache == 1 && $walnut_memcache == 0 ]]; then
     mc_skip[$name]="Walnut refuses memcache pools"
   fi
+done
 done
 proxies+=(direct)
 redis_port[direct]=${redis_ports[0]}

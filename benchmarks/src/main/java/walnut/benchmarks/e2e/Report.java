@@ -24,7 +24,7 @@ import java.util.regex.Pattern;
  */
 public final class Report {
 
-  private static final Pattern THREADS = Pattern.compile("walnut-t(\\d+)");
+  private static final Pattern THREADS = Pattern.compile("walnut-(?:[a-z_]+-)?t(\\d+)");
 
   private Report() {}
 
