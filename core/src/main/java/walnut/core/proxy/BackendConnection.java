@@ -49,8 +49,18 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     void onError(String reason) {}
   };
 
-  /** Why the connection closed; RETIRED (a reload replaced it, once idle) counts nothing. */
-  private enum Close { EOF, ERROR, TIMEOUT, RETIRED }
+  /**
+   * Why the connection closed. RETIRED (a reload replaced it, once idle) and SHUTDOWN (the proxy
+   * is stopping) are Walnut's own closes: not a server failure, so they count nothing and never
+   * eject a server.
+   */
+  private enum Close {
+    EOF, ERROR, TIMEOUT, RETIRED, SHUTDOWN;
+
+    boolean byProxy() {
+      return this == RETIRED || this == SHUTDOWN;
+    }
+  }
 
   private final LoopPool loop;
   final int server;
@@ -218,7 +228,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
 
   /** Closes the connection (shutdown); whatever is still on it is answered as after an EOF. */
   void close() {
-    fail(ErrorText.UNKNOWN, Close.EOF, null);
+    fail(ErrorText.UNKNOWN, Close.SHUTDOWN, null);
   }
 
   private void connected() {
@@ -339,7 +349,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     closed = true;
     failure = reason;
     loop.removed(this);
-    if (!connected && !quiet && how != Close.EOF && how != Close.RETIRED) {
+    if (!connected && !quiet && how != Close.EOF && !how.byProxy()) {
       loop.connectFailed(server, reason);
     }
     if (timer != null) {
@@ -354,14 +364,14 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       case EOF -> counters.increment(ServerStat.SERVER_EOF);
       case ERROR -> counters.increment(ServerStat.SERVER_ERR);
       case TIMEOUT -> counters.increment(ServerStat.SERVER_TIMEDOUT);
-      case RETIRED -> { }
+      case RETIRED, SHUTDOWN -> { }
     }
     if (connected) {
       counters.decrement(ServerStat.SERVER_CONNECTIONS);
     }
     pool.stats.connectionClosed();
-    if (!quiet && how != Close.RETIRED
-        && (!waiting.isEmpty() || !queued.isEmpty() || how != Close.EOF)) {
+    if (!quiet && (!waiting.isEmpty() || !queued.isEmpty() || !(how == Close.EOF
+        || how.byProxy()))) {
       log.warn("pool '{}': server '{}' failed: {}{}", pool.config.name(), serverName(), reason,
           waiting.size() + queued.size() > 0
               ? " (" + (waiting.size() + queued.size()) + " requests answered with the error)"
@@ -384,7 +394,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       entry.onError(reason);
     }
     wakeParked();
-    if (how != Close.RETIRED && pool.router.recordFailure(server)) {
+    if (!how.byProxy() && pool.router.recordFailure(server)) {
       pool.poolStats().increment(PoolStat.SERVER_EJECTS);
       counters.set(ServerStat.SERVER_EJECTED_AT, System.currentTimeMillis() * 1000);
       log.warn("pool '{}': server '{}' ejected for {} ms", pool.config.name(), serverName(),
