@@ -35,6 +35,11 @@ final class CommandDispatcher {
     this.password = redisAuth == null ? null : redisAuth.getBytes(StandardCharsets.UTF_8);
   }
 
+  /** Whether the pool has a password this client has not sent yet. */
+  boolean mustAuthenticate() {
+    return password != null && !authenticated;
+  }
+
   /**
    * The request for the frame of {@code length} bytes at absolute {@code start} of {@code buf},
    * whose first arguments {@code args} locates. When {@code owned}, {@code buf} is a new buffer

@@ -8,9 +8,9 @@ import walnut.redis.RedisCommand.Action;
 import walnut.redis.RedisCommand.Arity;
 
 /**
- * The commands the proxy knows: twemproxy 0.5.0's 137 (spec §9.2, with their argument classes)
- * plus the ones Walnut answers itself so that ordinary clients connect (ECHO, SELECT, CLIENT,
- * HELLO).
+ * The commands the proxy knows: twemproxy 0.5.0's 137 (spec §9.2, with their argument classes),
+ * the single-stream commands twemproxy lacks, and the ones Walnut answers itself so that ordinary
+ * clients connect (ECHO, SELECT, CLIENT, HELLO).
  *
  * <p>Implementation note: names are matched case-insensitively for ASCII letters only, as
  * twemproxy does. Lookup must not allocate, so instead of upper-casing into a {@code String} the
@@ -52,6 +52,11 @@ final class CommandTable {
         "ZRANGESTORE", "ZREM", "ZREVRANGE", "ZREVRANGEBYLEX", "ZREVRANGEBYSCORE", "ZSCAN",
         "ZUNION", "ZUNIONSTORE", "GEODIST", "GEOPOS", "GEOHASH", "GEOADD", "GEORADIUS",
         "GEORADIUSBYMEMBER", "GEOSEARCH", "GEOSEARCHSTORE", "RESTORE");
+    // Streams, beyond twemproxy's table: the commands on one stream, routed by it. XREAD and
+    // XREADGROUP (several streams, and blocking) and XINFO/XGROUP (key after a subcommand) stay
+    // refused.
+    add(Arity.KEY_ANY, Action.ROUTE, "XADD", "XLEN", "XRANGE", "XREVRANGE", "XDEL", "XTRIM",
+        "XACK", "XPENDING", "XCLAIM", "XAUTOCLAIM", "XSETID");
     // twemproxy routes EXISTS by its first key only; Walnut splits it and sums (design §6).
     split(Arity.KEYS, MultiKeySplitter.EXISTS);
     split(Arity.KEYS, MultiKeySplitter.MGET);

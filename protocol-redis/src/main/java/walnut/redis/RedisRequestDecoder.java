@@ -22,6 +22,13 @@ import walnut.core.spi.Request;
  * arriving in many reads is never scanned twice: headers are parsed once and bulk bytes are
  * skipped by their declared length, not scanned. Nothing is allocated from a declared length.
  *
+ * <p>Limits, checked on each header as soon as its digits show, before the bytes it announces
+ * arrive: a request's frame may not exceed the pool's {@code max_request_size} (512 MiB by
+ * default); a bulk length above it is {@code invalid bulk length}, an argument count that could not
+ * fit in it (or above 1,048,576) {@code invalid multibulk length}, as Redis words them. A client
+ * that has yet to AUTH may send at most 10 arguments of at most 16 KiB each, as in Redis, so it
+ * cannot make the proxy buffer anything large.
+ *
  * <p>Broken framing gets {@code -ERR Protocol error: …} as a closing local reply, in its turn after
  * the requests before it, and every later byte of the connection is discarded; {@code decode}
  * never throws. A well-framed request the proxy cannot serve gets an error reply and the
@@ -29,16 +36,24 @@ import walnut.core.spi.Request;
  */
 public final class RedisRequestDecoder extends ByteToMessageDecoder {
 
-  /** Redis's limits: 1,048,576 arguments, 512 MiB per bulk, 64 KiB inline, 1 GiB query buffer. */
+  /** Redis 6's argument limit, kept: a split request holds a few ints per key. */
   static final int MAX_ARGS = 1024 * 1024;
-  static final int MAX_BULK = 512 * 1024 * 1024;
+  /** Redis's inline limit. */
   static final int MAX_INLINE = 64 * 1024;
-  static final long MAX_REQUEST = 1L << 30;
+  /** A frame must fit one buffer. */
+  static final long MAX_FRAME = Integer.MAX_VALUE - 8;
+  /** Redis's limits for a client that must still AUTH (CVE-2021-32675): it cannot fill memory. */
+  static final int UNAUTHENTICATED_ARGS = 10;
+  static final int UNAUTHENTICATED_BULK = 16 * 1024;
+  /** The smallest argument, {@code $0\r\n\r\n}: a count above limit / 6 can never fit. */
+  private static final int MIN_ARG_SIZE = 6;
 
   private enum State { START, ARG_COUNT, BULK_HEADER, BULK_DATA, INLINE, DISCARD }
 
   private final CommandDispatcher dispatcher;
   private final long maxRequest;
+  private final long maxArgs;
+  private final int maxInline;
   private final LengthLine line = new LengthLine();
   private final Args args = new Args();
   private State state = State.START;
@@ -47,19 +62,32 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
   private int argIndex;
   private int bulkLength;
 
-  /** A decoder for one client connection of {@code pool}; its {@code redis_auth} applies. */
+  /**
+   * A decoder for one client connection of {@code pool}: its {@code redis_auth} applies, and its
+   * {@code max_request_size} bounds every request.
+   */
   public RedisRequestDecoder(PoolConfig pool) {
-    this(pool.redisAuth());
+    this(pool.redisAuth(), pool.maxRequestSize());
   }
 
+  /** With the default request limit (512 MiB). */
   RedisRequestDecoder(String redisAuth) {
-    this(redisAuth, MAX_REQUEST);
+    this(redisAuth, PoolConfig.DEFAULT_REDIS_MAX_REQUEST_SIZE);
   }
 
-  /** With a smaller request limit, so tests reach it without a gibibyte of input. */
+  /**
+   * With request limit {@code maxRequest} bytes: a request's whole frame, headers included, may
+   * not exceed it, and neither may a bulk length (answered as Redis answers a bulk longer than its
+   * {@code proto-max-bulk-len}) nor an argument count that could not fit in it.
+   */
   RedisRequestDecoder(String redisAuth, long maxRequest) {
+    if (maxRequest <= 0) {
+      throw new IllegalArgumentException("max request size: " + maxRequest + " (expected: > 0)");
+    }
     this.dispatcher = new CommandDispatcher(redisAuth);
-    this.maxRequest = maxRequest;
+    this.maxRequest = Math.min(maxRequest, MAX_FRAME);
+    this.maxArgs = Math.min(MAX_ARGS, this.maxRequest / MIN_ARG_SIZE);
+    this.maxInline = (int) Math.min(MAX_INLINE, this.maxRequest);
   }
 
   @Override
@@ -94,11 +122,15 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
 
   private boolean argCount(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
     int start = in.readerIndex();
-    int r = line.parse(in, start, MAX_ARGS, false);
+    int r = line.parse(in, start, maxArgs, false);
     if (r != LengthLine.OK) {
       if (r == LengthLine.INVALID) {
         fail(ctx, in, out, "invalid multibulk length");
       }
+      return false;
+    }
+    if (line.value > UNAUTHENTICATED_ARGS && dispatcher.mustAuthenticate()) {
+      fail(ctx, in, out, "unauthenticated multibulk length");
       return false;
     }
     if (line.value == 0) {
@@ -125,17 +157,24 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
       fail(ctx, in, out, "expected '$', got '" + printable(type) + "'");
       return false;
     }
-    int r = line.parse(in, at, MAX_BULK, false);
+    int r = line.parse(in, at, maxRequest, false);
     if (r != LengthLine.OK) {
       if (r == LengthLine.INVALID) {
         fail(ctx, in, out, "invalid bulk length");
       }
       return false;
     }
+    if (line.value > UNAUTHENTICATED_BULK && dispatcher.mustAuthenticate()) {
+      fail(ctx, in, out, "unauthenticated bulk length");
+      return false;
+    }
     bulkLength = (int) line.value;
     scanned = line.end - start;
-    if ((long) scanned + bulkLength + 2 > maxRequest) {
-      fail(ctx, in, out, "request too big (limit: " + maxRequest + " bytes)");
+    // The frame's size once this bulk has arrived; the bulks still to come make it larger.
+    long atLeast = (long) scanned + bulkLength + 2;
+    if (atLeast > maxRequest) {
+      fail(ctx, in, out, "request too big: at least " + atLeast + " bytes (expected: <= "
+          + maxRequest + ")");
       return false;
     }
     state = State.BULK_DATA;
@@ -175,7 +214,7 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
     // The limit is on the bytes before the LF, whatever the reads were, so a line is accepted or
     // refused the same way however it was split.
     int lineLength = lf < 0 ? in.readableBytes() : lf - start;
-    if (lineLength > MAX_INLINE) {
+    if (lineLength > maxInline) {
       fail(ctx, in, out, "too big inline request");
       return false;
     }
