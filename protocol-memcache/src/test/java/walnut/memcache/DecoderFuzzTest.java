@@ -21,6 +21,8 @@ import org.junit.jupiter.api.Test;
 import walnut.core.spi.KeyRouter;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
+import walnut.testing.Chunking;
+import walnut.testing.TrackingAllocator;
 
 /**
  * Generated, mutated, truncated and random traffic: the request decoder never throws and a closing

@@ -21,7 +21,9 @@ import org.junit.jupiter.api.Test;
 import walnut.core.spi.KeyRouter;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
+import walnut.testing.Chunking;
 import walnut.testing.MemcachedServer;
+import walnut.testing.TrackingAllocator;
 
 /**
  * The decoder's own answers, the quiet filters, the reply decoder and the multi-get merge, each

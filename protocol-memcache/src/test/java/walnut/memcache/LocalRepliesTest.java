@@ -13,6 +13,7 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import walnut.memcache.RequestHarness.Decoded;
+import walnut.testing.Chunking;
 
 /**
  * What the decoder answers itself: unknown commands, bad arguments and limits, each in its turn

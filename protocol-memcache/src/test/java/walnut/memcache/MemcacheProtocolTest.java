@@ -22,6 +22,7 @@ import walnut.core.config.PoolConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.spi.Protocol;
 import walnut.core.spi.Request;
+import walnut.testing.TrackingAllocator;
 
 class MemcacheProtocolTest {
 

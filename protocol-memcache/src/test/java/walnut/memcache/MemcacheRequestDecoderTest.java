@@ -13,6 +13,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import walnut.core.spi.Request.Kind;
 import walnut.memcache.RequestHarness.Decoded;
+import walnut.testing.Chunking;
 
 /** Framing and routing of the ASCII commands that are forwarded. */
 class MemcacheRequestDecoderTest {

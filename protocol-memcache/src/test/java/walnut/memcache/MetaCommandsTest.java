@@ -14,6 +14,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import walnut.memcache.RequestHarness.Decoded;
+import walnut.testing.Chunking;
 
 /** The meta commands: routing, quiet mode, base64 keys and the flags memcached refuses. */
 class MetaCommandsTest {

@@ -10,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Base64;
 import java.util.Random;
 import org.junit.jupiter.api.Test;
+import walnut.testing.Chunking;
 
 /** The numeric arguments and base64 keys, at their edges. */
 class NumbersTest {

@@ -20,6 +20,8 @@ import org.junit.jupiter.api.Test;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
+import walnut.testing.Chunking;
+import walnut.testing.TrackingAllocator;
 
 /**
  * Millions of decodes of generated traffic: valid request and reply streams, the same streams

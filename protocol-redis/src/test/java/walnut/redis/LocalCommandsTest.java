@@ -12,6 +12,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import walnut.core.spi.Request.Kind;
 import walnut.redis.RequestHarness.Decoded;
+import walnut.testing.Chunking;
 
 /** What the proxy answers itself, and how AUTH gates the rest. */
 class LocalCommandsTest {

@@ -19,6 +19,8 @@ import org.junit.jupiter.params.provider.EnumSource;
 import walnut.core.spi.KeyRouter;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter.Split;
+import walnut.testing.Chunking;
+import walnut.testing.TrackingAllocator;
 
 /**
  * Splitting and merging with a fake router: a key goes to the server named by its first byte

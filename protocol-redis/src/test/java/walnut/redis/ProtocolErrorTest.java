@@ -17,6 +17,7 @@ import walnut.core.config.PoolConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.spi.Request.Kind;
 import walnut.redis.RequestHarness.Decoded;
+import walnut.testing.Chunking;
 
 /** Broken framing: one closing error reply in its turn, then the rest of the connection ignored. */
 class ProtocolErrorTest {

@@ -19,6 +19,7 @@ import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.spi.Protocol;
+import walnut.testing.TrackingAllocator;
 
 class RedisProtocolTest {
 

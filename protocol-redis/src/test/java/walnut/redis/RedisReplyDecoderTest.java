@@ -20,6 +20,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import walnut.testing.Chunking;
+import walnut.testing.TrackingAllocator;
 
 class RedisReplyDecoderTest {
 

@@ -14,9 +14,10 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import walnut.core.spi.Request;
 import walnut.core.spi.Request.Kind;
+import walnut.core.spi.Request;
 import walnut.redis.RequestHarness.Decoded;
+import walnut.testing.Chunking;
 
 class RedisRequestDecoderTest {
 

@@ -7,6 +7,8 @@ import java.util.List;
 import java.util.Random;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
+import walnut.testing.Chunking;
+import walnut.testing.TrackingAllocator;
 
 /**
  * A {@link RedisRequestDecoder} in an {@link EmbeddedChannel} on a {@link TrackingAllocator}.

@@ -1,30 +1,30 @@
-package walnut.redis;
+package walnut.testing;
 
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.util.Random;
 
 /**
- * The three ways every decoder test feeds its input (style.md §6): all at once, one byte per write,
+ * For decoder tests: the three ways every decoder test feeds its input (style.md §6): all at once, one byte per write,
  * and random splits. Random splits come from {@link #seed()}: printed by each test class, and
  * replayed with {@code -Dwalnut.seed=<seed>}.
  */
-enum Chunking {
+public enum Chunking {
   WHOLE,
   BYTE_BY_BYTE,
   RANDOM;
 
   private static final long SEED = Long.getLong("walnut.seed", System.nanoTime());
 
-  static long seed() {
+  public static long seed() {
     return SEED;
   }
 
-  static String describeSeed(Class<?> test) {
+  public static String describeSeed(Class<?> test) {
     return test.getSimpleName() + " seed: " + SEED + " (replay with -Dwalnut.seed=" + SEED + ")";
   }
 
   /** Writes {@code data} into {@code ch} in this way's pieces, each a buffer of {@code alloc}. */
-  void write(EmbeddedChannel ch, TrackingAllocator alloc, byte[] data, Random random) {
+  public void write(EmbeddedChannel ch, TrackingAllocator alloc, byte[] data, Random random) {
     int at = 0;
     while (at < data.length) {
       int n = switch (this) {

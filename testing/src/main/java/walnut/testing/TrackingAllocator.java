@@ -1,4 +1,4 @@
-package walnut.memcache;
+package walnut.testing;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
@@ -10,7 +10,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * An allocator that remembers every buffer it made, so a test can check that all of them were
+ * For decoder tests: an allocator that remembers every buffer it made, so a test can check that all of them were
  * released (a leak check that does not wait for the GC, unlike the paranoid detector), and the
  * largest backing array it ever allocated (to show that declared lengths allocate nothing).
  *
@@ -18,13 +18,13 @@ import java.util.List;
  * test decodes millions of requests, and the paranoid detector's stack trace per buffer would cost
  * most of its time budget; its leak check is this class's, which is exact.
  */
-final class TrackingAllocator extends AbstractByteBufAllocator {
+public final class TrackingAllocator extends AbstractByteBufAllocator {
 
   private final List<ByteBuf> allocated = new ArrayList<>();
   private final boolean watched;
   private int largest;
 
-  TrackingAllocator() {
+  public TrackingAllocator() {
     this(true);
   }
 
@@ -34,7 +34,7 @@ final class TrackingAllocator extends AbstractByteBufAllocator {
   }
 
   /** Buffers not wrapped by Netty's leak detector; check them with {@link #assertAllReleased}. */
-  static TrackingAllocator unwatched() {
+  public static TrackingAllocator unwatched() {
     return new TrackingAllocator(false);
   }
 
@@ -82,20 +82,22 @@ final class TrackingAllocator extends AbstractByteBufAllocator {
   }
 
   /** A tracked buffer holding {@code bytes}. */
-  ByteBuf copyOf(byte[] bytes) {
+  public ByteBuf copyOf(byte[] bytes) {
     return heapBuffer(bytes.length).writeBytes(bytes);
   }
 
   /** The largest backing array allocated so far. */
-  int largestArray() {
+  public int largestArray() {
     return largest;
   }
 
-  int count() {
+  /** How many buffers it made. */
+  public int count() {
     return allocated.size();
   }
 
-  void assertAllReleased() {
+  /** Fails unless every buffer it made has been released. */
+  public void assertAllReleased() {
     for (int i = 0; i < allocated.size(); i++) {
       assertEquals(0, allocated.get(i).refCnt(), "buffer " + i + " of " + allocated.size()
           + " was not released");
