@@ -171,12 +171,20 @@ final class LoopPool {
     }
   }
 
+  /**
+   * {@code c} was written to: it is flushed when the loop ends its pass. Scheduling here, not
+   * only when a channel's read completes, matters after a reload: a session moved to another
+   * pool still gets replies from its old pool's connections, and a reply must never wait for a
+   * flush of the other pool's loop part.
+   */
   void backendDirty(BackendConnection c) {
     dirtyBackends.add(c);
+    flushSoon();
   }
 
   void sessionDirty(ClientSession s) {
     dirtySessions.add(s);
+    flushSoon();
   }
 
   /**

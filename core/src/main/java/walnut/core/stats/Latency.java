@@ -18,7 +18,6 @@ public final class Latency {
 
   private final List<SingleWriterRecorder> recorders = new CopyOnWriteArrayList<>();
   private final Histogram total = new Histogram(HIGHEST_MICROS, 2);
-  private Histogram interval;
 
   /** A recorder for one event loop: only that loop's thread may record into it. */
   public Recorder newRecorder() {
@@ -30,8 +29,8 @@ public final class Latency {
   /** Everything recorded so far, as a new histogram owned by the caller. */
   public synchronized Histogram snapshot() {
     for (SingleWriterRecorder recorder : recorders) {
-      interval = recorder.getIntervalHistogram(interval);
-      total.add(interval);
+      // A histogram can only be recycled into the recorder that made it: take a fresh one.
+      total.add(recorder.getIntervalHistogram());
     }
     return total.copy();
   }
