@@ -19,7 +19,10 @@ import walnut.core.stats.ServerStat;
  *
  * <p>Numbers are validated with twemproxy's messages, so scripts written against nutcracker see
  * the same failures. The stats address defaults to 127.0.0.1 (twemproxy: 0.0.0.0), so a fresh
- * install does not publish its counters to the network.
+ * install does not publish its counters to the network; so does the Prometheus endpoint
+ * ({@code --metrics-port}, off by default). Once serving, the process answers twemproxy's signals
+ * ({@link Signals}) and reloads its configuration on SIGUSR1 or {@code --watch-config}
+ * ({@link ConfigReloader}).
  */
 @Command(name = "walnut", sortOptions = false, exitCodeOnInvalidInput = 1, usageHelpAutoWidth = true,
     description = "A Redis and Memcached proxy compatible with twemproxy (nutcracker).")
@@ -66,7 +69,7 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = {"-i", "--stats-interval"}, paramLabel = "N",
       description = "set stats aggregation interval in msec (default: 30000 msec);"
-          + " Walnut's counters are live, so this is accepted for compatibility")
+          + " Walnut's counters are live, so every reading is fresher than this")
   String statsInterval = "30000";
 
   @Option(names = {"-p", "--pid-file"}, paramLabel = "S",
@@ -86,6 +89,18 @@ public final class Main implements Callable<Integer> {
       description = "I/O engine: auto, nio, epoll, io_uring (default: auto: io_uring, else epoll,"
           + " else nio)")
   String transport = "auto";
+
+  @Option(names = "--metrics-port", paramLabel = "N",
+      description = "serve Prometheus metrics over HTTP on this port (default: off)")
+  String metricsPort;
+
+  @Option(names = "--metrics-addr", paramLabel = "S",
+      description = "address of the metrics endpoint (default: 127.0.0.1)")
+  String metricsAddr = "127.0.0.1";
+
+  @Option(names = "--watch-config",
+      description = "reload the configuration when the file changes (SIGUSR1 always reloads)")
+  boolean watchConfig;
 
   @Option(names = "--shutdown-grace", paramLabel = "MS",
       description = "on SIGTERM/SIGINT, wait this long for in-flight requests (default: 10000)")
@@ -129,7 +144,12 @@ public final class Main implements Callable<Integer> {
       err.println("walnut: " + e.getMessage());
       return 1;
     }
-    Logging.configure(options.logLevel(), output);
+    try {
+      Logging.configure(options.logLevel(), output);
+    } catch (IllegalArgumentException e) {
+      err.println("walnut: " + e.getMessage());
+      return 1;
+    }
     if (version) {
       err.println("This is walnut-" + VERSION + " (compatible with nutcracker-0.5.0)");
       err.println();
@@ -140,6 +160,8 @@ public final class Main implements Callable<Integer> {
       return 0;
     }
     PluginRegistry plugins = WalnutComponent.create().plugins();
+    // Taken before the file is read, so an edit racing the start is seen by --watch-config.
+    byte[] confDigest = ConfigReloader.digest(confFile);
     ProxyConfig config;
     try {
       config = ConfigCheck.load(confFile, plugins);
@@ -155,13 +177,14 @@ public final class Main implements Callable<Integer> {
     if (daemonize && readyFile == null) {
       return Daemon.spawn(err, options, pidFile);
     }
-    return serve(config, plugins, options);
+    return serve(config, confDigest, plugins, options);
   }
 
-  private int serve(ProxyConfig config, PluginRegistry plugins, Options options) throws Exception {
+  private int serve(ProxyConfig config, byte[] confDigest, PluginRegistry plugins,
+      Options options) throws Exception {
     RunningProxy proxy;
     try {
-      proxy = RunningProxy.start(config, plugins, options);
+      proxy = RunningProxy.start(config, plugins, options, confFile, confDigest);
     } catch (RuntimeException e) {
       err.println("walnut: " + e.getMessage());
       if (readyFile != null) {
@@ -171,6 +194,11 @@ public final class Main implements Callable<Integer> {
     }
     CountDownLatch stop = new CountDownLatch(1);
     Signals.onTermination(stop::countDown);
+    Signals.onLogControl();
+    if (!Signals.onReload(() -> proxy.reload("SIGUSR1")) && !watchConfig) {
+      org.slf4j.LoggerFactory.getLogger(Main.class).warn("without SIGUSR1, only --watch-config"
+          + " reloads the configuration");
+    }
     if (pidFile != null) {
       Files.writeString(pidFile, Long.toString(ProcessHandle.current().pid()));
     }

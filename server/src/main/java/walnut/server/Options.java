@@ -9,7 +9,7 @@ import java.util.List;
  */
 record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalMillis,
     int mbufSize, int threads, String transport, Duration shutdownGrace, long clientPendingLimit,
-    List<String> args) {
+    int metricsPort, String metricsAddr, boolean watchConfig, List<String> args) {
 
   static final int MIN_MBUF = 512;
   static final int MAX_MBUF = 16 * 1024 * 1024;
@@ -39,8 +39,17 @@ record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalM
     }
     long clientPendingLimit = size(main.clientPendingLimit,
         "option --client-pending-limit requires a size (digits, optionally followed by k, m or g)");
+    int metricsPort = 0;
+    if (main.metricsPort != null) {
+      metricsPort = number(main.metricsPort, "option --metrics-port requires a number");
+      if (metricsPort < 1 || metricsPort > 65535) {
+        throw new IllegalArgumentException(
+            "option --metrics-port value " + metricsPort + " is not a valid port");
+      }
+    }
     return new Options(level, port, main.statsAddr, interval, mbuf, threads, main.transport,
-        Duration.ofMillis(main.shutdownGraceMillis), clientPendingLimit, List.copyOf(args));
+        Duration.ofMillis(main.shutdownGraceMillis), clientPendingLimit, metricsPort,
+        main.metricsAddr, main.watchConfig, List.copyOf(args));
   }
 
   /** A positive size in bytes: digits, optionally followed by k, m or g (KiB, MiB, GiB). */

@@ -1,5 +1,6 @@
 package walnut.server;
 
+import java.nio.file.Path;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import walnut.core.config.ProxyConfig;
@@ -8,25 +9,40 @@ import walnut.core.plugin.TransportSelector;
 import walnut.core.proxy.EngineOptions;
 import walnut.core.proxy.ProxyServer;
 import walnut.core.spi.Transport;
+import walnut.server.metrics.MetricsServer;
+import walnut.server.metrics.ReloadHistory;
+import walnut.server.metrics.WalnutCollector;
 import walnut.server.stats.StatsServer;
 
-/** The proxy and its stats port, started and stopped together. */
+/**
+ * The proxy with its stats port, its metrics endpoint (when {@code --metrics-port} is given) and
+ * its configuration reloader, started and stopped together.
+ */
 final class RunningProxy implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(RunningProxy.class);
 
   private final ProxyServer proxy;
   private final StatsServer stats;
+  private final MetricsServer metrics;
+  private final ConfigReloader reloader;
   private final Options options;
 
-  private RunningProxy(ProxyServer proxy, StatsServer stats, Options options) {
+  private RunningProxy(ProxyServer proxy, StatsServer stats, MetricsServer metrics,
+      ConfigReloader reloader, Options options) {
     this.proxy = proxy;
     this.stats = stats;
+    this.metrics = metrics;
+    this.reloader = reloader;
     this.options = options;
   }
 
-  static RunningProxy start(ProxyConfig config, PluginRegistry plugins, Options options)
-      throws InterruptedException {
+  /**
+   * Starts serving {@code config}, read from {@code confFile} whose contents had digest
+   * {@code confDigest} ({@link ConfigReloader#digest}) just before it was read.
+   */
+  static RunningProxy start(ProxyConfig config, PluginRegistry plugins, Options options,
+      Path confFile, byte[] confDigest) throws InterruptedException {
     warnAboutTwemproxyDifferences(config);
     Transport transport = TransportSelector.select(plugins, options.transport());
     EngineOptions engine = new EngineOptions(options.threads(),
@@ -40,9 +56,40 @@ final class RunningProxy implements AutoCloseable {
       proxy.shutdown(java.time.Duration.ZERO);
       throw e;
     }
-    log.info("walnut-{} started: {} threads, transport {}, stats on {}:{}", Main.VERSION,
-        options.threads(), transport.name(), options.statsAddr(), stats.port());
-    return new RunningProxy(proxy, stats, options);
+    ReloadHistory history = new ReloadHistory(proxy.stats().startMillis());
+    MetricsServer metrics = null;
+    if (options.metricsPort() > 0) {
+      try {
+        metrics = MetricsServer.start(proxy.stats(), new WalnutCollector.BuildInfo(Main.VERSION,
+            transport.name(), options.threads()), history, options.metricsAddr(),
+            options.metricsPort());
+      } catch (RuntimeException e) {
+        stats.close();
+        proxy.shutdown(java.time.Duration.ZERO);
+        throw e;
+      }
+    }
+    ConfigReloader reloader = new ConfigReloader(confFile, confDigest, plugins, proxy, history,
+        options.watchConfig());
+    log.info("walnut-{} started: {} threads, transport {}, stats on {}:{}{}", Main.VERSION,
+        options.threads(), transport.name(), options.statsAddr(), stats.port(),
+        metrics == null ? "" : ", metrics on http://" + options.metricsAddr() + ":"
+            + metrics.port() + "/metrics");
+    return new RunningProxy(proxy, stats, metrics, reloader, options);
+  }
+
+  /** Reloads the configuration file in the background (SIGUSR1). */
+  void reload(String trigger) {
+    reloader.requestReload(trigger);
+  }
+
+  int statsPort() {
+    return stats.port();
+  }
+
+  /** The metrics port, or 0 when there is no metrics endpoint. */
+  int metricsPort() {
+    return metrics == null ? 0 : metrics.port();
   }
 
   /**
@@ -68,6 +115,10 @@ final class RunningProxy implements AutoCloseable {
 
   @Override
   public void close() throws InterruptedException {
+    reloader.close();
+    if (metrics != null) {
+      metrics.close();
+    }
     stats.close();
     proxy.shutdown(options.shutdownGrace());
     log.info("walnut stopped");

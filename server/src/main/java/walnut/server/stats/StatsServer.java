@@ -11,6 +11,8 @@ import io.netty.channel.ChannelOption;
 import io.netty.util.ReferenceCountUtil;
 import java.net.InetSocketAddress;
 import java.net.UnknownHostException;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import walnut.core.proxy.ProxyServer;
 
 /**
@@ -18,6 +20,8 @@ import walnut.core.proxy.ProxyServer;
  * nothing is read. Runs on the proxy's own event loops.
  */
 public final class StatsServer implements AutoCloseable {
+
+  private static final Logger log = LoggerFactory.getLogger(StatsServer.class);
 
   private final Channel channel;
 
@@ -39,6 +43,9 @@ public final class StatsServer implements AutoCloseable {
               @Override
               public void channelActive(ChannelHandlerContext ctx) {
                 String json = StatsJson.render(proxy.stats(), source, System.currentTimeMillis());
+                if (log.isDebugEnabled()) {
+                  log.debug("stats: {} bytes to {}", json.length(), ctx.channel().remoteAddress());
+                }
                 ctx.writeAndFlush(ByteBufUtil.writeUtf8(ctx.alloc(), json))
                     .addListener(ChannelFutureListener.CLOSE);
               }

@@ -1,0 +1,116 @@
+package walnut.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import walnut.testing.Poll;
+
+/**
+ * The packaged launcher, {@code bin/walnut}, as an operator runs it: in the background with
+ * {@code -d}, a pid file and a log file, driven by signals sent to the pid. {@link #close} sends
+ * SIGTERM and waits for the process to exit (SIGKILL after 20 s).
+ */
+final class WalnutProcess implements AutoCloseable {
+
+  record Result(int exit, String output) {}
+
+  final long pid;
+  final Path log;
+  private final ProcessHandle handle;
+
+  private WalnutProcess(long pid, Path log) {
+    this.pid = pid;
+    this.log = log;
+    this.handle = ProcessHandle.of(pid).orElseThrow(() -> new AssertionError("no process " + pid));
+  }
+
+  /** Runs {@code bin/walnut args} to completion. */
+  static Result run(String... args) throws IOException, InterruptedException {
+    Path root = Path.of(System.getProperty("walnut.root", "..")).toAbsolutePath().normalize();
+    List<String> command = new ArrayList<>();
+    command.add(root.resolve("bin/walnut").toString());
+    command.addAll(List.of(args));
+    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    try {
+      assertTrue(process.waitFor(60, TimeUnit.SECONDS), "bin/walnut finished");
+      return new Result(process.exitValue(),
+          new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+    } finally {
+      process.destroyForcibly();
+    }
+  }
+
+  /**
+   * Starts {@code bin/walnut -d -p <dir>/walnut.pid -o <dir>/walnut.log args} and returns once it
+   * listens ({@code -d} returns then).
+   */
+  static WalnutProcess daemon(Path dir, String... args) throws IOException, InterruptedException {
+    Path pidFile = dir.resolve("walnut.pid");
+    Path log = dir.resolve("walnut.log");
+    Files.deleteIfExists(pidFile);
+    List<String> all = new ArrayList<>(List.of("-d", "-p", pidFile.toString(), "-o",
+        log.toString()));
+    all.addAll(List.of(args));
+    Result r = run(all.toArray(String[]::new));
+    assertEquals(0, r.exit(), r.output() + "\nlog:\n" + (Files.exists(log)
+        ? Files.readString(log) : "(none)"));
+    return new WalnutProcess(Long.parseLong(Files.readString(pidFile).trim()), log);
+  }
+
+  /** Sends signal {@code name} ({@code HUP}, {@code USR1}, ...) to the proxy. */
+  void signal(String name) throws IOException, InterruptedException {
+    Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid))
+        .redirectErrorStream(true).start();
+    assertTrue(kill.waitFor(10, TimeUnit.SECONDS), "kill finished");
+    assertEquals(0, kill.exitValue(), new String(kill.getInputStream().readAllBytes(),
+        StandardCharsets.UTF_8));
+  }
+
+  boolean alive() {
+    return handle.isAlive();
+  }
+
+  /** The log file's text now ("" before it exists). */
+  String log() {
+    return read(log);
+  }
+
+  static String read(Path file) {
+    try {
+      return Files.exists(file) ? Files.readString(file) : "";
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  /** Waits until the log holds {@code count} lines containing {@code text}. */
+  void awaitLog(String text, int count) {
+    Poll.until(Duration.ofSeconds(30), () -> occurrences(log(), text) >= count,
+        count + " log line(s) with '" + text + "'; the log:\n" + log());
+  }
+
+  static int occurrences(String text, String needle) {
+    int n = 0;
+    for (int i = text.indexOf(needle); i >= 0; i = text.indexOf(needle, i + 1)) {
+      n++;
+    }
+    return n;
+  }
+
+  @Override
+  public void close() {
+    handle.destroy(); // SIGTERM: graceful
+    if (!Poll.within(Duration.ofSeconds(20), () -> !handle.isAlive())) {
+      handle.destroyForcibly();
+      throw new AssertionError("walnut " + pid + " did not exit on SIGTERM; log:\n" + log());
+    }
+  }
+}
