@@ -102,6 +102,11 @@ public final class Main implements Callable<Integer> {
       description = "reload the configuration when the file changes (SIGUSR1 always reloads)")
   boolean watchConfig;
 
+  @Option(names = "--max-server-connections", paramLabel = "N",
+      description = "refuse a pool whose servers would get more than N connections from this"
+          + " process (--threads x server_connections), at start and on reload (default: no cap)")
+  String maxServerConnections;
+
   @Option(names = "--shutdown-grace", paramLabel = "MS",
       description = "on SIGTERM/SIGINT, wait this long for in-flight requests (default: 10000)")
   long shutdownGraceMillis = 10_000;

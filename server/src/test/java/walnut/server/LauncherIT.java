@@ -104,6 +104,18 @@ class LauncherIT {
   }
 
   @Test
+  void aPoolAboveTheConnectionCapDoesNotStart() throws Exception {
+    Path conf = tmp.resolve("cap.yml");
+    Files.writeString(conf, "capped:\n  listen: 127.0.0.1:" + FreePorts.next() + "\n  redis: true\n"
+        + "  server_connections: 2\n  servers:\n   - 127.0.0.1:6379:1\n");
+    Result r = walnut("-c", conf.toString(), "-s", Integer.toString(FreePorts.next()),
+        "--threads", "4", "--max-server-connections", "6");
+    assertEquals(1, r.exit(), r.output());
+    assertTrue(r.output().contains("pool 'capped': 4 threads x server_connections 2 = 8"
+        + " connections per server, above the cap of 6"), r.output());
+  }
+
+  @Test
   void daemonizeReturnsOnceListeningAndSigtermStopsTheProxy() throws Exception {
     try (RedisServer backend = RedisServer.start()) {
       int port = FreePorts.next();

@@ -13,9 +13,11 @@ import java.time.Duration;
  *     the replies held for it) before the proxy stops reading from it; one request larger than
  *     this is still read whole
  * @param shutdownGrace how long a graceful shutdown waits for in-flight requests
+ * @param maxConnectionsPerServer the most connections one server may get from this process
+ *     (threads x server_connections of its pool), checked at start and on reload; 0 for no cap
  */
 public record EngineOptions(int threads, int maxPendingPerClient, long maxPendingBytesPerClient,
-    Duration shutdownGrace) {
+    Duration shutdownGrace, int maxConnectionsPerServer) {
 
   public static final int DEFAULT_MAX_PENDING_PER_CLIENT = 16_384;
   public static final long DEFAULT_MAX_PENDING_BYTES_PER_CLIENT = 64L << 20;
@@ -27,6 +29,19 @@ public record EngineOptions(int threads, int maxPendingPerClient, long maxPendin
         maxPendingPerClient);
     checkArgument(maxPendingBytesPerClient > 0,
         "max pending bytes per client: %s (expected: > 0)", maxPendingBytesPerClient);
+    checkArgument(maxConnectionsPerServer >= 0,
+        "max connections per server: %s (expected: >= 0)", maxConnectionsPerServer);
+  }
+
+  /** No cap on the connections per server. */
+  public EngineOptions(int threads, int maxPendingPerClient, long maxPendingBytesPerClient,
+      Duration shutdownGrace) {
+    this(threads, maxPendingPerClient, maxPendingBytesPerClient, shutdownGrace, 0);
+  }
+
+  /** The connections one server gets from {@code serverConnections} per loop. */
+  public long connectionsPerServer(int serverConnections) {
+    return (long) threads * serverConnections;
   }
 
   /** {@code threads} loops and the defaults for everything else. */

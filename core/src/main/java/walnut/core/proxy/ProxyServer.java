@@ -103,6 +103,17 @@ public final class ProxyServer implements AutoCloseable {
     }
   }
 
+  private static void checkConnectionCap(PoolConfig pc, EngineOptions options) {
+    long perServer = options.connectionsPerServer(pc.serverConnections());
+    int cap = options.maxConnectionsPerServer();
+    if (cap > 0 && perServer > cap) {
+      throw new IllegalArgumentException("pool '" + pc.name() + "': " + options.threads()
+          + " threads x server_connections " + pc.serverConnections() + " = " + perServer
+          + " connections per server, above the cap of " + cap
+          + " (lower --threads or server_connections, or raise --max-server-connections)");
+    }
+  }
+
   /** The counters of {@code pool}: those of {@code old} kept for the servers it still has. */
   private static ProxyStats.Pool statsFor(PoolConfig pool, ProxyStats.Pool old) {
     List<ProxyStats.Server> servers = new ArrayList<>();
@@ -116,8 +127,12 @@ public final class ProxyServer implements AutoCloseable {
         : new ProxyStats.Pool(pool.name(), old.counters(), servers, old.latency());
   }
 
-  /** A running pool for {@code pc}; an unknown hash, distribution or protocol fails here. */
+  /**
+   * A running pool for {@code pc}; an unknown hash, distribution or protocol fails here, and so
+   * does a pool whose servers would get more connections than the cap allows.
+   */
   private Pool newPool(PoolConfig pc, ProxyStats.Pool poolStats) {
+    checkConnectionCap(pc, options);
     PoolRouter router = new PoolRouter(pc, plugins.hashFunction(pc.hash()),
         plugins.distribution(pc.distribution()));
     return new Pool(pc, plugins.protocol(pc.protocol()), router, transport, stats, poolStats,
@@ -133,6 +148,9 @@ public final class ProxyServer implements AutoCloseable {
     if (!transport.isAvailable()) {
       throw new IllegalStateException("transport '" + transport.name() + "' is not available: "
           + transport.unavailabilityCause(), transport.unavailabilityCause());
+    }
+    for (PoolConfig pc : config.pools()) {
+      checkConnectionCap(pc, options); // before any thread starts
     }
     ProxyServer server = new ProxyServer(config, plugins, transport, options);
     try {
