@@ -5,6 +5,7 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -187,6 +188,21 @@ public final class Main implements Callable<Integer> {
 
   private int serve(ProxyConfig config, byte[] confDigest, PluginRegistry plugins,
       Options options) throws Exception {
+    // Every handler is in place before the proxy says it started: a signal sent on seeing
+    // that line must not meet the JVM's default action (SIGHUP and SIGUSR1 would end it).
+    CountDownLatch stop = new CountDownLatch(1);
+    Signals.onTermination(stop::countDown);
+    Signals.onLogControl();
+    AtomicReference<RunningProxy> running = new AtomicReference<>();
+    if (!Signals.onReload(() -> {
+      RunningProxy current = running.get();
+      if (current != null) {
+        current.reload("SIGUSR1");
+      }
+    }) && !watchConfig) {
+      org.slf4j.LoggerFactory.getLogger(Main.class).warn("without SIGUSR1, only --watch-config"
+          + " reloads the configuration");
+    }
     RunningProxy proxy;
     try {
       proxy = RunningProxy.start(config, plugins, options, confFile, confDigest);
@@ -197,13 +213,7 @@ public final class Main implements Callable<Integer> {
       }
       return 1;
     }
-    CountDownLatch stop = new CountDownLatch(1);
-    Signals.onTermination(stop::countDown);
-    Signals.onLogControl();
-    if (!Signals.onReload(() -> proxy.reload("SIGUSR1")) && !watchConfig) {
-      org.slf4j.LoggerFactory.getLogger(Main.class).warn("without SIGUSR1, only --watch-config"
-          + " reloads the configuration");
-    }
+    running.set(proxy);
     if (pidFile != null) {
       Files.writeString(pidFile, Long.toString(ProcessHandle.current().pid()));
     }

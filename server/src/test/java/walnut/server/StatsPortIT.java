@@ -107,7 +107,8 @@ class StatsPortIT {
         String deadRequest = null;
         for (int i = 0; deadRequest == null; i++) {
           assertTrue(i < 500, "some key maps to the dead server");
-          String request = "set mk:" + i + " 0 0 1\r\nv\r\n";
+          // The number first: fnv1a_64 keeps keys differing only at the end together.
+          String request = "set " + i + ":mk 0 0 1\r\nv\r\n";
           int bytes = d.send(request);
           String line = d.readLine();
           if (line.equals("STORED\r\n")) {
