@@ -2,7 +2,7 @@ package walnut.memcache;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import walnut.core.spi.Splitter;
+import walnut.core.spi.AbstractSplit;
 
 /**
  * The sub-requests of one split {@code get}/{@code gets}/{@code gat}/{@code gats}, and the merge
@@ -21,13 +21,11 @@ import walnut.core.spi.Splitter;
  * releases it. {@link #merge} reads the replies and releases none. Used once, on the client's
  * event loop.
  */
-final class MultiGetSplit implements Splitter.Split {
+final class MultiGetSplit extends AbstractSplit {
 
   private static final byte[] VALUE = Replies.bytes("VALUE ");
   private static final byte[] END = Replies.bytes("END\r\n");
 
-  private final int[] servers;
-  private final ByteBuf[] fragments;
   /** For each of the client's keys, in its order: the fragment it went to. */
   private final int[] fragmentOf;
   /** For each fragment, its keys (indexes into the client's keys) in the order they were sent. */
@@ -38,8 +36,7 @@ final class MultiGetSplit implements Splitter.Split {
 
   MultiGetSplit(int[] servers, ByteBuf[] fragments, int[] fragmentOf, int[] fragmentKeyCount,
       byte[] keyBytes, int[] keyOffset, int[] keyLength) {
-    this.servers = servers;
-    this.fragments = fragments;
+    super(servers, fragments);
     this.fragmentOf = fragmentOf;
     this.keyBytes = keyBytes;
     this.keyOffset = keyOffset;
@@ -56,41 +53,8 @@ final class MultiGetSplit implements Splitter.Split {
   }
 
   @Override
-  public int size() {
-    return servers.length;
-  }
-
-  @Override
-  public int server(int i) {
-    return servers[i];
-  }
-
-  @Override
-  public ByteBuf fragment(int i) {
-    ByteBuf f = fragments[i];
-    if (f == null) {
-      throw new IllegalStateException("fragment " + i + " was already taken");
-    }
-    fragments[i] = null;
-    return f;
-  }
-
-  @Override
-  public void discard() {
-    for (int i = 0; i < fragments.length; i++) {
-      if (fragments[i] != null) {
-        fragments[i].release();
-        fragments[i] = null;
-      }
-    }
-  }
-
-  @Override
   public ByteBuf merge(ByteBuf[] replies, ByteBufAllocator alloc) {
-    if (replies.length != servers.length) {
-      throw new IllegalArgumentException(
-          "replies: " + replies.length + " (expected: " + servers.length + ")");
-    }
+    checkReplyCount(replies);
     int keys = fragmentOf.length;
     int[] blockStart = new int[keys];
     int[] blockLength = new int[keys]; // 0: a miss

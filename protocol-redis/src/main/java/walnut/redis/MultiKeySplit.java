@@ -2,7 +2,7 @@ package walnut.redis;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import walnut.core.spi.Splitter;
+import walnut.core.spi.AbstractSplit;
 
 /**
  * The sub-requests of one split MGET, DEL, UNLINK, TOUCH, EXISTS or MSET, and the merge of their
@@ -19,13 +19,11 @@ import walnut.core.spi.Splitter;
  * releases it. {@link #merge} reads the replies and releases none. Used once, on the client's
  * event loop.
  */
-final class MultiKeySplit implements Splitter.Split {
+final class MultiKeySplit extends AbstractSplit {
 
   private static final int OK_REPLY = ('+' << 24) | ('O' << 16) | ('K' << 8) | '\r';
 
   private final MultiKeySplitter.Merge merge;
-  private final int[] servers;
-  private final ByteBuf[] fragments;
   private final int[] fragmentOf;
   private final int[] position;
   private final int[] fragmentKeys;
@@ -33,50 +31,16 @@ final class MultiKeySplit implements Splitter.Split {
 
   MultiKeySplit(MultiKeySplitter.Merge merge, int[] servers, ByteBuf[] fragments,
       int[] fragmentOf, int[] position, int[] fragmentKeys) {
+    super(servers, fragments);
     this.merge = merge;
-    this.servers = servers;
-    this.fragments = fragments;
     this.fragmentOf = fragmentOf;
     this.position = position;
     this.fragmentKeys = fragmentKeys;
   }
 
   @Override
-  public int size() {
-    return servers.length;
-  }
-
-  @Override
-  public int server(int i) {
-    return servers[i];
-  }
-
-  @Override
-  public ByteBuf fragment(int i) {
-    ByteBuf f = fragments[i];
-    if (f == null) {
-      throw new IllegalStateException("fragment " + i + " was already taken");
-    }
-    fragments[i] = null;
-    return f;
-  }
-
-  @Override
-  public void discard() {
-    for (int i = 0; i < fragments.length; i++) {
-      if (fragments[i] != null) {
-        fragments[i].release();
-        fragments[i] = null;
-      }
-    }
-  }
-
-  @Override
   public ByteBuf merge(ByteBuf[] replies, ByteBufAllocator alloc) {
-    if (replies.length != servers.length) {
-      throw new IllegalArgumentException(
-          "replies: " + replies.length + " (expected: " + servers.length + ")");
-    }
+    checkReplyCount(replies);
     return switch (merge) {
       case VALUES -> mergeValues(replies, alloc);
       case SUM -> mergeSum(replies, alloc);
