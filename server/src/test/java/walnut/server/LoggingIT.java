@@ -3,13 +3,16 @@ package walnut.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.junit.jupiter.api.Assertions.fail;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import walnut.testing.FreePorts;
+import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 
 /**
@@ -40,7 +43,11 @@ class LoggingIT {
       Files.move(walnut.log, rotated);
 
       walnut.signal("HUP");
-      walnut.awaitLog("signal 1 (SIGHUP) received, log file '" + walnut.log + "' reopened", 1);
+      String reopened = "signal 1 (SIGHUP) received, log file '" + walnut.log + "' reopened";
+      if (!Poll.within(Duration.ofSeconds(30), () -> walnut.log().contains(reopened))) {
+        fail("no '" + reopened + "' within 30 s; alive: " + walnut.alive() + "\nnew log:\n"
+            + walnut.log() + "\nrenamed log:\n" + WalnutProcess.read(rotated));
+      }
       walnut.signal("USR2");
       walnut.awaitLog("signal 12 (SIGUSR2) received, ignored", 1);
 

@@ -93,8 +93,10 @@ final class WalnutProcess implements AutoCloseable {
 
   /** Waits until the log holds {@code count} lines containing {@code text}. */
   void awaitLog(String text, int count) {
-    Poll.until(Duration.ofSeconds(30), () -> occurrences(log(), text) >= count,
-        count + " log line(s) with '" + text + "'; the log:\n" + log());
+    if (!Poll.within(Duration.ofSeconds(30), () -> occurrences(log(), text) >= count)) {
+      throw new AssertionError("timed out after 30 s waiting for " + count + " log line(s) with '"
+          + text + "'; the log now:\n" + log());
+    }
   }
 
   static int occurrences(String text, String needle) {
