@@ -13,6 +13,7 @@ import walnut.core.proxy.ProxyServer;
 import walnut.core.spi.Transport;
 import walnut.testing.MemcachedServer;
 import walnut.testing.RedisServer;
+import walnut.testing.ServerFixture;
 
 /** Walnut in-process, on a free port, over real backends; closed by try-with-resources. */
 final class ProxyFixture implements AutoCloseable {
@@ -35,6 +36,27 @@ final class ProxyFixture implements AutoCloseable {
     }
     return PoolConfig.builder("test").listen(Endpoint.tcp("127.0.0.1", 0)).redis(true)
         .servers(servers);
+  }
+
+  /** {@code n} fresh redis-servers on free ports. */
+  static List<RedisServer> redisServers(int n) {
+    List<RedisServer> servers = new ArrayList<>();
+    for (int i = 0; i < n; i++) {
+      servers.add(RedisServer.start());
+    }
+    return servers;
+  }
+
+  /** Closes {@code proxy} when there is one, then every server, even if the proxy's close fails. */
+  static void closeAll(ProxyFixture proxy, List<? extends ServerFixture> servers)
+      throws InterruptedException {
+    try {
+      if (proxy != null) {
+        proxy.close();
+      }
+    } finally {
+      servers.forEach(ServerFixture::close);
+    }
   }
 
   /** A memcached pool named {@code test} over {@code backends}, unnamed servers of weight 1. */

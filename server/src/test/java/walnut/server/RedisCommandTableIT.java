@@ -239,9 +239,7 @@ class RedisCommandTableIT {
 
   @BeforeAll
   static void start() throws Exception {
-    for (int i = 0; i < 3; i++) {
-      backends.add(RedisServer.start());
-    }
+    backends.addAll(ProxyFixture.redisServers(3));
     direct = RedisServer.start();
     walnut = ProxyFixture.start(ProxyFixture.redisPool(backends).hashTag("{}").build(), 2);
     lettuce = RedisClient.create();
@@ -250,18 +248,16 @@ class RedisCommandTableIT {
 
   @AfterAll
   static void stop() throws Exception {
+    List<RedisServer> servers = new ArrayList<>(backends);
+    if (direct != null) {
+      servers.add(direct);
+    }
     try {
       if (lettuce != null) {
         lettuce.shutdown(0, 2, TimeUnit.SECONDS);
       }
-      if (walnut != null) {
-        walnut.close();
-      }
     } finally {
-      backends.forEach(RedisServer::close);
-      if (direct != null) {
-        direct.close();
-      }
+      ProxyFixture.closeAll(walnut, servers);
     }
   }
 

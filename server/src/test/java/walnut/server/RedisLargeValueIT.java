@@ -24,21 +24,13 @@ class RedisLargeValueIT {
 
   @BeforeAll
   static void start() throws Exception {
-    for (int i = 0; i < 3; i++) {
-      backends.add(RedisServer.start());
-    }
+    backends.addAll(ProxyFixture.redisServers(3));
     walnut = ProxyFixture.start(ProxyFixture.redisPool(backends).build(), 2);
   }
 
   @AfterAll
   static void stop() throws Exception {
-    try {
-      if (walnut != null) {
-        walnut.close();
-      }
-    } finally {
-      backends.forEach(RedisServer::close);
-    }
+    ProxyFixture.closeAll(walnut, backends);
   }
 
   @Test

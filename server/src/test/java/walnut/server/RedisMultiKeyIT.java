@@ -47,25 +47,18 @@ class RedisMultiKeyIT {
 
   @BeforeAll
   static void start() throws Exception {
-    for (int i = 0; i < 3; i++) {
-      backends.add(RedisServer.start());
-    }
+    backends.addAll(ProxyFixture.redisServers(3));
     direct = RedisServer.start();
     walnut = ProxyFixture.start(ProxyFixture.redisPool(backends).hashTag("{}").build(), 2);
   }
 
   @AfterAll
   static void stop() throws Exception {
-    try {
-      if (walnut != null) {
-        walnut.close();
-      }
-    } finally {
-      backends.forEach(RedisServer::close);
-      if (direct != null) {
-        direct.close();
-      }
+    List<RedisServer> servers = new ArrayList<>(backends);
+    if (direct != null) {
+      servers.add(direct);
     }
+    ProxyFixture.closeAll(walnut, servers);
   }
 
   /**
