@@ -205,6 +205,7 @@ public final class ProxyServer implements AutoCloseable {
         .childHandler(new ChannelInitializer<>() {
           @Override
           protected void initChannel(Channel ch) {
+            transport.prepareAccepted(ch);
             clients.add(ch);
             int idle = handle.current().config.clientIdleTimeout();
             if (idle > 0) {

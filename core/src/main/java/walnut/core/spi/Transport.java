@@ -55,6 +55,13 @@ public interface Transport {
     return null;
   }
 
+  /**
+   * Called on its event loop for every accepted client channel, once registered, before the
+   * proxy's handlers see it: a transport's chance to set the channel up, or to work around a
+   * defect of its own. Does nothing by default.
+   */
+  default void prepareAccepted(Channel channel) {}
+
   /** The address of the unix domain socket at {@code path}, in the form the channels take. */
   default SocketAddress domainSocketAddress(String path) {
     throw new UnsupportedOperationException(name() + " has no unix domain sockets");

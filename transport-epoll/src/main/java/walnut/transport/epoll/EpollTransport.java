@@ -79,4 +79,18 @@ public final class EpollTransport implements Transport {
   public ChannelOption<Boolean> reusePortOption() {
     return EpollChannelOption.SO_REUSEPORT;
   }
+
+  /**
+   * Works around a defect of Netty 4.2's epoll registration: when a channel's interest set becomes
+   * empty, Netty removes the descriptor from epoll but remembers it as added, so the next interest
+   * (EPOLLOUT for a write the kernel could not take at once) fails with {@code epoll_ctl: ENOENT}
+   * and the write is lost. A client that half-closes (FIN) while a long reply streams to it
+   * reaches exactly that state: reading is off, EPOLLRDHUP cleared, and between two pieces of the
+   * reply nothing is being written. Adding EPOLLERR to the interest set keeps it from ever being
+   * empty; epoll reports errors whether asked or not, so nothing else changes.
+   */
+  @Override
+  public void prepareAccepted(Channel channel) {
+    EpollInterest.keepRegistered(channel);
+  }
 }
