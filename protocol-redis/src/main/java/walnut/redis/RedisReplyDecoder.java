@@ -6,6 +6,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.CorruptedFrameException;
 import java.util.Arrays;
 import java.util.List;
+import walnut.core.spi.ReplyPart;
 
 /**
  * Frames a Redis server's RESP2 replies: {@code + - : $ *}, the null forms {@code $-1} and
@@ -19,6 +20,12 @@ import java.util.List;
  * counts (grown by doubling only for unusually deep nesting, then reused). Progress is kept in
  * fields relative to the reply's first byte, so a 64 MiB bulk arriving in many reads is skipped by
  * its length and a long status line is searched once, never rescanned from the start.
+ *
+ * <p>A top-level bulk string of {@link #STREAM_FROM} bytes or more that has not fully arrived is
+ * passed on as {@link ReplyPart}s instead, one per read, as its bytes come: the first holds the
+ * header, the last the closing CRLF (checked as it passes). The proxy then holds no more of it
+ * than the reads in flight, whatever its length. Bulks inside arrays (MGET, LRANGE) still come
+ * whole with their reply.
  *
  * <p>A top-level {@code -OOM}, {@code -BUSY} or {@code -LOADING} error (followed by a space or CR)
  * raises {@link TransientServerErrorException}, and an unparseable reply a
@@ -34,7 +41,10 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
   /** Status, error and integer lines are short; a runaway one is a broken server. */
   static final int MAX_LINE = 64 * 1024 * 1024;
 
-  private enum State { TYPE, LINE, BULK, FAILED }
+  /** Top-level bulks from this length (header and CRLF included) are streamed in parts. */
+  static final int STREAM_FROM = 256 * 1024;
+
+  private enum State { TYPE, LINE, BULK, STREAM, FAILED }
 
   private static final int NEED_MORE = 0;
   private static final int PROGRESS = 1;
@@ -48,6 +58,8 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
   private int lineStart;
   /** Where the current bulk ends (after its CRLF), relative to the reply. */
   private int bulkEnd;
+  /** Bytes of the streamed reply passed on so far. */
+  private int streamed;
   /** Elements still owed by each open array, innermost last. */
   private int[] remaining = new int[8];
   private int depth;
@@ -59,7 +71,8 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
       int step = switch (state) {
         case TYPE -> type(in, start);
         case LINE -> line(in, start);
-        case BULK -> bulk(in, start);
+        case BULK -> bulk(in, start, out);
+        case STREAM -> stream(in, out);
         case FAILED -> {
           in.skipBytes(in.readableBytes());
           yield NEED_MORE;
@@ -122,8 +135,13 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
   }
 
   /** Waits for a bulk's bytes, which are skipped by length, never scanned. */
-  private int bulk(ByteBuf in, int start) {
+  private int bulk(ByteBuf in, int start, List<Object> out) {
     if (in.writerIndex() - start < bulkEnd) {
+      if (depth == 0 && bulkEnd >= STREAM_FROM) {
+        streamed = 0;
+        state = State.STREAM;
+        return stream(in, out);
+      }
       return NEED_MORE;
     }
     if (in.getByte(start + bulkEnd - 2) != '\r' || in.getByte(start + bulkEnd - 1) != '\n') {
@@ -132,6 +150,31 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
     scanned = bulkEnd;
     state = State.TYPE;
     return ELEMENT_DONE;
+  }
+
+  /**
+   * Passes on what has arrived of a long top-level bulk, from the reader index (which is where
+   * byte {@link #streamed} of the reply is), checking the closing CRLF as it goes by.
+   */
+  private int stream(ByteBuf in, List<Object> out) {
+    int n = Math.min(in.readableBytes(), bulkEnd - streamed);
+    if (n == 0) {
+      return NEED_MORE;
+    }
+    for (int p = bulkEnd - 2; p < bulkEnd; p++) {
+      if (p >= streamed && p < streamed + n
+          && in.getByte(in.readerIndex() + p - streamed) != (p == bulkEnd - 2 ? '\r' : '\n')) {
+        throw fail(in, "bulk reply not terminated by CRLF");
+      }
+    }
+    streamed += n;
+    boolean last = streamed == bulkEnd;
+    out.add(new ReplyPart(in.readRetainedSlice(n), last));
+    if (last) {
+      state = State.TYPE;
+      scanned = 0;
+    }
+    return PROGRESS;
   }
 
   /** Searches the rest of a +, - or : line, from where the last search stopped. */

@@ -20,6 +20,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import walnut.core.spi.ReplyPart;
 import walnut.testing.Chunking;
 import walnut.testing.TrackingAllocator;
 
@@ -28,6 +29,9 @@ class RedisReplyDecoderTest {
   private final TrackingAllocator alloc = new TrackingAllocator();
   private final EmbeddedChannel ch = new EmbeddedChannel(new RedisReplyDecoder());
   private final Random random = new Random(Chunking.seed());
+  /** The parts of a streamed reply received so far, and how many parts it came in. */
+  private final StringBuilder streaming = new StringBuilder();
+  private int partsSeen;
 
   {
     ch.config().setAllocator(alloc);
@@ -46,7 +50,19 @@ class RedisReplyDecoderTest {
     } catch (DecoderException e) {
       failure[0] = e;
     }
-    for (ByteBuf b; (b = ch.readInbound()) != null; ) {
+    for (Object m; (m = ch.readInbound()) != null; ) {
+      if (m instanceof ReplyPart part) {
+        partsSeen++;
+        streaming.append(part.content().toString(StandardCharsets.ISO_8859_1));
+        boolean last = part.last();
+        part.release();
+        if (last) {
+          out.add(streaming.toString());
+          streaming.setLength(0);
+        }
+        continue;
+      }
+      ByteBuf b = (ByteBuf) m;
       out.add(b.toString(StandardCharsets.ISO_8859_1));
       b.release();
     }
@@ -111,6 +127,60 @@ class RedisReplyDecoderTest {
     assertEquals(null, failure[0]);
     assertEquals(1, out.size());
     assertEquals(all.length, out.get(0).length());
+    finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void streamsALongTopLevelBulkAsItArrives(Chunking chunking) {
+    int size = chunking == Chunking.BYTE_BY_BYTE ? RedisReplyDecoder.STREAM_FROM : 4 << 20;
+    String value = "\r\n$*x".repeat(size / 5 + 1).substring(0, size);
+    String bulk = "$" + size + "\r\n" + value + "\r\n";
+    String all = "+before\r\n" + bulk + ":7\r\n";
+    Throwable[] failure = new Throwable[1];
+    List<String> out = new ArrayList<>();
+    List<Integer> afterEachRead = new ArrayList<>();
+    int step = 65_536;
+    for (int at = 0; at < all.length(); at += step) {
+      out.addAll(feed(all.substring(at, Math.min(all.length(), at + step))
+          .getBytes(StandardCharsets.ISO_8859_1), chunking, failure));
+      afterEachRead.add(partsSeen);
+    }
+    assertEquals(null, failure[0]);
+    assertEquals(List.of("+before\r\n", bulk, ":7\r\n"), out);
+    // Passed on read by read, never held whole: some part came out of every read but the last.
+    assertTrue(partsSeen >= all.length() / step, "parts: " + partsSeen);
+    for (int i = 1; i < afterEachRead.size() - 1; i++) {
+      assertTrue(afterEachRead.get(i) > afterEachRead.get(i - 1), "read " + i + " passed nothing on");
+    }
+    finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void aStreamedBulkWithoutItsCrlfFailsTheConnection(Chunking chunking) {
+    int size = RedisReplyDecoder.STREAM_FROM;
+    String head = "$" + size + "\r\n" + "v".repeat(size);
+    Throwable[] failure = new Throwable[1];
+    feed(head.substring(0, 1000).getBytes(StandardCharsets.ISO_8859_1), chunking, failure);
+    assertEquals(null, failure[0]);
+    assertTrue(partsSeen > 0);
+    feed((head.substring(1000) + "\rX+OK\r\n").getBytes(StandardCharsets.ISO_8859_1), chunking,
+        failure);
+    assertInstanceOf(CorruptedFrameException.class, failure[0]);
+    assertEquals(List.of(), feed("+OK\r\n", chunking));
+    finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void aBulkThatArrivesWholeIsOneReplyHoweverLong(Chunking chunking) {
+    if (chunking != Chunking.WHOLE) {
+      return; // only one read holds all of it
+    }
+    String bulk = "$" + (1 << 20) + "\r\n" + "w".repeat(1 << 20) + "\r\n";
+    assertEquals(List.of(bulk), feed(bulk, chunking));
+    assertEquals(0, partsSeen);
     finish();
   }
 

@@ -2,6 +2,7 @@ package walnut.core.proxy;
 
 import io.netty.bootstrap.Bootstrap;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
@@ -18,6 +19,8 @@ import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import walnut.core.config.Endpoint;
+import walnut.core.spi.ReplyPart;
+import walnut.core.stats.Counters;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ServerStat;
 
@@ -82,6 +85,12 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
   private boolean quiet;
   /** A reload replaced this connection's pool: close once nothing is outstanding. */
   private boolean retiring;
+  /** The long reply whose slow client stopped this connection's reading, and since when. */
+  private PendingReply pausedFor;
+  private long pausedSince;
+  private ScheduledFuture<?> stallTimer;
+  /** The pieces of a long reply so far, for a head entry that takes its reply whole. */
+  private CompositeByteBuf gathered;
   /** Sessions that stopped reading because this connection's outbound buffer is full. */
   private final ArrayList<ClientSession> parked = new ArrayList<>();
 
@@ -266,25 +275,20 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (msg instanceof ReplyPart part) {
+      readPart(part);
+      return;
+    }
     ByteBuf reply = (ByteBuf) msg;
     Outstanding entry = waiting.poll();
     if (entry == null || closed) {
-      reply.release();
-      if (entry != null) {
-        entry.onError(failure);
-      }
-      if (!closed) {
-        fail(ErrorText.INVALID, Close.ERROR, null); // a stray reply: the stream is out of step
-      }
+      stray(reply, entry);
       return;
     }
     var counters = pool.serverStats(server);
     if (entry.isClientRequest()) {
-      counters.decrement(ServerStat.OUT_QUEUE);
-      counters.add(ServerStat.OUT_QUEUE_BYTES, -entry.bytes);
-      counters.increment(ServerStat.RESPONSES);
       counters.add(ServerStat.RESPONSE_BYTES, reply.readableBytes());
-      pool.router.recordSuccess(server);
+      replied(entry, counters);
     }
     try {
       entry.onReply(reply);
@@ -293,6 +297,110 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       log.error("pool '{}': delivering a reply failed", pool.config.name(), e);
     }
     closeIfRetiredAndIdle();
+  }
+
+  /**
+   * A piece of a long reply (spec: {@link ReplyPart}). The head entry keeps its place until the
+   * last piece: it either takes the pieces as they come (a client's reply, streamed on), or they
+   * are gathered here and given to it whole.
+   */
+  private void readPart(ReplyPart part) {
+    ByteBuf bytes = part.content();
+    boolean last = part.last();
+    Outstanding entry = last ? waiting.poll() : waiting.peek();
+    if (entry == null || closed) {
+      stray(bytes, last ? entry : null);
+      return;
+    }
+    var counters = pool.serverStats(server);
+    if (entry.isClientRequest()) {
+      counters.add(ServerStat.RESPONSE_BYTES, bytes.readableBytes());
+      if (last) {
+        replied(entry, counters);
+      }
+    }
+    try {
+      if (entry.takesParts()) {
+        entry.onPart(bytes, last, this);
+      } else {
+        if (gathered == null) {
+          gathered = channel.alloc().compositeBuffer(Integer.MAX_VALUE);
+        }
+        gathered.addComponent(true, bytes);
+        if (last) {
+          ByteBuf whole = gathered;
+          gathered = null;
+          entry.onReply(whole);
+        }
+      }
+    } catch (RuntimeException e) {
+      log.error("pool '{}': delivering a reply failed", pool.config.name(), e);
+    }
+    if (last) {
+      closeIfRetiredAndIdle();
+    }
+  }
+
+  private void replied(Outstanding entry, Counters<ServerStat> counters) {
+    counters.decrement(ServerStat.OUT_QUEUE);
+    counters.add(ServerStat.OUT_QUEUE_BYTES, -entry.bytes);
+    counters.increment(ServerStat.RESPONSES);
+    pool.router.recordSuccess(server);
+  }
+
+  /** A reply with no request waiting for it: the stream is out of step. */
+  private void stray(ByteBuf reply, Outstanding polled) {
+    reply.release();
+    if (polled != null) {
+      polled.onError(failure);
+    }
+    if (!closed) {
+      fail(ErrorText.INVALID, Close.ERROR, null);
+    }
+  }
+
+  /**
+   * Stops reading from the server while the client a long reply streams to cannot take more; the
+   * rest of the reply waits in the kernel's buffers, not in the proxy's memory. The other replies
+   * on this connection wait behind it meanwhile, so the time paused does not count against the
+   * request's timeout, and a client that takes nothing for
+   * {@link EngineOptions#slowReaderLimit()} is closed, which lets the connection read again (the rest of that reply is dropped).
+   */
+  void pauseReading(PendingReply reading) {
+    if (closed || pausedFor != null) {
+      return;
+    }
+    pausedFor = reading;
+    pausedSince = System.nanoTime();
+    channel.config().setAutoRead(false);
+    long limit = pool.options.slowReaderLimit().toNanos();
+    stallTimer = loop.eventLoop.schedule(() -> {
+      stallTimer = null;
+      if (pausedFor == reading) {
+        log.warn("pool '{}': a client took nothing of a long reply from server '{}' for {} s;"
+            + " closing it, so that the server's other replies can flow", pool.config.name(),
+            serverName(), pool.options.slowReaderLimit().toMillis() / 1000.0);
+        reading.dropClient();
+      }
+    }, limit, TimeUnit.NANOSECONDS);
+  }
+
+  void resumeReading(PendingReply reading) {
+    if (pausedFor != reading) {
+      return;
+    }
+    pausedFor = null;
+    if (stallTimer != null) {
+      stallTimer.cancel(false);
+      stallTimer = null;
+    }
+    Outstanding head = waiting.peek();
+    if (head != null && head.deadline != 0) {
+      head.deadline += System.nanoTime() - pausedSince; // the client's time, not the server's
+    }
+    if (!closed) {
+      channel.config().setAutoRead(true);
+    }
   }
 
   @Override
@@ -331,6 +439,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     long left = head.deadline - System.nanoTime();
+    if (pausedFor != null) {
+      // Paused for a slow client: the deadline moves on resume; look again after the budget.
+      left = Math.max(left, TimeUnit.MILLISECONDS.toNanos(pool.config.timeout()));
+    }
     if (left <= 0) {
       fail(ErrorText.TIMED_OUT, Close.TIMEOUT, null);
     } else {
@@ -356,8 +468,17 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       timer.cancel(false);
       timer = null;
     }
+    if (stallTimer != null) {
+      stallTimer.cancel(false);
+      stallTimer = null;
+    }
+    pausedFor = null;
     if (channel != null) {
       channel.close();
+    }
+    if (gathered != null) {
+      gathered.release();
+      gathered = null;
     }
     var counters = pool.serverStats(server);
     switch (how) {

@@ -258,6 +258,42 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     }
   }
 
+  /** The first pieces of a long reply arrived: its streaming starts if its turn has come. */
+  void partArrived(PendingReply reply) {
+    if (reply == pending.peek()) {
+      drain();
+    }
+  }
+
+  /**
+   * Writes the next piece of the long reply at the head of the FIFO; on the last, goes on to the
+   * replies behind it. While the client's socket is full the reply's server is not read.
+   */
+  void streamPart(PendingReply reply, ByteBuf part, boolean last) {
+    ctx.write(part, ctx.voidPromise());
+    markDirty();
+    if (last) {
+      drain();
+    } else if (!ctx.channel().isWritable()) {
+      reply.pauseSource();
+    }
+  }
+
+  /** This client stopped reading a long reply that holds up a server connection: close it. */
+  void closeSlowReader() {
+    if (open) {
+      errored = true;
+      ctx.close(); // channelInactive abandons the reply, which lets the server be read again
+    }
+  }
+
+  private void markDirty() {
+    if (!dirty) {
+      dirty = true;
+      loop.sessionDirty(this);
+    }
+  }
+
   /** Writes every completed reply at the head of the FIFO; flushed when the burst ends. */
   private void drain() {
     if (!open) {
@@ -266,7 +302,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     PendingReply head;
     boolean wrote = false;
     long now = 0;
-    while ((head = pending.peek()) != null && head.isDone()) {
+    while ((head = pending.peek()) != null) {
+      if (!head.isDone()) {
+        if (head.canStartStreaming()) {
+          // A long reply's turn: what came of it goes out now, the rest as it arrives.
+          ctx.write(head.startStreaming(), ctx.voidPromise());
+          wrote = true;
+          if (!ctx.channel().isWritable()) {
+            head.pauseSource();
+          }
+        }
+        break;
+      }
       pending.poll();
       if (head.startNanos != 0) {
         if (now == 0) {
@@ -276,6 +323,16 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       }
       pool.inflight.decrement();
       pendingBytes -= head.heldBytes;
+      if (head.brokenMidStream()) {
+        // The client has part of a reply and its server failed: no reply can follow in frame.
+        log.warn("pool '{}': server failed in the middle of a long reply; closing client {}",
+            pool.config.name(), ctx.channel().remoteAddress());
+        pool.poolStats().increment(PoolStat.FORWARD_ERROR);
+        errored = true;
+        ctx.flush();
+        ctx.close();
+        return;
+      }
       madeError[0] = false;
       ByteBuf out;
       try {
@@ -302,9 +359,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       ctx.write(out, ctx.voidPromise());
       wrote = true;
     }
-    if (wrote && !dirty) {
-      dirty = true;
-      loop.sessionDirty(this);
+    if (wrote) {
+      markDirty();
     }
     if (pending.isEmpty() && deferred.isEmpty() && inputShutdown) {
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -387,11 +443,18 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+    PendingReply head = pending.peek();
     if (!ctx.channel().isWritable()) {
       if (!readPaused) {
         pauseReading();
       }
+      if (head != null) {
+        head.pauseSource();
+      }
     } else {
+      if (head != null) {
+        head.resumeSource();
+      }
       maybeResumeReading();
       loop.flushDirty(); // deferred requests handled just now go out
     }

@@ -15,13 +15,17 @@ import java.time.Duration;
  * @param shutdownGrace how long a graceful shutdown waits for in-flight requests
  * @param maxConnectionsPerServer the most connections one server may get from this process
  *     (threads x server_connections of its pool), checked at start and on reload; 0 for no cap
+ * @param slowReaderLimit how long a client may take nothing of a long reply streamed to it while
+ *     the server connection it comes from waits (its other replies queue behind it); then the
+ *     client is closed
  */
 public record EngineOptions(int threads, int maxPendingPerClient, long maxPendingBytesPerClient,
-    Duration shutdownGrace, int maxConnectionsPerServer) {
+    Duration shutdownGrace, int maxConnectionsPerServer, Duration slowReaderLimit) {
 
   public static final int DEFAULT_MAX_PENDING_PER_CLIENT = 16_384;
   public static final long DEFAULT_MAX_PENDING_BYTES_PER_CLIENT = 64L << 20;
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_SLOW_READER_LIMIT = Duration.ofSeconds(10);
 
   public EngineOptions {
     checkArgument(threads > 0, "threads: %s (expected: > 0)", threads);
@@ -31,6 +35,21 @@ public record EngineOptions(int threads, int maxPendingPerClient, long maxPendin
         "max pending bytes per client: %s (expected: > 0)", maxPendingBytesPerClient);
     checkArgument(maxConnectionsPerServer >= 0,
         "max connections per server: %s (expected: >= 0)", maxConnectionsPerServer);
+    checkArgument(!slowReaderLimit.isNegative() && !slowReaderLimit.isZero(),
+        "slow reader limit: %s (expected: > 0)", slowReaderLimit);
+  }
+
+  /** The default slow-reader limit. */
+  public EngineOptions(int threads, int maxPendingPerClient, long maxPendingBytesPerClient,
+      Duration shutdownGrace, int maxConnectionsPerServer) {
+    this(threads, maxPendingPerClient, maxPendingBytesPerClient, shutdownGrace,
+        maxConnectionsPerServer, DEFAULT_SLOW_READER_LIMIT);
+  }
+
+  /** These options with another {@link #slowReaderLimit}. */
+  public EngineOptions withSlowReaderLimit(Duration limit) {
+    return new EngineOptions(threads, maxPendingPerClient, maxPendingBytesPerClient, shutdownGrace,
+        maxConnectionsPerServer, limit);
   }
 
   /** No cap on the connections per server. */

@@ -2,6 +2,7 @@ package walnut.core.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.util.ReferenceCountUtil;
 import walnut.core.spi.Protocol;
 import walnut.core.spi.Request;
@@ -10,6 +11,10 @@ import walnut.core.spi.Splitter;
 /**
  * The reply a client is owed for one request, in the client's FIFO. For a routed request it is
  * also the backend FIFO entry; a split request has one {@link Fragment} per server instead.
+ *
+ * <p>A long reply that comes in pieces (a {@link walnut.core.spi.ReplyPart} stream) is gathered
+ * until the request is the client's next to answer, then written as it arrives, so the proxy holds
+ * little of it; while the client cannot take more, the server connection stops reading.
  *
  * <p>Ownership: holds the reply buffers that arrived until {@link #takeReply} hands the final
  * reply to the session, or {@link #abandon} (client gone) releases them; parts that arrive after
@@ -31,6 +36,11 @@ final class PendingReply extends Outstanding {
   long heldBytes;
   /** When a forwarded request arrived, for the pool's latency; 0 for a local reply. */
   final long startNanos;
+  /** A long reply's first bytes went to the client: the rest follows as it arrives. */
+  private boolean streaming;
+  /** The connection a long reply comes from, and whether this reply stopped its reading. */
+  private BackendConnection source;
+  private boolean sourcePaused;
 
   private PendingReply(ClientSession session, Splitter.Split split, int parts, ByteBuf reply,
       boolean closeAfter) {
@@ -81,6 +91,87 @@ final class PendingReply extends Outstanding {
   @Override
   void onError(String reason) {
     partError(reason);
+  }
+
+  /** A plain routed reply can be streamed; a split's or a filtered one is needed whole. */
+  @Override
+  boolean takesParts() {
+    return parts == null && filter == null;
+  }
+
+  /**
+   * A piece of a long reply: written to the client at once when this reply is the session's next
+   * one to write and has started ({@link #streaming}); gathered until then.
+   */
+  @Override
+  void onPart(ByteBuf part, boolean last, BackendConnection from) {
+    source = from;
+    if (abandoned) {
+      part.release();
+      if (last) {
+        partDone();
+      }
+    } else if (streaming) {
+      if (last) {
+        remaining--;
+      }
+      session.streamPart(this, part, last);
+    } else {
+      int bytes = part.readableBytes();
+      heldBytes += bytes;
+      session.replyBytesHeld(bytes);
+      if (reply == null) {
+        reply = part.alloc().compositeBuffer(Integer.MAX_VALUE)
+            .touch("the start of a long reply, written once the client's turn comes");
+      }
+      ((CompositeByteBuf) reply).addComponent(true, part);
+      if (last) {
+        partDone();
+      } else {
+        session.partArrived(this);
+      }
+    }
+  }
+
+  /** Whether a long reply has begun and can go to the client ahead of its end. */
+  boolean canStartStreaming() {
+    return !streaming && remaining > 0 && reply != null && error == null && !abandoned;
+  }
+
+  /** The client's turn came for a long reply: what arrived of it so far, for the caller. */
+  ByteBuf startStreaming() {
+    streaming = true;
+    ByteBuf out = reply;
+    reply = null;
+    return out;
+  }
+
+  /** Part of the reply went out and then the server failed: the client can only be closed. */
+  boolean brokenMidStream() {
+    return streaming && error != null;
+  }
+
+  /** The client cannot take more now: stop reading the long reply from its server. */
+  void pauseSource() {
+    if (streaming && !sourcePaused && remaining > 0 && source != null) {
+      sourcePaused = true;
+      source.pauseReading(this);
+    }
+  }
+
+  /** The client can take more again (or went away). */
+  void resumeSource() {
+    if (sourcePaused) {
+      sourcePaused = false;
+      source.resumeReading(this);
+    }
+  }
+
+  /** The client took nothing of this long reply for too long: it is closed. */
+  void dropClient() {
+    if (!abandoned) {
+      session.closeSlowReader();
+    }
   }
 
   void partReply(int index, ByteBuf r) {
@@ -150,6 +241,7 @@ final class PendingReply extends Outstanding {
   /** The client is gone: release what arrived, and whatever arrives later. */
   void abandon() {
     abandoned = true;
+    resumeSource();
     releaseHeld();
   }
 

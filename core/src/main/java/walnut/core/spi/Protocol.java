@@ -16,10 +16,12 @@ import walnut.core.config.PoolConfig;
  *       its frame. Requests it answers itself (PING, QUIT, AUTH, errors for unknown commands, a
  *       framing error followed by a close) come out as {@link Request.Kind#LOCAL} in their turn.
  *   <li>The reply decoder receives backend bytes and emits one {@link ByteBuf} per complete reply,
- *       owned by the receiver. A reply the proxy must treat as a failure of the connection
- *       (unparseable, or Redis's {@code -OOM}/{@code -BUSY}/{@code -LOADING}) is raised as an
- *       exception from the decoder; the engine then closes that backend connection and answers
- *       {@code Invalid argument} to every request on it.
+ *       owned by the receiver; a long reply may instead come as consecutive {@link ReplyPart}s as
+ *       its bytes arrive (the Redis decoder does so for a top-level bulk string of 256 KiB or
+ *       more), which the engine streams to the client. A reply the proxy must treat as a failure
+ *       of the connection (unparseable, or Redis's {@code -OOM}/{@code -BUSY}/{@code -LOADING})
+ *       is raised as an exception from the decoder; the engine then closes that backend
+ *       connection and answers {@code Invalid argument} to every request on it.
  * </ul>
  */
 public interface Protocol {
