@@ -2,6 +2,7 @@ package walnut.server;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBufAllocator;
@@ -27,6 +28,7 @@ import redis.clients.jedis.Jedis;
 import walnut.core.config.Endpoint;
 import walnut.core.config.ServerConfig;
 import walnut.core.proxy.EngineOptions;
+import walnut.core.stats.ServerStat;
 import walnut.testing.ChaosRelay;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
@@ -182,6 +184,37 @@ class RedisLargeValueIT {
         }
         assertTrue(got < SIZE, "the stuck client got the whole value");
       }
+    }
+  }
+
+  @Test
+  void theTimeASlowReaderHoldsAConnectionDoesNotTimeOutTheRepliesBehindIt() throws Exception {
+    // timeout 300 ms: the long reply and the one behind it each wait longer than that for the
+    // slow reader, which is not the server's fault.
+    try (ProxyFixture proxy = ProxyFixture.start(
+        ProxyFixture.redisPool(List.of(backends.get(2))).timeout(300).build(), 1)) {
+      try (Jedis jedis = jedis(proxy.port())) {
+        jedis.set("behind", "b");
+      }
+      try (Socket slow = connect(proxy.port()); Socket behind = connect(proxy.port())) {
+        slow.getOutputStream().write(command("GET", BIG));
+        byte[] header = ("$" + SIZE + "\r\n").getBytes(StandardCharsets.US_ASCII);
+        expect(slow.getInputStream(), header, 0, header.length, () -> { });
+        behind.getOutputStream().write(command("GET", "behind"));
+        assertFalse(Poll.within(Duration.ofMillis(900), () -> available(behind) > 0),
+            "a reply overtook the long reply on the server connection");
+        expect(slow.getInputStream(), VALUE, 0, SIZE, () -> { });
+        expectBulk(behind.getInputStream(), "b".getBytes(StandardCharsets.US_ASCII));
+        assertEquals(0, proxy.serverStat(ServerStat.SERVER_TIMEDOUT));
+      }
+    }
+  }
+
+  private static int available(Socket socket) {
+    try {
+      return socket.getInputStream().available();
+    } catch (IOException e) {
+      throw new UncheckedIOException(e);
     }
   }
 

@@ -337,6 +337,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       log.error("pool '{}': delivering a reply failed", pool.config.name(), e);
     }
     if (last) {
+      if (pausedFor != null) {
+        resumeReading(pausedFor); // only the head pauses, and the head's reply is complete
+      }
       closeIfRetiredAndIdle();
     }
   }
@@ -394,9 +397,12 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       stallTimer.cancel(false);
       stallTimer = null;
     }
-    Outstanding head = waiting.peek();
-    if (head != null && head.deadline != 0) {
-      head.deadline += System.nanoTime() - pausedSince; // the client's time, not the server's
+    // The client's time, not the server's: every reply queued behind waited for it too.
+    long paused = System.nanoTime() - pausedSince;
+    for (Outstanding entry : waiting) {
+      if (entry.deadline != 0) {
+        entry.deadline += paused;
+      }
     }
     if (!closed) {
       channel.config().setAutoRead(true);

@@ -14,7 +14,9 @@ import walnut.core.spi.Splitter;
  *
  * <p>A long reply that comes in pieces (a {@link walnut.core.spi.ReplyPart} stream) is gathered
  * until the request is the client's next to answer, then written as it arrives, so the proxy holds
- * little of it; while the client cannot take more, the server connection stops reading.
+ * little of it; while the client cannot take more, the server connection stops reading. Gathering
+ * does not pause the server connection: with two clients pipelining long replies from the same
+ * two servers in opposite orders, each would wait for the other's turn for ever.
  *
  * <p>Ownership: holds the reply buffers that arrived until {@link #takeReply} hands the final
  * reply to the session, or {@link #abandon} (client gone) releases them; parts that arrive after
@@ -106,6 +108,9 @@ final class PendingReply extends Outstanding {
   @Override
   void onPart(ByteBuf part, boolean last, BackendConnection from) {
     source = from;
+    if (last) {
+      resumeSource(); // a read got through a pause: the reply is complete, its server is free
+    }
     if (abandoned) {
       part.release();
       if (last) {
@@ -169,7 +174,7 @@ final class PendingReply extends Outstanding {
 
   /** The client took nothing of this long reply for too long: it is closed. */
   void dropClient() {
-    if (!abandoned) {
+    if (!abandoned && remaining > 0) {
       session.closeSlowReader();
     }
   }
