@@ -37,6 +37,7 @@ final class RoutingSink extends Sink {
       }
     } finally {
       request.release();
+      request.recycle();
     }
   }
 }

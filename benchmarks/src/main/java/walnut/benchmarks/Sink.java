@@ -31,9 +31,13 @@ class Sink extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Does what the benchmark measures after decoding; by default only releases the request. */
+  /**
+   * Does what the benchmark measures after decoding; by default only releases the request and
+   * recycles the request object, as the engine's client session does.
+   */
   void consume(ChannelHandlerContext ctx, Request request) {
     request.release();
+    request.recycle();
   }
 
   int take() {

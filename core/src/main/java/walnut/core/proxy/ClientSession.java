@@ -93,7 +93,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     if (rejected) {
       if (msg instanceof Request r) {
-        r.release();
+        discard(r);
       } else {
         ReferenceCountUtil.release(msg);
       }
@@ -104,7 +104,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       throw new IllegalStateException("expected a Request, got " + msg.getClass().getName());
     }
     if (closing) {
-      request.release();
+      discard(request);
       return;
     }
     if (readPaused) {
@@ -386,7 +386,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       while (!deferred.isEmpty()) {
         Request request = deferred.poll();
         if (closing) {
-          request.release();
+          discard(request);
           continue;
         }
         handle0(request);
@@ -410,11 +410,20 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     if (current != pool) {
       moveTo(current); // a reload: new requests use the new pool, in-flight ones finish
     }
-    switch (request.kind()) {
-      case LOCAL -> local(request);
-      case ROUTED -> routed(request);
-      case SPLIT -> split(request);
+    try {
+      switch (request.kind()) {
+        case LOCAL -> local(request);
+        case ROUTED -> routed(request);
+        case SPLIT -> split(request);
+      }
+    } finally {
+      request.recycle(); // its frame went on, or was released; the object is done with
     }
+  }
+
+  private static void discard(Request request) {
+    request.release();
+    request.recycle();
   }
 
   /** Flushes what {@link #drain} wrote; called once per burst by the loop. */
@@ -507,7 +516,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     pending.clear();
     pendingBytes = 0;
     while (!deferred.isEmpty()) {
-      deferred.poll().release();
+      discard(deferred.poll());
     }
     parkedOn.clear(); // a connection that wakes this session later finds it closed
     pool.poolStats().decrement(PoolStat.CLIENT_CONNECTIONS);

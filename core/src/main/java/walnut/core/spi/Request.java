@@ -3,6 +3,8 @@ package walnut.core.spi;
 import static java.util.Objects.requireNonNull;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.util.ArrayDeque;
 
 /**
  * One client request as a protocol's request decoder hands it to the engine.
@@ -22,48 +24,88 @@ import io.netty.buffer.ByteBuf;
  *
  * <p>Ownership: the decoder creates the request with a frame it has retained (a slice of the read
  * buffer, or a new buffer) and passes it on; the engine owns it from then and releases it exactly
- * once, whatever happens to the request.
+ * once, whatever happens to the request. The request object itself comes from a per-thread pool
+ * and goes back to it through {@link #recycle()} once the engine is done with it; one that is
+ * never recycled is simply collected.
  */
 public final class Request {
 
   /** What the engine does with a request. */
   public enum Kind { ROUTED, SPLIT, LOCAL }
 
-  private final Kind kind;
-  private final ByteBuf frame;
-  private final int keyIndex;
-  private final int keyLength;
-  private final boolean expectsReply;
-  private final boolean closeAfterReply;
-  private final boolean protocolError;
-  private final Splitter splitter;
-  private final ReplyFilter replyFilter;
-  private final ByteBuf routingKey;
+  /** Request objects kept for reuse per thread: the request path allocates nothing. */
+  private static final int POOL_MAX = 1024;
+  private static final FastThreadLocal<ArrayDeque<Request>> POOL = new FastThreadLocal<>() {
+    @Override
+    protected ArrayDeque<Request> initialValue() {
+      return new ArrayDeque<>(64);
+    }
+  };
 
-  private Request(Kind kind, ByteBuf frame, int keyIndex, int keyLength, boolean expectsReply,
-      boolean closeAfterReply, Splitter splitter) {
-    this(kind, frame, keyIndex, keyLength, expectsReply, closeAfterReply, false, splitter, null,
-        null);
+  private Kind kind;
+  private ByteBuf frame;
+  private int keyIndex;
+  private int keyLength;
+  private boolean expectsReply;
+  private boolean closeAfterReply;
+  private boolean protocolError;
+  private Splitter splitter;
+  private ReplyFilter replyFilter;
+  private ByteBuf routingKey;
+  private boolean recycled;
+
+  private Request() {}
+
+  private static Request of(Kind kind, ByteBuf frame, int keyIndex, int keyLength,
+      boolean expectsReply, boolean closeAfterReply, Splitter splitter) {
+    return of(kind, frame, keyIndex, keyLength, expectsReply, closeAfterReply, false, splitter,
+        null, null);
   }
 
-  private Request(Kind kind, ByteBuf frame, int keyIndex, int keyLength, boolean expectsReply,
-      boolean closeAfterReply, boolean protocolError, Splitter splitter, ReplyFilter replyFilter,
-      ByteBuf routingKey) {
-    this.protocolError = protocolError;
-    this.replyFilter = replyFilter;
-    this.routingKey = routingKey;
-    this.kind = kind;
-    this.frame = requireNonNull(frame, "frame");
-    this.keyIndex = keyIndex;
-    this.keyLength = keyLength;
-    this.expectsReply = expectsReply;
-    this.closeAfterReply = closeAfterReply;
-    this.splitter = splitter;
+  private static Request of(Kind kind, ByteBuf frame, int keyIndex, int keyLength,
+      boolean expectsReply, boolean closeAfterReply, boolean protocolError, Splitter splitter,
+      ReplyFilter replyFilter, ByteBuf routingKey) {
+    Request r = POOL.get().pollLast();
+    if (r == null) {
+      r = new Request();
+    }
+    r.recycled = false;
+    r.protocolError = protocolError;
+    r.replyFilter = replyFilter;
+    r.routingKey = routingKey;
+    r.kind = kind;
+    r.frame = requireNonNull(frame, "frame");
+    r.keyIndex = keyIndex;
+    r.keyLength = keyLength;
+    r.expectsReply = expectsReply;
+    r.closeAfterReply = closeAfterReply;
+    r.splitter = splitter;
+    return r;
+  }
+
+  /**
+   * Returns this object for reuse by a later request made on the same thread; the engine calls it
+   * once it has taken what it needs (the frame's ownership passes on separately: this releases
+   * nothing). Nothing may use the request afterwards. A second call is a bug and throws.
+   */
+  public void recycle() {
+    if (recycled) {
+      throw new IllegalStateException("request recycled twice");
+    }
+    recycled = true;
+    frame = null;
+    routingKey = null;
+    splitter = null;
+    replyFilter = null;
+    ArrayDeque<Request> pool = POOL.get();
+    if (pool.size() < POOL_MAX) {
+      pool.addLast(this);
+    }
   }
 
   /** A request routed by the key at absolute index {@code keyIndex} of {@code frame}. */
   public static Request routed(ByteBuf frame, int keyIndex, int keyLength) {
-    return new Request(Kind.ROUTED, frame, keyIndex, keyLength, true, false, null);
+    return of(Kind.ROUTED, frame, keyIndex, keyLength, true, false, null);
   }
 
   /**
@@ -71,7 +113,7 @@ public final class Request {
    * takes no place among the client's replies.
    */
   public static Request routedNoReply(ByteBuf frame, int keyIndex, int keyLength) {
-    return new Request(Kind.ROUTED, frame, keyIndex, keyLength, false, false, null);
+    return of(Kind.ROUTED, frame, keyIndex, keyLength, false, false, null);
   }
 
   /**
@@ -82,7 +124,7 @@ public final class Request {
    */
   public static Request routedQuiet(ByteBuf frame, int keyIndex, int keyLength,
       ReplyFilter filter) {
-    return new Request(Kind.ROUTED, frame, keyIndex, keyLength, true, false, false, null,
+    return of(Kind.ROUTED, frame, keyIndex, keyLength, true, false, false, null,
         requireNonNull(filter, "filter"), null);
   }
 
@@ -95,28 +137,28 @@ public final class Request {
    */
   public static Request routedByKey(ByteBuf frame, ByteBuf key, ReplyFilter filter) {
     requireNonNull(key, "key");
-    return new Request(Kind.ROUTED, frame, key.readerIndex(), key.readableBytes(), true, false,
+    return of(Kind.ROUTED, frame, key.readerIndex(), key.readableBytes(), true, false,
         false, null, filter, key);
   }
 
   /** A keyless request, routed as twemproxy routes keyless commands. */
   public static Request keyless(ByteBuf frame) {
-    return new Request(Kind.ROUTED, frame, 0, -1, true, false, null);
+    return of(Kind.ROUTED, frame, 0, -1, true, false, null);
   }
 
   /** A multi-key request, split per server by {@code splitter}. */
   public static Request split(ByteBuf frame, Splitter splitter) {
-    return new Request(Kind.SPLIT, frame, 0, -1, true, false, requireNonNull(splitter));
+    return of(Kind.SPLIT, frame, 0, -1, true, false, requireNonNull(splitter));
   }
 
   /** A request the proxy answers itself with {@code reply}. */
   public static Request local(ByteBuf reply) {
-    return new Request(Kind.LOCAL, reply, 0, -1, true, false, null);
+    return of(Kind.LOCAL, reply, 0, -1, true, false, null);
   }
 
   /** A local reply after which the client connection is closed (QUIT, a framing error). */
   public static Request localThenClose(ByteBuf reply) {
-    return new Request(Kind.LOCAL, reply, 0, -1, true, true, null);
+    return of(Kind.LOCAL, reply, 0, -1, true, true, null);
   }
 
   /**
@@ -124,7 +166,7 @@ public final class Request {
    * client error ({@code client_err}), not a client's orderly goodbye.
    */
   public static Request protocolError(ByteBuf reply) {
-    return new Request(Kind.LOCAL, reply, 0, -1, true, true, true, null, null, null);
+    return of(Kind.LOCAL, reply, 0, -1, true, true, true, null, null, null);
   }
 
   public Kind kind() {
@@ -198,6 +240,7 @@ public final class Request {
 
   @Override
   public String toString() {
-    return "Request{" + kind + ", " + frame.readableBytes() + " bytes}";
+    return frame == null ? "Request{recycled}"
+        : "Request{" + kind + ", " + frame.readableBytes() + " bytes}";
   }
 }
