@@ -5,6 +5,7 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelPipeline;
 import io.netty.channel.embedded.EmbeddedChannel;
 import org.openjdk.jmh.infra.Blackhole;
+import walnut.core.proxy.ProxyServer;
 
 /**
  * Decoders in an {@link EmbeddedChannel}, fed by firing reads straight into the pipeline: no
@@ -25,6 +26,7 @@ final class DecoderPipeline implements AutoCloseable {
   DecoderPipeline(Sink sink, ChannelHandler... decoders) {
     this.sink = sink;
     channel = new EmbeddedChannel(decoders);
+    channel.config().setAllocator(ProxyServer.ALLOCATOR); // the proxy's, for its cumulations
     channel.pipeline().addLast(sink);
     pipeline = channel.pipeline();
   }

@@ -20,6 +20,7 @@ import org.openjdk.jmh.annotations.TearDown;
 import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 import walnut.core.config.PoolConfig;
+import walnut.core.proxy.ProxyServer;
 import walnut.core.routing.PoolRouter;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
@@ -37,7 +38,7 @@ import walnut.redis.RedisProtocol;
  * to backend connections, which release them once written); {@code merge} builds the client's
  * reply from one precomputed sub-reply per fragment (32-byte values) and releases it;
  * {@code splitAndMerge} is both, the proxy's whole extra work for a multi-key request. The inputs
- * are 64 MGETs of different keys taken in turn, in direct memory of the default allocator. With
+ * are 64 MGETs of different keys taken in turn, in direct memory of the proxy's allocator. With
  * {@code -prof gc}, {@code gc.alloc.rate.norm} is the garbage per MGET: the split's index arrays
  * and its {@code Split} object grow with the keys.
  */
@@ -61,7 +62,7 @@ public class MultiKeyBenchmark {
     @Param({"3", "16"})
     int servers;
 
-    final ByteBufAllocator alloc = ByteBufAllocator.DEFAULT;
+    final ByteBufAllocator alloc = ProxyServer.ALLOCATOR;
     final ByteBuf[] frames = new ByteBuf[INPUT_COUNT];
     /** Per input, one MGET reply per fragment, in fragment order. */
     final ByteBuf[][] replies = new ByteBuf[INPUT_COUNT][];

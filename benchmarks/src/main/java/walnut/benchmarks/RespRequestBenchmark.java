@@ -37,7 +37,7 @@ import walnut.redis.RedisProtocol;
  * batch is the score divided by its size. Each decoder runs in an embedded pipeline fed directly
  * (see {@link DecoderPipeline}); every decoded message is released, as the engine releases a
  * request once forwarded. The inputs are 64 buffers of different keys, taken in turn with a mask,
- * in direct memory of the default allocator as the proxy's reads are.
+ * in direct memory of the proxy's allocator ({@code ProxyServer.ALLOCATOR}), as its reads are.
  *
  * <p>{@code decode} compares the two decoders through the {@link Decoder} {@code @Param}; both
  * frame every argument, Netty's also builds a message object per bulk string and one per array.

@@ -1,10 +1,10 @@
 package walnut.benchmarks;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.ByteBufAllocator;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.SplittableRandom;
+import walnut.core.proxy.ProxyServer;
 
 /**
  * Builds the RESP inputs of the benchmarks: requests as clients send them, replies as
@@ -68,11 +68,11 @@ final class RespText {
   }
 
   /**
-   * {@code bytes} in a direct buffer of the default allocator, the kind a socket read fills in
+   * {@code bytes} in a direct buffer of the proxy's allocator, the kind a socket read fills in
    * the proxy (Netty 4.2's adaptive allocator unless {@code io.netty.allocator.type} says
    * otherwise).
    */
   static ByteBuf direct(byte[] bytes) {
-    return ByteBufAllocator.DEFAULT.directBuffer(bytes.length, bytes.length).writeBytes(bytes);
+    return ProxyServer.ALLOCATOR.directBuffer(bytes.length, bytes.length).writeBytes(bytes);
   }
 }

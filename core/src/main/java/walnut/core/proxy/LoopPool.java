@@ -69,6 +69,7 @@ final class LoopPool {
         .group(eventLoop)
         .channel(pool.transport.channelClass())
         .resolver(pool.resolver)
+        .option(ChannelOption.ALLOCATOR, ProxyServer.ALLOCATOR)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, BACKEND_WATER_MARK)
         .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, pool.connectTimeoutMillis());
@@ -77,6 +78,7 @@ final class LoopPool {
             : new Bootstrap()
                 .group(eventLoop)
                 .channel(pool.transport.domainChannelClass())
+                .option(ChannelOption.ALLOCATOR, ProxyServer.ALLOCATOR)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, BACKEND_WATER_MARK)
                 .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, pool.connectTimeoutMillis());
   }
