@@ -68,9 +68,9 @@ final class RespText {
   }
 
   /**
-   * {@code bytes} in a direct buffer of the proxy's allocator, the kind a socket read fills in
-   * the proxy (Netty 4.2's adaptive allocator unless {@code io.netty.allocator.type} says
-   * otherwise).
+   * {@code bytes} in a direct buffer of the proxy's allocator ({@code ProxyServer.ALLOCATOR},
+   * Netty's pooled allocator, whatever {@code io.netty.allocator.type} says), the kind a socket
+   * read fills in the proxy.
    */
   static ByteBuf direct(byte[] bytes) {
     return ProxyServer.ALLOCATOR.directBuffer(bytes.length, bytes.length).writeBytes(bytes);
