@@ -117,6 +117,11 @@ public final class Main implements Callable<Integer> {
           + " (requests and replies held for it; k, m, g allowed; default: 64m)")
   String clientPendingLimit = "64m";
 
+  @Option(names = "--slow-reader-limit", paramLabel = "MS",
+      description = "close a client that takes nothing of a long reply streamed to it for this"
+          + " long, since the replies behind it on that server connection wait (default: 10000)")
+  long slowReaderLimitMillis = 10_000;
+
   /** Set by a daemonizing parent: the file to write "ok" (or the error) to once listening. */
   @Option(names = "--daemon-ready-file", hidden = true)
   Path readyFile;

@@ -10,7 +10,7 @@ import java.util.List;
 record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalMillis,
     int mbufSize, int threads, String transport, Duration shutdownGrace, long clientPendingLimit,
     int metricsPort, String metricsAddr, boolean watchConfig, int maxServerConnections,
-    List<String> args) {
+    Duration slowReaderLimit, List<String> args) {
 
   static final int MIN_MBUF = 512;
   static final int MAX_MBUF = 16 * 1024 * 1024;
@@ -48,11 +48,15 @@ record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalM
             "option --metrics-port value " + metricsPort + " is not a valid port");
       }
     }
+    if (main.slowReaderLimitMillis <= 0) {
+      throw new IllegalArgumentException("option --slow-reader-limit requires a number > 0");
+    }
     int maxServerConnections = main.maxServerConnections == null ? 0
         : number(main.maxServerConnections, "option --max-server-connections requires a number");
     return new Options(level, port, main.statsAddr, interval, mbuf, threads, main.transport,
         Duration.ofMillis(main.shutdownGraceMillis), clientPendingLimit, metricsPort,
-        main.metricsAddr, main.watchConfig, maxServerConnections, List.copyOf(args));
+        main.metricsAddr, main.watchConfig, maxServerConnections,
+        Duration.ofMillis(main.slowReaderLimitMillis), List.copyOf(args));
   }
 
   /** A positive size in bytes: digits, optionally followed by k, m or g (KiB, MiB, GiB). */

@@ -101,6 +101,10 @@ class LauncherIT {
     assertEquals(1, r.exit(), r.output());
     assertTrue(r.output().contains("mbuf chunk size must be between 512 and 16777216 bytes"),
         r.output());
+    r = walnut("--slow-reader-limit", "0", "-t");
+    assertEquals(1, r.exit(), r.output());
+    assertTrue(r.output().contains("option --slow-reader-limit requires a number > 0"),
+        r.output());
   }
 
   @Test

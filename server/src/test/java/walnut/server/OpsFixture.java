@@ -9,6 +9,7 @@ import java.time.Duration;
 import java.util.List;
 import walnut.core.config.ProxyConfig;
 import walnut.core.plugin.PluginRegistry;
+import walnut.core.proxy.EngineOptions;
 import walnut.testing.FreePorts;
 
 /**
@@ -34,7 +35,8 @@ final class OpsFixture implements AutoCloseable {
     ProxyConfig config = ConfigCheck.load(conf, PLUGINS);
     Options options = new Options(5, FreePorts.next(), "127.0.0.1", 30_000, 16_384, threads,
         System.getProperty("walnut.it.transport", "nio"), Duration.ofSeconds(5), 64L << 20,
-        metrics ? FreePorts.next() : 0, "127.0.0.1", watch, 0, List.of());
+        metrics ? FreePorts.next() : 0, "127.0.0.1", watch, 0,
+        EngineOptions.DEFAULT_SLOW_READER_LIMIT, List.of());
     return new OpsFixture(RunningProxy.start(config, PLUGINS, options, conf, digest), conf);
   }
 
