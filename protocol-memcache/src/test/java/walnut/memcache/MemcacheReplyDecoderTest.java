@@ -1,20 +1,15 @@
 package walnut.memcache;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.CorruptedFrameException;
-import io.netty.handler.codec.DecoderException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -22,50 +17,15 @@ import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import walnut.testing.Chunking;
-import walnut.testing.TrackingAllocator;
+import walnut.testing.ReplyDecoderHarness;
 
 class MemcacheReplyDecoderTest {
 
-  private final TrackingAllocator alloc = new TrackingAllocator();
-  private final EmbeddedChannel ch = new EmbeddedChannel(new MemcacheReplyDecoder());
-  private final Random random = new Random(Chunking.seed());
-
-  {
-    ch.config().setAllocator(alloc);
-  }
+  private final ReplyDecoderHarness h = new ReplyDecoderHarness(new MemcacheReplyDecoder());
 
   @BeforeAll
   static void printSeed() {
     System.out.println(Chunking.describeSeed(MemcacheReplyDecoderTest.class));
-  }
-
-  /** Feeds {@code in}; returns every reply emitted (released), and the failure if one was raised. */
-  private List<String> feed(byte[] in, Chunking chunking, Throwable[] failure) {
-    List<String> out = new ArrayList<>();
-    try {
-      chunking.write(ch, alloc, in, random);
-    } catch (DecoderException e) {
-      failure[0] = e;
-    }
-    for (ByteBuf b; (b = ch.readInbound()) != null; ) {
-      out.add(b.toString(StandardCharsets.ISO_8859_1));
-      b.release();
-    }
-    return out;
-  }
-
-  private List<String> feed(String in, Chunking chunking) {
-    Throwable[] failure = new Throwable[1];
-    List<String> out = feed(in.getBytes(StandardCharsets.ISO_8859_1), chunking, failure);
-    if (failure[0] != null) {
-      throw new AssertionError(failure[0]);
-    }
-    return out;
-  }
-
-  private void finish() {
-    assertFalse(ch.finish());
-    alloc.assertAllReleased();
   }
 
   @ParameterizedTest
@@ -80,8 +40,8 @@ class MemcacheReplyDecoderTest {
         "VA 2 O1 kfoo\r\nhi\r\n", "VA 0\r\n\r\n", "HD\r\n", "HD c5 O1 kfoo\r\n", "EN\r\n",
         "NF O1\r\n", "NS\r\n", "EX\r\n", "MN\r\n",
         "ME foo exp=-1 la=1 cas=10 fetch=no cls=1 size=63\r\n", "OK\r\n");
-    assertEquals(replies, feed(String.join("", replies), chunking));
-    finish();
+    assertEquals(replies, h.feed(String.join("", replies), chunking));
+    h.finish();
   }
 
   @ParameterizedTest
@@ -98,13 +58,13 @@ class MemcacheReplyDecoderTest {
     List<String> out = new ArrayList<>();
     int step = chunking == Chunking.WHOLE ? all.length : 65_536;
     for (int at = 0; at < all.length; at += step) {
-      out.addAll(feed(Arrays.copyOfRange(all, at, Math.min(all.length, at + step)), chunking,
+      out.addAll(h.feed(Arrays.copyOfRange(all, at, Math.min(all.length, at + step)), chunking,
           failure));
     }
     assertNull(failure[0]);
     assertEquals(2, out.size());
     assertEquals(all.length - "STORED\r\n".length(), out.get(0).length());
-    finish();
+    h.finish();
   }
 
   static Stream<Arguments> unparseable() {
@@ -121,29 +81,29 @@ class MemcacheReplyDecoderTest {
   @MethodSource("unparseable")
   void unparseableRepliesFailTheConnection(Chunking chunking, String reply) {
     Throwable[] failure = new Throwable[1];
-    List<String> out = feed(("STORED\r\n" + reply).getBytes(StandardCharsets.ISO_8859_1),
+    List<String> out = h.feed(("STORED\r\n" + reply).getBytes(StandardCharsets.ISO_8859_1),
         chunking, failure);
     assertEquals(List.of("STORED\r\n"), out);
     assertInstanceOf(CorruptedFrameException.class, failure[0]);
     // The stream can no longer be matched to requests: the rest is discarded.
-    assertEquals(List.of(), feed("STORED\r\n", chunking));
-    finish();
+    assertEquals(List.of(), h.feed("STORED\r\n", chunking));
+    h.finish();
   }
 
   @ParameterizedTest
   @EnumSource(Chunking.class)
   void partialReplyAtCloseIsReleased(Chunking chunking) {
-    assertEquals(List.of("END\r\n"), feed("END\r\nVALUE k 0 10\r\n01", chunking));
-    finish();
+    assertEquals(List.of("END\r\n"), h.feed("END\r\nVALUE k 0 10\r\n01", chunking));
+    h.finish();
   }
 
   @ParameterizedTest
   @EnumSource(Chunking.class)
   void hugeDeclaredValueAllocatesNothing(Chunking chunking) {
-    assertEquals(List.of(), feed("VALUE k 0 1073741824\r\nabc", chunking));
+    assertEquals(List.of(), h.feed("VALUE k 0 1073741824\r\nabc", chunking));
     // What follows is the value's data, counted and never parsed.
-    assertEquals(List.of(), feed("END\r\nSTORED\r\n".repeat(1000), chunking));
-    assertTrue(alloc.largestArray() < 64 * 1024, "largest: " + alloc.largestArray());
-    finish();
+    assertEquals(List.of(), h.feed("END\r\nSTORED\r\n".repeat(1000), chunking));
+    assertTrue(h.alloc.largestArray() < 64 * 1024, "largest: " + h.alloc.largestArray());
+    h.finish();
   }
 }

@@ -1,86 +1,30 @@
 package walnut.redis;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.netty.buffer.ByteBuf;
-import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.CorruptedFrameException;
-import io.netty.handler.codec.DecoderException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Random;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
-import walnut.core.spi.ReplyPart;
 import walnut.testing.Chunking;
-import walnut.testing.TrackingAllocator;
+import walnut.testing.ReplyDecoderHarness;
 
 class RedisReplyDecoderTest {
 
-  private final TrackingAllocator alloc = new TrackingAllocator();
-  private final EmbeddedChannel ch = new EmbeddedChannel(new RedisReplyDecoder());
-  private final Random random = new Random(Chunking.seed());
-  /** The parts of a streamed reply received so far, and how many parts it came in. */
-  private final StringBuilder streaming = new StringBuilder();
-  private int partsSeen;
-
-  {
-    ch.config().setAllocator(alloc);
-  }
+  private final ReplyDecoderHarness h = new ReplyDecoderHarness(new RedisReplyDecoder());
 
   @BeforeAll
   static void printSeed() {
     System.out.println(Chunking.describeSeed(RedisReplyDecoderTest.class));
-  }
-
-  /** Feeds {@code in}; returns every reply emitted (released), and the failure if one was raised. */
-  private List<String> feed(byte[] in, Chunking chunking, Throwable[] failure) {
-    List<String> out = new ArrayList<>();
-    try {
-      chunking.write(ch, alloc, in, random);
-    } catch (DecoderException e) {
-      failure[0] = e;
-    }
-    for (Object m; (m = ch.readInbound()) != null; ) {
-      if (m instanceof ReplyPart part) {
-        partsSeen++;
-        streaming.append(part.content().toString(StandardCharsets.ISO_8859_1));
-        boolean last = part.last();
-        part.release();
-        if (last) {
-          out.add(streaming.toString());
-          streaming.setLength(0);
-        }
-        continue;
-      }
-      ByteBuf b = (ByteBuf) m;
-      out.add(b.toString(StandardCharsets.ISO_8859_1));
-      b.release();
-    }
-    return out;
-  }
-
-  private List<String> feed(String in, Chunking chunking) {
-    Throwable[] failure = new Throwable[1];
-    List<String> out = feed(in.getBytes(StandardCharsets.ISO_8859_1), chunking, failure);
-    if (failure[0] != null) {
-      throw new AssertionError(failure[0]);
-    }
-    return out;
-  }
-
-  private void finish() {
-    assertFalse(ch.finish());
-    alloc.assertAllReleased();
   }
 
   @ParameterizedTest
@@ -93,8 +37,8 @@ class RedisReplyDecoderTest {
         "$-1\r\n", "$4\r\na\r\nb\r\n", "*-1\r\n", "*0\r\n", "*2\r\n$1\r\na\r\n$-1\r\n",
         "*3\r\n*2\r\n:1\r\n*0\r\n*-1\r\n+x\r\n",
         "*2\r\n-OOM inside an array is passed on\r\n*1\r\n*1\r\n$2\r\nhi\r\n");
-    assertEquals(replies, feed(String.join("", replies), chunking));
-    finish();
+    assertEquals(replies, h.feed(String.join("", replies), chunking));
+    h.finish();
   }
 
   @ParameterizedTest
@@ -103,8 +47,8 @@ class RedisReplyDecoderTest {
     String deep = "*1\r\n".repeat(1000) + "$1\r\nx\r\n";
     String wide = "*3\r\n" + "*2\r\n".repeat(20) + ":1\r\n" + ":2\r\n".repeat(20)
         + "+a\r\n$-1\r\n";
-    assertEquals(List.of(deep, wide, "+after\r\n"), feed(deep + wide + "+after\r\n", chunking));
-    finish();
+    assertEquals(List.of(deep, wide, "+after\r\n"), h.feed(deep + wide + "+after\r\n", chunking));
+    h.finish();
   }
 
   @ParameterizedTest
@@ -121,13 +65,13 @@ class RedisReplyDecoderTest {
     List<String> out = new ArrayList<>();
     int step = chunking == Chunking.WHOLE ? all.length : 65_536;
     for (int at = 0; at < all.length; at += step) {
-      out.addAll(feed(Arrays.copyOfRange(all, at, Math.min(all.length, at + step)), chunking,
+      out.addAll(h.feed(Arrays.copyOfRange(all, at, Math.min(all.length, at + step)), chunking,
           failure));
     }
     assertEquals(null, failure[0]);
     assertEquals(1, out.size());
     assertEquals(all.length, out.get(0).length());
-    finish();
+    h.finish();
   }
 
   @ParameterizedTest
@@ -142,18 +86,18 @@ class RedisReplyDecoderTest {
     List<Integer> afterEachRead = new ArrayList<>();
     int step = 65_536;
     for (int at = 0; at < all.length(); at += step) {
-      out.addAll(feed(all.substring(at, Math.min(all.length(), at + step))
+      out.addAll(h.feed(all.substring(at, Math.min(all.length(), at + step))
           .getBytes(StandardCharsets.ISO_8859_1), chunking, failure));
-      afterEachRead.add(partsSeen);
+      afterEachRead.add(h.parts());
     }
     assertEquals(null, failure[0]);
     assertEquals(List.of("+before\r\n", bulk, ":7\r\n"), out);
     // Passed on read by read, never held whole: some part came out of every read but the last.
-    assertTrue(partsSeen >= all.length() / step, "parts: " + partsSeen);
+    assertTrue(h.parts() >= all.length() / step, "parts: " + h.parts());
     for (int i = 1; i < afterEachRead.size() - 1; i++) {
       assertTrue(afterEachRead.get(i) > afterEachRead.get(i - 1), "read " + i + " passed nothing on");
     }
-    finish();
+    h.finish();
   }
 
   @ParameterizedTest
@@ -162,14 +106,14 @@ class RedisReplyDecoderTest {
     int size = RedisReplyDecoder.STREAM_FROM;
     String head = "$" + size + "\r\n" + "v".repeat(size);
     Throwable[] failure = new Throwable[1];
-    feed(head.substring(0, 1000).getBytes(StandardCharsets.ISO_8859_1), chunking, failure);
+    h.feed(head.substring(0, 1000).getBytes(StandardCharsets.ISO_8859_1), chunking, failure);
     assertEquals(null, failure[0]);
-    assertTrue(partsSeen > 0);
-    feed((head.substring(1000) + "\rX+OK\r\n").getBytes(StandardCharsets.ISO_8859_1), chunking,
+    assertTrue(h.parts() > 0);
+    h.feed((head.substring(1000) + "\rX+OK\r\n").getBytes(StandardCharsets.ISO_8859_1), chunking,
         failure);
     assertInstanceOf(CorruptedFrameException.class, failure[0]);
-    assertEquals(List.of(), feed("+OK\r\n", chunking));
-    finish();
+    assertEquals(List.of(), h.feed("+OK\r\n", chunking));
+    h.finish();
   }
 
   @ParameterizedTest
@@ -179,9 +123,9 @@ class RedisReplyDecoderTest {
       return; // only one read holds all of it
     }
     String bulk = "$" + (1 << 20) + "\r\n" + "w".repeat(1 << 20) + "\r\n";
-    assertEquals(List.of(bulk), feed(bulk, chunking));
-    assertEquals(0, partsSeen);
-    finish();
+    assertEquals(List.of(bulk), h.feed(bulk, chunking));
+    assertEquals(0, h.parts());
+    h.finish();
   }
 
   static Stream<Arguments> transientErrors() {
@@ -197,7 +141,7 @@ class RedisReplyDecoderTest {
   void transientServerErrorsFailTheConnectionAfterEarlierReplies(Chunking chunking,
       String error) {
     Throwable[] failure = new Throwable[1];
-    List<String> out = feed(("+OK\r\n" + error + ":1\r\n")
+    List<String> out = h.feed(("+OK\r\n" + error + ":1\r\n")
         .getBytes(StandardCharsets.ISO_8859_1), chunking, failure);
     assertEquals(List.of("+OK\r\n"), out);
     TransientServerErrorException e = assertInstanceOf(TransientServerErrorException.class,
@@ -205,8 +149,8 @@ class RedisReplyDecoderTest {
     assertTrue(e.getMessage().startsWith("server replied " + error.substring(0, 4)),
         e.getMessage());
     // The stream can no longer be matched to requests: the rest is discarded.
-    assertEquals(List.of(), feed("+OK\r\n", chunking));
-    finish();
+    assertEquals(List.of(), h.feed("+OK\r\n", chunking));
+    h.finish();
   }
 
   static Stream<Arguments> unparseable() {
@@ -220,28 +164,28 @@ class RedisReplyDecoderTest {
   @MethodSource("unparseable")
   void unparseableRepliesFailTheConnection(Chunking chunking, String reply) {
     Throwable[] failure = new Throwable[1];
-    List<String> out = feed((":1\r\n" + reply).getBytes(StandardCharsets.ISO_8859_1), chunking,
+    List<String> out = h.feed((":1\r\n" + reply).getBytes(StandardCharsets.ISO_8859_1), chunking,
         failure);
     assertEquals(List.of(":1\r\n"), out);
     assertInstanceOf(CorruptedFrameException.class, failure[0]);
-    assertEquals(List.of(), feed("+OK\r\n", chunking));
-    finish();
+    assertEquals(List.of(), h.feed("+OK\r\n", chunking));
+    h.finish();
   }
 
   @ParameterizedTest
   @EnumSource(Chunking.class)
   void partialReplyAtCloseIsReleased(Chunking chunking) {
-    assertEquals(List.of("+OK\r\n"), feed("+OK\r\n*2\r\n$3\r\nabc\r\n$10\r\n01", chunking));
-    finish();
+    assertEquals(List.of("+OK\r\n"), h.feed("+OK\r\n*2\r\n$3\r\nabc\r\n$10\r\n01", chunking));
+    h.finish();
   }
 
   @ParameterizedTest
   @EnumSource(Chunking.class)
   void hugeDeclaredBulkAllocatesNothing(Chunking chunking) {
-    assertEquals(List.of(), feed("$2147483000\r\nabc", chunking));
-    assertTrue(alloc.largestArray() < 64 * 1024);
+    assertEquals(List.of(), h.feed("$2147483000\r\nabc", chunking));
+    assertTrue(h.alloc.largestArray() < 64 * 1024);
     // What follows is the bulk's data, skipped by length and never parsed.
-    assertEquals(List.of(), feed("*1\r\n$1\r\nab", chunking));
-    finish();
+    assertEquals(List.of(), h.feed("*1\r\n$1\r\nab", chunking));
+    h.finish();
   }
 }
