@@ -87,7 +87,7 @@ public final class Main implements Callable<Integer> {
   Integer threads;
 
   @Option(names = "--transport", paramLabel = "NAME",
-      description = "I/O engine: auto, nio, epoll, io_uring (default: auto: io_uring, else epoll,"
+      description = "I/O engine: auto, nio, epoll, io_uring (default: auto: epoll, else io_uring,"
           + " else nio)")
   String transport = "auto";
 
