@@ -75,6 +75,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
   /** Requests written and waiting for a reply (twemproxy's out_queue). */
   private final ArrayDeque<Outstanding> waiting = new ArrayDeque<>();
   private Channel channel;
+  /** Every write to {@link #channel} goes through it; set once connected. */
+  private WriteCoalescer writer;
   private boolean connected;
   private boolean closed;
   private boolean dirty;
@@ -173,14 +175,15 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
   }
 
   private void write(Outstanding entry, ByteBuf frame) {
-    // Queue first: a write that fails at once fails the connection, which must find the entry.
+    // Queue first: a write that fails (now or at the flush) fails the connection through
+    // exceptionCaught, which must find the entry to answer it.
     if (entry != NO_REPLY) {
       waiting.add(entry);
       var counters = pool.serverStats(server);
       counters.increment(ServerStat.OUT_QUEUE);
       counters.add(ServerStat.OUT_QUEUE_BYTES, entry.bytes);
     }
-    channel.write(frame, channel.voidPromise());
+    writer.write(frame);
   }
 
   /**
@@ -219,7 +222,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
   void flush() {
     dirty = false;
     if (!closed) {
-      channel.flush();
+      writer.flush();
     }
   }
 
@@ -245,6 +248,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     connected = true;
+    writer = new WriteCoalescer(channel, channel.alloc());
     loop.connectSucceeded(server);
     pool.serverStats(server).increment(ServerStat.SERVER_CONNECTIONS);
     List<ByteBuf> handshake = pool.protocol.handshake(pool.config, channel.alloc());
@@ -257,7 +261,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       HandshakeStep step = new HandshakeStep(i);
       step.deadline = stepDeadline;
       waiting.add(step);
-      channel.write(handshake.get(i), channel.voidPromise());
+      writer.write(handshake.get(i));
     }
     var counters = pool.serverStats(server);
     while (!queued.isEmpty()) {
@@ -267,7 +271,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
       counters.add(ServerStat.IN_QUEUE_BYTES, -frame.readableBytes());
       write(entry, frame);
     }
-    channel.flush();
+    writer.flush();
     if (!waiting.isEmpty()) {
       armTimer(waiting.peek());
     }
@@ -466,6 +470,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter {
     }
     closed = true;
     failure = reason;
+    if (writer != null) {
+      writer.discard(); // written, not flushed: their entries are answered below
+    }
     loop.removed(this);
     if (!connected && !quiet && how != Close.EOF && !how.byProxy()) {
       loop.connectFailed(server, reason);

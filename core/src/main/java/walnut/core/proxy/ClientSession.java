@@ -42,6 +42,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
   private final ArrayDeque<PendingReply> pending = new ArrayDeque<>();
   private final boolean[] madeError = new boolean[1];
   private ChannelHandlerContext ctx;
+  /** Every write to the client goes through it. */
+  private WriteCoalescer writer;
   private LoopPool loop;
   private int slot;
   /** QUIT or a framing error is queued: nothing after it is read or answered. */
@@ -79,6 +81,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       return;
     }
     this.ctx = ctx;
+    this.writer = new WriteCoalescer(ctx, ctx.alloc());
     this.pool = handle.current();
     this.loop = pool.loop(ctx.channel().eventLoop());
     loop.sessionOpened(this);
@@ -270,7 +273,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
    * replies behind it. While the client's socket is full the reply's server is not read.
    */
   void streamPart(PendingReply reply, ByteBuf part, boolean last) {
-    ctx.write(part, ctx.voidPromise());
+    writer.write(part);
     markDirty();
     if (last) {
       drain();
@@ -306,7 +309,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       if (!head.isDone()) {
         if (head.canStartStreaming()) {
           // A long reply's turn: what came of it goes out now, the rest as it arrives.
-          ctx.write(head.startStreaming(), ctx.voidPromise());
+          writer.write(head.startStreaming());
           wrote = true;
           if (!ctx.channel().isWritable()) {
             head.pauseSource();
@@ -329,7 +332,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
             pool.config.name(), ctx.channel().remoteAddress());
         pool.poolStats().increment(PoolStat.FORWARD_ERROR);
         errored = true;
-        ctx.flush();
+        writer.flush();
         ctx.close();
         return;
       }
@@ -342,7 +345,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         log.error("pool '{}': cannot build a reply; closing client {}", pool.config.name(),
             ctx.channel().remoteAddress(), e);
         errored = true;
-        ctx.flush();
+        writer.flush();
         ctx.close();
         return;
       }
@@ -350,19 +353,21 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         pool.poolStats().increment(PoolStat.FORWARD_ERROR);
       }
       if (head.closeAfter) {
+        writer.emit();
         ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
         return;
       }
       if (out == null) {
         continue; // a quiet request's reply the client does not want
       }
-      ctx.write(out, ctx.voidPromise());
+      writer.write(out);
       wrote = true;
     }
     if (wrote) {
       markDirty();
     }
     if (pending.isEmpty() && deferred.isEmpty() && inputShutdown) {
+      writer.emit();
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       return;
     }
@@ -400,6 +405,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     resumeReading();
     if (inputShutdown && pending.isEmpty()) {
       loop.flushDirty();
+      writer.emit();
       ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
     }
   }
@@ -429,7 +435,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
   /** Flushes what {@link #drain} wrote; called once per burst by the loop. */
   void flush() {
     dirty = false;
-    ctx.flush();
+    writer.flush();
   }
 
   private void pauseReading() {
@@ -484,6 +490,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       if (pending.isEmpty() && deferred.isEmpty()) {
         // Close after what was flushed has really been written, not before.
         loop.flushDirty();
+        writer.emit();
         ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
       }
     }
@@ -509,6 +516,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     handle.clientClosed();
     loop.sessionClosed(this);
     open = false;
+    writer.discard();
     for (PendingReply reply : pending) {
       reply.abandon();
       pool.inflight.decrement();
