@@ -5,11 +5,23 @@ import walnut.core.spi.Continuum;
 /**
  * A built ketama ring: {@code values} sorted ascending as unsigned ints, {@code servers[r]} the
  * owner of point {@code r}. Immutable (the arrays never leave this class) and allocation-free.
+ *
+ * <p>A lookup first takes the hash's top bits as an index into {@link #bucketStart}, which
+ * narrows the search to the points sharing those bits (none or one on a ring of a few servers),
+ * rather than a binary search over the whole ring: each of its steps is a branch the processor
+ * cannot predict. The answer is the same, the first point at or after the hash.
  */
 final class KetamaContinuum implements Continuum {
 
   private final int[] values;
   private final int[] servers;
+  /** How far a hash shifts right to give its bucket: 32 minus the bucket bits. */
+  private final int shift;
+  /**
+   * {@code bucketStart[b]}: the first point whose top bits are {@code b} or more (the points of
+   * bucket {@code b} are those up to {@code bucketStart[b + 1]}); the last entry is the ring's size.
+   */
+  private final int[] bucketStart;
 
   KetamaContinuum(int[] values, int[] servers) {
     if (values.length == 0 || values.length != servers.length) {
@@ -19,13 +31,28 @@ final class KetamaContinuum implements Continuum {
     }
     this.values = values;
     this.servers = servers;
+    // About one bucket per point, between 16 and 65,536 buckets.
+    int bits = Math.max(4, Math.min(16, 32 - Integer.numberOfLeadingZeros(values.length)));
+    this.shift = 32 - bits;
+    int buckets = 1 << bits;
+    this.bucketStart = new int[buckets + 1];
+    int rank = 0;
+    for (int b = 0; b < buckets; b++) {
+      while (rank < values.length && (values[rank] >>> shift) < b) {
+        rank++;
+      }
+      bucketStart[b] = rank;
+    }
+    bucketStart[buckets] = values.length;
   }
 
   /** The owner of the first point {@code >= hash} (unsigned), wrapping to the first point. */
   @Override
   public int serverFor(int hash) {
-    int lo = 0;
-    int hi = values.length;
+    int bucket = hash >>> shift;
+    // Points before the bucket are below the hash, points after it above: search the bucket.
+    int lo = bucketStart[bucket];
+    int hi = bucketStart[bucket + 1];
     while (lo < hi) {
       int mid = (lo + hi) >>> 1;
       if (Integer.compareUnsigned(values[mid], hash) < 0) {
