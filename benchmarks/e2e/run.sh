@@ -142,6 +142,7 @@ fi
 work=$(mktemp -d /tmp/walnut-e2e.XXXXXX)
 pids=()
 names=()
+declare -A pid_of=()
 ok=0
 
 cleanup() {
@@ -176,6 +177,7 @@ start() {
   "$@" >"$work/$name.log" 2>&1 &
   pids+=($!)
   names+=("$name")
+  pid_of[$name]=$!
   REPLY=$!
 }
 
@@ -381,6 +383,36 @@ run_case() {
   esac
 }
 
+# CPU time in clock ticks: of process $1 (user + system, every thread), or of the whole machine
+# without an argument (user, nice, system, irq and softirq of every CPU).
+ticks() {
+  if [[ -n "${1:-}" ]]; then
+    # The fields after the command name, which may hold spaces: utime and stime are 12th and 13th.
+    sed 's/^.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'
+  else
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8; exit }' /proc/stat
+  fi
+}
+clk_tck=$(getconf CLK_TCK)
+
+# run_case, and the CPU it cost per request: appends ",proxy_us,machine_us" to its line, the
+# proxy's own CPU time (empty for direct) and the whole machine's busy time, in microseconds per
+# request. Both are for the whole run, load generator and backends included in the second.
+measured_case() {
+  local proxy=$1 tc=$2 n=$3 pid=${pid_of[$1]:-} p0="" p1="" m0 m1 result
+  if [[ -n "$pid" ]]; then p0=$(ticks "$pid"); fi
+  m0=$(ticks)
+  result=$(run_case "$tc" "$(port_of "$proxy" "$tc")" "$n")
+  m1=$(ticks)
+  if [[ -n "$pid" ]]; then p1=$(ticks "$pid"); fi
+  if [[ -n "$result" ]]; then
+    awk -v r="$result" -v n="$n" -v hz="$clk_tck" -v p0="$p0" -v p1="$p1" -v m0="$m0" \
+      -v m1="$m1" 'BEGIN { us = 1e6 / hz / n
+        printf "%s,%s,%.2f\n", r, (p0 != "" && p1 != "") ? sprintf("%.2f", (p1 - p0) * us) : "",
+          (m1 - m0) * us }'
+  fi
+}
+
 skips() {
   local proxy=$1 tc=$2
   [[ "$tc" == mc\ * && -n "${mc_skip[$proxy]:-}" ]]
@@ -420,7 +452,7 @@ for tc in "${cases[@]}"; do
 done
 
 raw="$work/runs.csv"
-echo "round,proxy,case,rps,p50_ms,p99_ms" >"$raw"
+echo "round,proxy,case,rps,p50_ms,p99_ms,proxy_us,machine_us" >"$raw"
 failures=0
 for ((round = 1; round <= rounds; round++)); do
   echo "== round $round of $rounds"
@@ -430,16 +462,16 @@ for ((round = 1; round <= rounds; round++)); do
     for ((k = 0; k < n_proxies; k++)); do
       proxy=${proxies[$(((k + round - 1) % n_proxies))]}
       skips "$proxy" "$tc" && continue
-      result=$(run_case "$tc" "$(port_of "$proxy" "$tc")" "${requests["$proxy|$tc"]}")
+      result=$(measured_case "$proxy" "$tc" "${requests["$proxy|$tc"]}")
       if [[ -z "$result" ]]; then
         echo "   $tc, $proxy: failed (see $work/load.log)"
         failures=$((failures + 1))
         continue
       fi
       echo "$round,$proxy,$tc,$result" >>"$raw"
-      IFS=, read -r rps p50 p99 <<<"$result"
-      printf '   %-10s %-10s %12.0f ops/s  p50 %6s ms  p99 %6s ms\n' "$tc" "$proxy" "$rps" \
-        "${p50:-n/a}" "${p99:-n/a}"
+      IFS=, read -r rps p50 p99 proxy_us machine_us <<<"$result"
+      printf '   %-10s %-10s %12.0f ops/s  p50 %6s ms  p99 %6s ms  cpu %6s / %6s us\n' "$tc" \
+        "$proxy" "$rps" "${p50:-n/a}" "${p99:-n/a}" "${proxy_us:-n/a}" "$machine_us"
     done
   done
 done

@@ -17,7 +17,9 @@ import java.util.regex.Pattern;
  * --markdown e2e.md --chart e2e.png}. Prints the Markdown to standard output as well.
  *
  * <p>One row per case and proxy: median ops/s, p50 and p99 over the rounds, and the ratios to the
- * baseline proxy ({@code twemproxy}) — throughput ratio above 1 and p99 ratio below 1 are better.
+ * baseline proxy ({@code twemproxy}) — throughput ratio above 1 and p99 ratio below 1 are better;
+ * then the CPU time per request, of the proxy process and of the whole machine (load generator
+ * and backends included), which explains a throughput bounded by a saturated machine.
  * The last column checks issue #10's floor: {@code walnut-t1} at least matches the baseline's
  * throughput and p99; {@code walnut-tN} reaches 0.8 × N × the baseline's throughput (until the
  * backends or the machine's cores saturate, which the {@code direct} rows bound).
@@ -52,8 +54,9 @@ public final class Report {
   static String table(Results results, String baseline) {
     StringBuilder b = new StringBuilder();
     b.append("| case | proxy | ops/s | p50 ms | p99 ms | ops/s ÷ ").append(baseline)
-        .append(" | p99 ÷ ").append(baseline).append(" | floor |\n");
-    b.append("|---|---|--:|--:|--:|--:|--:|---|\n");
+        .append(" | p99 ÷ ").append(baseline)
+        .append(" | proxy CPU µs/req | machine CPU µs/req | floor |\n");
+    b.append("|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
     for (String testCase : results.cases()) {
       Results.Cell base = results.cell(baseline, testCase);
       boolean first = true;
@@ -68,6 +71,8 @@ public final class Report {
             .append(" | ").append(ms(c.p99()))
             .append(" | ").append(base == null ? "" : ratio(c.rps(), base.rps()))
             .append(" | ").append(base == null ? "" : ratio(c.p99(), base.p99()))
+            .append(" | ").append(us(c.proxyUs()))
+            .append(" | ").append(us(c.machineUs()))
             .append(" | ").append(floor(proxy, c, base, baseline))
             .append(" |\n");
         first = false;
@@ -102,6 +107,10 @@ public final class Report {
 
   static String ms(double v) {
     return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.3f", v);
+  }
+
+  static String us(double v) {
+    return Double.isNaN(v) ? "n/a" : String.format(Locale.ROOT, "%.2f", v);
   }
 
   static String ratio(double v, double base) {

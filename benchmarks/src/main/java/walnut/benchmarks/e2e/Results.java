@@ -14,16 +14,20 @@ import java.util.Set;
 
 /**
  * The end-to-end runs, as {@code benchmarks/e2e/run.sh} records them, reduced to one figure per
- * case and proxy: the median over the rounds of throughput, p50 and p99.
+ * case and proxy: the median over the rounds of throughput, p50, p99 and CPU per request.
  *
  * <p>The raw file is CSV with a header, one line per run:
- * {@code round,proxy,case,rps,p50_ms,p99_ms}; a latency the load tool does not report (memcslap)
- * is empty. Cases and proxies keep the order of their first line, which is the script's order.
+ * {@code round,proxy,case,rps,p50_ms,p99_ms,proxy_us,machine_us}: the CPU time of the proxy
+ * process and of the whole machine during the run, in microseconds per request. A figure not
+ * measured is empty (memcslap reports no latency; {@code direct} has no proxy); files written
+ * before the CPU columns, with six fields, are read too. Cases and proxies keep the order of
+ * their first line, which is the script's order.
  */
 final class Results {
 
-  /** The median figures of one proxy in one case; latencies are NaN when not measured. */
-  record Cell(String proxy, String testCase, double rps, double p50, double p99, int runs) {}
+  /** The median figures of one proxy in one case; NaN where not measured. */
+  record Cell(String proxy, String testCase, double rps, double p50, double p99, double proxyUs,
+      double machineUs, int runs) {}
 
   private final List<String> cases;
   private final List<String> proxies;
@@ -46,14 +50,17 @@ final class Results {
         continue;
       }
       String[] f = line.split(",", -1);
-      if (f.length != 6) {
+      if (f.length != 6 && f.length != 8) {
         throw new IOException(raw + ":" + (n + 1) + ": fields: " + f.length
-            + " (expected: 6, round,proxy,case,rps,p50_ms,p99_ms)");
+            + " (expected: 8, round,proxy,case,rps,p50_ms,p99_ms,proxy_us,machine_us; or the"
+            + " first 6)");
       }
       proxies.add(f[1]);
       cases.add(f[2]);
       runs.computeIfAbsent(key(f[1], f[2]), k -> new ArrayList<>())
-          .add(new double[] {number(f[3]), number(f[4]), number(f[5])});
+          .add(new double[] {number(f[3]), number(f[4]), number(f[5]),
+              f.length == 8 ? number(f[6]) : Double.NaN,
+              f.length == 8 ? number(f[7]) : Double.NaN});
     }
     Map<String, Cell> cells = new LinkedHashMap<>();
     for (String proxy : proxies) {
@@ -61,7 +68,7 @@ final class Results {
         List<double[]> r = runs.get(key(proxy, testCase));
         if (r != null) {
           cells.put(key(proxy, testCase), new Cell(proxy, testCase, median(r, 0), median(r, 1),
-              median(r, 2), r.size()));
+              median(r, 2), median(r, 3), median(r, 4), r.size()));
         }
       }
     }
