@@ -353,8 +353,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
         pool.poolStats().increment(PoolStat.FORWARD_ERROR);
       }
       if (head.closeAfter) {
-        writer.emit();
-        ctx.writeAndFlush(out).addListener(ChannelFutureListener.CLOSE);
+        writeLastAndClose(out);
         return;
       }
       if (out == null) {
@@ -367,8 +366,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       markDirty();
     }
     if (pending.isEmpty() && deferred.isEmpty() && inputShutdown) {
-      writer.emit();
-      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      writeLastAndClose(Unpooled.EMPTY_BUFFER);
       return;
     }
     maybeResumeReading();
@@ -405,8 +403,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
     resumeReading();
     if (inputShutdown && pending.isEmpty()) {
       loop.flushDirty();
-      writer.emit();
-      ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+      writeLastAndClose(Unpooled.EMPTY_BUFFER);
     }
   }
 
@@ -430,6 +427,15 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
   private static void discard(Request request) {
     request.release();
     request.recycle();
+  }
+
+  /**
+   * Writes {@code last} behind everything written before it, flushes, and closes the connection
+   * once it is out (an empty {@code last}: once what was flushed has really been written).
+   */
+  private void writeLastAndClose(ByteBuf last) {
+    writer.emit();
+    ctx.writeAndFlush(last).addListener(ChannelFutureListener.CLOSE);
   }
 
   /** Flushes what {@link #drain} wrote; called once per burst by the loop. */
@@ -490,8 +496,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter {
       if (pending.isEmpty() && deferred.isEmpty()) {
         // Close after what was flushed has really been written, not before.
         loop.flushDirty();
-        writer.emit();
-        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+        writeLastAndClose(Unpooled.EMPTY_BUFFER);
       }
     }
     ctx.fireUserEventTriggered(evt);
