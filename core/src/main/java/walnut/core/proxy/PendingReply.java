@@ -9,104 +9,134 @@ import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
 
 /**
- * The reply a client is owed for one request, in the client's FIFO. For a routed request it is
- * also the backend FIFO entry; a split request has one {@link Fragment} per server instead.
+ * The reply a client is owed for one request, in its {@link ReplyQueue}. For a routed request it
+ * is also the {@link ReplyHandler} the backend answers; a split request has one {@link Fragment}
+ * per server instead, which reports to it by index. It tells its queue what happened through
+ * {@link Owner}, and never knows the client session.
  *
  * <p>A long reply that comes in pieces (a {@link walnut.core.spi.ReplyPart} stream) is gathered
  * until the request is the client's next to answer, then written as it arrives, so the proxy holds
- * little of it; while the client cannot take more, the server connection stops reading. Gathering
- * does not pause the server connection: with two clients pipelining long replies from the same
- * two servers in opposite orders, each would wait for the other's turn for ever.
+ * little of it; while the client cannot take more, the queue holds its source's reading. Gathering
+ * does not hold the source: with two clients pipelining long replies from the same two servers in
+ * opposite orders, each would wait for the other's turn for ever.
  *
  * <p>Ownership: holds the reply buffers that arrived until {@link #takeReply} hands the final
- * reply to the session, or {@link #abandon} (client gone) releases them; parts that arrive after
+ * reply to the queue, or {@link #abandon} (client gone) releases them; parts that arrive after
  * abandonment are released at once. Confined to the client's event loop, which is also the loop of
  * every backend connection the request went to.
  */
-final class PendingReply extends Outstanding {
+final class PendingReply implements ReplyHandler {
 
-  private final ClientSession session;
+  /** The queue a reply reports to. */
+  interface Owner {
+    /** {@code bytes} of reply arrived and are held for the client. */
+    void held(int bytes);
+
+    /** {@code reply} is complete, or the first piece of its long reply arrived. */
+    void ready(PendingReply reply);
+
+    /** A piece of {@code reply}, which is streaming, for the client now. */
+    void streamed(PendingReply reply, ByteBuf part, boolean last);
+  }
+
+  private final Owner owner;
   private final Splitter.Split split;
   private final ByteBuf[] parts;
   private final Request.ReplyFilter filter;
+  private final boolean local;
+  private final boolean closeAfter;
+  /** When a forwarded request was sent, on the loop's ticker, for the pool's latency. */
+  private final long startNanos;
   private int remaining;
   private ByteBuf reply;
   private String error;
   private boolean abandoned;
-  final boolean closeAfter;
-  /** The request's bytes and the reply bytes held so far: the session's byte budget. */
-  long heldBytes;
-  /** When a forwarded request arrived, for the pool's latency; 0 for a local reply. */
-  final long startNanos;
+  /** The request's bytes and the reply bytes held so far: the client's byte budget. */
+  private long heldBytes;
   /** A long reply's first bytes went to the client: the rest follows as it arrives. */
   private boolean streaming;
-  /** The connection a long reply comes from, and whether this reply stopped its reading. */
-  private BackendConnection source;
+  /** The connection a long reply comes from, and whether this reply holds its reading. */
+  private ReadGate source;
   private boolean sourcePaused;
+  /** {@link #takeReply} made an error reply. */
+  private boolean madeError;
 
-  private PendingReply(ClientSession session, Splitter.Split split, int parts, ByteBuf reply,
-      boolean closeAfter) {
-    this(session, split, parts, reply, closeAfter, null);
-  }
-
-  private PendingReply(ClientSession session, Splitter.Split split, int parts, ByteBuf reply,
-      boolean closeAfter, Request.ReplyFilter filter) {
-    this.session = session;
+  private PendingReply(Owner owner, Splitter.Split split, int parts, ByteBuf reply,
+      boolean closeAfter, Request.ReplyFilter filter, int requestBytes, long startNanos) {
+    this.owner = owner;
     this.filter = filter;
-    this.startNanos = reply == null ? System.nanoTime() : 0;
+    this.local = reply != null;
+    this.startNanos = startNanos;
     this.split = split;
     this.parts = split == null ? null : new ByteBuf[parts];
     this.remaining = reply == null ? parts : 0;
     this.reply = reply;
     this.closeAfter = closeAfter;
+    this.heldBytes = requestBytes;
   }
 
-  /** A reply the proxy already has (PING, errors, QUIT). */
-  static PendingReply local(ClientSession session, ByteBuf reply, boolean closeAfter) {
-    return new PendingReply(session, null, 0, reply, closeAfter);
+  /** A reply the proxy already has (PING, errors, QUIT), owning {@code reply}. */
+  static PendingReply local(Owner owner, ByteBuf reply, boolean closeAfter) {
+    return new PendingReply(owner, null, 0, reply, closeAfter, null, reply.readableBytes(), 0);
   }
 
-  /** Waits for one reply from one server. */
-  static PendingReply routed(ClientSession session) {
-    return new PendingReply(session, null, 1, null, false);
-  }
-
-  /** Waits for one reply from one server, dropped when {@code filter} suppresses it. */
-  static PendingReply quiet(ClientSession session, Request.ReplyFilter filter) {
-    return new PendingReply(session, null, 1, null, false, filter);
+  /**
+   * Waits for one reply from one server, dropped when {@code filter} (may be {@code null})
+   * suppresses it; the request had {@code requestBytes} and was sent at {@code now}.
+   */
+  static PendingReply routed(Owner owner, Request.ReplyFilter filter, int requestBytes,
+      long now) {
+    return new PendingReply(owner, null, 1, null, false, filter, requestBytes, now);
   }
 
   /** Waits for one reply per fragment of {@code split}. */
-  static PendingReply split(ClientSession session, Splitter.Split split) {
-    return new PendingReply(session, split, split.size(), null, false);
+  static PendingReply split(Owner owner, Splitter.Split split, int requestBytes, long now) {
+    return new PendingReply(owner, split, split.size(), null, false, null, requestBytes, now);
   }
 
   boolean isDone() {
     return remaining == 0;
   }
 
+  boolean isLocal() {
+    return local;
+  }
+
+  boolean closeAfter() {
+    return closeAfter;
+  }
+
+  long startNanos() {
+    return startNanos;
+  }
+
+  /** The bytes of the client's budget this reply holds: its request's and its reply's so far. */
+  long heldBytes() {
+    return heldBytes;
+  }
+
   @Override
-  void onReply(ByteBuf r) {
+  public void onReply(ByteBuf r) {
     partReply(0, r);
   }
 
   @Override
-  void onError(String reason) {
+  public void onError(String reason) {
     partError(reason);
   }
 
   /** A plain routed reply can be streamed; a split's or a filtered one is needed whole. */
   @Override
-  boolean takesParts() {
+  public boolean takesParts() {
     return parts == null && filter == null;
   }
 
   /**
-   * A piece of a long reply: written to the client at once when this reply is the session's next
+   * A piece of a long reply: written to the client at once when this reply is the queue's next
    * one to write and has started ({@link #streaming}); gathered until then.
    */
   @Override
-  void onPart(ByteBuf part, boolean last, BackendConnection from) {
+  public void onPart(ByteBuf part, boolean last, ReadGate from) {
     source = from;
     if (last) {
       resumeSource(); // a read got through a pause: the reply is complete, its server is free
@@ -120,11 +150,9 @@ final class PendingReply extends Outstanding {
       if (last) {
         remaining--;
       }
-      session.streamPart(this, part, last);
+      owner.streamed(this, part, last);
     } else {
-      int bytes = part.readableBytes();
-      heldBytes += bytes;
-      session.replyBytesHeld(bytes);
+      hold(part.readableBytes());
       if (reply == null) {
         reply = part.alloc().compositeBuffer(Integer.MAX_VALUE)
             .touch("the start of a long reply, written once the client's turn comes");
@@ -133,9 +161,14 @@ final class PendingReply extends Outstanding {
       if (last) {
         partDone();
       } else {
-        session.partArrived(this);
+        owner.ready(this);
       }
     }
+  }
+
+  private void hold(int bytes) {
+    heldBytes += bytes;
+    owner.held(bytes);
   }
 
   /** Whether a long reply has begun and can go to the client ahead of its end. */
@@ -156,41 +189,46 @@ final class PendingReply extends Outstanding {
     return streaming && error != null;
   }
 
-  /** The client cannot take more now: stop reading the long reply from its server. */
-  void pauseSource() {
+  /** The client cannot take more now: holds the source's reading; whether this paused it. */
+  boolean pauseSource() {
     if (streaming && !sourcePaused && remaining > 0 && source != null) {
       sourcePaused = true;
       source.pauseReading(this);
+      return true;
     }
+    return false;
   }
 
-  /** The client can take more again (or went away). */
-  void resumeSource() {
+  /** The client can take more again (or went away): whether the source was held. */
+  boolean resumeSource() {
     if (sourcePaused) {
       sourcePaused = false;
       source.resumeReading(this);
+      return true;
     }
+    return false;
   }
 
-  /** The client took nothing of this long reply for too long: it is closed. */
-  void dropClient() {
-    if (!abandoned && remaining > 0) {
-      session.closeSlowReader();
-    }
+  /** Whether this reply still holds its source while the client takes nothing. */
+  boolean holdsSource() {
+    return sourcePaused && !abandoned && remaining > 0;
+  }
+
+  /** The connection a long reply comes from, for the log. */
+  ReadGate source() {
+    return source;
   }
 
   void partReply(int index, ByteBuf r) {
-    if (!abandoned) {
-      int bytes = r.readableBytes();
-      heldBytes += bytes;
-      session.replyBytesHeld(bytes);
-    }
     if (abandoned) {
       r.release();
-    } else if (parts == null) {
-      reply = r;
     } else {
-      parts[index] = r.touch("fragment reply, merged when all arrived");
+      hold(r.readableBytes());
+      if (parts == null) {
+        reply = r;
+      } else {
+        parts[index] = r.touch("fragment reply, merged when all arrived");
+      }
     }
     partDone();
   }
@@ -204,22 +242,21 @@ final class PendingReply extends Outstanding {
 
   private void partDone() {
     if (--remaining == 0 && !abandoned) {
-      session.replyReady(this);
+      owner.ready(this);
     }
   }
 
   /**
-   * Builds the client's reply; the caller owns it, or {@code null} when a quiet request's reply is
-   * suppressed (nothing to write). Returns whether it is an error the proxy made
-   * through {@code errorOut[0]}, for the {@code forward_error} counter.
+   * Builds the client's reply: the caller owns it, or it is {@code null} when a quiet request's
+   * reply is suppressed (nothing to write).
    */
-  ByteBuf takeReply(Protocol protocol, ByteBufAllocator alloc, boolean[] errorOut) {
-    ByteBuf out;
+  ByteBuf takeReply(Protocol protocol, ByteBufAllocator alloc) {
     if (error != null) {
       releaseHeld();
-      out = protocol.errorReply(alloc, error);
-      errorOut[0] = true;
-    } else if (split != null) {
+      madeError = true;
+      return protocol.errorReply(alloc, error);
+    }
+    if (split != null) {
       ByteBuf merged;
       try {
         merged = split.merge(parts, alloc);
@@ -227,20 +264,23 @@ final class PendingReply extends Outstanding {
         releaseHeld();
       }
       if (merged == null) {
-        out = protocol.errorReply(alloc, ErrorText.INVALID);
-        errorOut[0] = true;
-      } else {
-        out = merged;
+        madeError = true;
+        return protocol.errorReply(alloc, ErrorText.INVALID);
       }
-    } else {
-      out = reply;
-      reply = null;
-      if (filter != null && filter.suppress(out)) {
-        out.release();
-        out = null;
-      }
+      return merged;
+    }
+    ByteBuf out = reply;
+    reply = null;
+    if (filter != null && filter.suppress(out)) {
+      out.release();
+      return null;
     }
     return out;
+  }
+
+  /** Whether {@link #takeReply} gave an error the proxy made, for {@code forward_error}. */
+  boolean madeError() {
+    return madeError;
   }
 
   /** The client is gone: release what arrived, and whatever arrives later. */
@@ -265,8 +305,8 @@ final class PendingReply extends Outstanding {
     }
   }
 
-  /** One server's part of a split request, as an entry of that backend's FIFO. */
-  static final class Fragment extends Outstanding {
+  /** One server's part of a split request: reports to its reply by index. */
+  static final class Fragment implements ReplyHandler {
     private final PendingReply owner;
     private final int index;
 
@@ -276,12 +316,12 @@ final class PendingReply extends Outstanding {
     }
 
     @Override
-    void onReply(ByteBuf reply) {
+    public void onReply(ByteBuf reply) {
       owner.partReply(index, reply);
     }
 
     @Override
-    void onError(String reason) {
+    public void onError(String reason) {
       owner.partError(reason);
     }
   }

@@ -6,6 +6,7 @@ import io.netty.util.concurrent.EventExecutor;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.function.BiFunction;
 import walnut.core.config.PoolConfig;
 import walnut.core.routing.PoolRouter;
 import walnut.core.spi.Protocol;
@@ -25,27 +26,34 @@ final class Pool {
   /** Connect timeout when the pool has no {@code timeout}: twemproxy leaves it to the kernel. */
   private static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 30_000;
 
-  final PoolConfig config;
-  final Protocol protocol;
-  final PoolRouter router;
-  final Transport transport;
-  final ProxyStats stats;
-  final EngineOptions options;
-  /** Replies owed to clients across the whole proxy; graceful shutdown waits for zero. */
-  final LongAdder inflight;
-  /** Resolves server host names off the event loops. */
-  final AddressResolverGroup<?> resolver;
+  private final PoolConfig config;
+  private final Protocol protocol;
+  private final PoolRouter router;
+  private final Transport transport;
+  private final ProxyStats stats;
+  private final EngineOptions options;
+  private final LongAdder inflight;
+  private final AddressResolverGroup<?> resolver;
   private final ProxyStats.Pool poolStats;
   private final Map<EventExecutor, LoopPool> loops = new IdentityHashMap<>();
-  /** The pool's request latencies, one recorder per loop. */
-  final Latency latency;
+  /** The only loop's part when there is one loop: every channel uses it. */
+  private final LoopPool only;
 
   Pool(PoolConfig config, Protocol protocol, PoolRouter router, Transport transport,
       ProxyStats stats, ProxyStats.Pool poolStats, Iterable<EventExecutor> executors,
       EngineOptions options, LongAdder inflight, AddressResolverGroup<?> resolver) {
-    this.inflight = inflight;
-    this.resolver = resolver;
-    this.latency = poolStats.latency();
+    this(config, protocol, router, transport, stats, poolStats, executors, options, inflight,
+        resolver, (pool, loop) -> new LoopPool(pool, loop, new Connector(pool, loop)));
+  }
+
+  /**
+   * A pool whose loops' parts {@code loopParts} makes: tests give them connectors that open
+   * embedded channels.
+   */
+  Pool(PoolConfig config, Protocol protocol, PoolRouter router, Transport transport,
+      ProxyStats stats, ProxyStats.Pool poolStats, Iterable<EventExecutor> executors,
+      EngineOptions options, LongAdder inflight, AddressResolverGroup<?> resolver,
+      BiFunction<Pool, EventLoop, LoopPool> loopParts) {
     this.config = config;
     this.protocol = protocol;
     this.router = router;
@@ -53,25 +61,72 @@ final class Pool {
     this.stats = stats;
     this.poolStats = poolStats;
     this.options = options;
+    this.inflight = inflight;
+    this.resolver = resolver;
     for (EventExecutor executor : executors) {
-      loops.put(executor, new LoopPool(this, (EventLoop) executor));
+      loops.put(executor, loopParts.apply(this, (EventLoop) executor));
     }
+    this.only = loops.size() == 1 ? loops.values().iterator().next() : null;
   }
 
-  /** The per-loop part of this pool for {@code loop}. */
+  /**
+   * The per-loop part of this pool for {@code loop}. With one loop every channel is on it, so it
+   * is returned whatever the executor (tests' embedded channels each have an executor of their
+   * own).
+   */
   LoopPool loop(EventExecutor loop) {
-    return loops.get(loop);
+    return only != null ? only : loops.get(loop);
   }
 
-  /** Every loop's part: its sessions move to {@code next}, its connections close when idle. */
-  void retire(Pool next) {
+  /** Every loop's part: its connections close when idle, its clients move on their next request. */
+  void retire() {
     for (LoopPool loop : loops.values()) {
-      loop.eventLoop.execute(() -> loop.retire(next));
+      loop.eventLoop().execute(loop::retire);
     }
   }
 
   Iterable<LoopPool> loops() {
     return loops.values();
+  }
+
+  PoolConfig config() {
+    return config;
+  }
+
+  Protocol protocol() {
+    return protocol;
+  }
+
+  PoolRouter router() {
+    return router;
+  }
+
+  Transport transport() {
+    return transport;
+  }
+
+  /** The process-wide counters (connections). */
+  ProxyStats stats() {
+    return stats;
+  }
+
+  EngineOptions options() {
+    return options;
+  }
+
+  /** Replies owed to clients across the whole proxy; graceful shutdown waits for zero. */
+  LongAdder inflight() {
+    return inflight;
+  }
+
+  /** Resolves server host names off the event loops. */
+  AddressResolverGroup<?> resolver() {
+    return resolver;
+  }
+
+  /** The pool's request latencies, one recorder per loop. */
+  Latency latency() {
+    return poolStats.latency();
   }
 
   Counters<PoolStat> poolStats() {
@@ -82,7 +137,11 @@ final class Pool {
     return poolStats.servers().get(server).counters();
   }
 
-  /** twemproxy's {@code timeout} also covers connecting (spec §7.3). */
+  String serverName(int server) {
+    return config.servers().get(server).name();
+  }
+
+  /** twemproxy's {@code timeout} also covers connecting. */
   int connectTimeoutMillis() {
     return config.hasTimeout() ? config.timeout() : DEFAULT_CONNECT_TIMEOUT_MILLIS;
   }

@@ -34,7 +34,7 @@ final class PoolHandle {
    * twemproxy does at its own limit).
    */
   boolean admitClient() {
-    int limit = current.config.clientConnections();
+    int limit = current.config().clientConnections();
     int now = clients.incrementAndGet();
     if (limit > 0 && now > limit) {
       clients.decrementAndGet();

@@ -76,7 +76,7 @@ public final class ProxyServer implements AutoCloseable {
   private final Map<String, PoolHandle> handles = new LinkedHashMap<>();
   /** Every pool generation still running: the current ones and those a reload retired. */
   private final List<Pool> generations = new CopyOnWriteArrayList<>();
-  private final Map<String, Channel> listeners = new LinkedHashMap<>();
+  private final Listeners listeners;
   private final ChannelGroup clients =
       new DefaultChannelGroup("walnut-clients", GlobalEventExecutor.INSTANCE);
   private volatile boolean closed;
@@ -102,13 +102,14 @@ public final class ProxyServer implements AutoCloseable {
     this.resolver = new OffloadedResolverGroup(lookups);
     List<ProxyStats.Pool> poolStats = new ArrayList<>();
     for (PoolConfig pool : config.pools()) {
-      poolStats.add(statsFor(pool, null));
+      poolStats.add(Reload.statsFor(pool, null));
     }
     this.stats = new ProxyStats(poolStats);
+    this.listeners = new Listeners(group, transport, options, stats, clients);
     for (int i = 0; i < config.pools().size(); i++) {
       Pool pool = newPool(config.pools().get(i), poolStats.get(i));
       generations.add(pool);
-      handles.put(pool.config.name(), new PoolHandle(pool, budget));
+      handles.put(pool.config().name(), new PoolHandle(pool, budget));
     }
   }
 
@@ -121,19 +122,6 @@ public final class ProxyServer implements AutoCloseable {
           + " connections per server, above the cap of " + cap
           + " (lower --threads or server_connections, or raise --max-server-connections)");
     }
-  }
-
-  /** The counters of {@code pool}: those of {@code old} kept for the servers it still has. */
-  private static ProxyStats.Pool statsFor(PoolConfig pool, ProxyStats.Pool old) {
-    List<ProxyStats.Server> servers = new ArrayList<>();
-    for (ServerConfig server : pool.servers()) {
-      ProxyStats.Server kept = old == null ? null : old.server(server.name());
-      servers.add(kept != null ? kept
-          : new ProxyStats.Server(server.name(), new Counters<>(ServerStat.class)));
-    }
-    return old == null
-        ? new ProxyStats.Pool(pool.name(), new Counters<>(PoolStat.class), servers)
-        : new ProxyStats.Pool(pool.name(), old.counters(), servers, old.latency());
   }
 
   /**
@@ -176,100 +164,19 @@ public final class ProxyServer implements AutoCloseable {
     for (PoolHandle handle : handles.values()) {
       Channel listener;
       try {
-        listener = listen(handle.current(), handle);
+        listener = listeners.bind(handle.current(), handle);
       } catch (RuntimeException | InterruptedException e) {
-        closeListeners();
+        listeners.closeAll(endpoints(config));
         throw e;
       }
-      listeners.put(handle.current().config.name(), listener);
+      listeners.put(handle.current().config().name(), listener);
     }
   }
 
-  /**
-   * Binds {@code pool}'s listener; its connections belong to {@code handle} and take the
-   * handle's current pool when they arrive.
-   */
-  private Channel listen(Pool pool, PoolHandle handle) throws InterruptedException {
-    PoolConfig pc = pool.config;
-    Endpoint listen = pc.listen();
-    boolean unix = listen.isUnix();
-    boolean anyUnix = unix || pc.servers().stream().anyMatch(sc -> sc.endpoint().isUnix());
-    if (anyUnix && (transport.domainChannelClass() == null
-        || transport.domainServerChannelClass() == null)) {
-      throw new IllegalStateException("pool '" + pc.name() + "' uses unix sockets, which the '"
-          + transport.name() + "' transport does not have");
-    }
-    if (pc.reuseport() && (unix || transport.reusePortOption() == null)) {
-      throw new IllegalStateException("pool '" + pc.name() + "': reuseport: "
-          + (unix ? "a unix socket has no SO_REUSEPORT"
-              : "the '" + transport.name() + "' transport cannot set SO_REUSEPORT"));
-    }
-    ServerBootstrap b = new ServerBootstrap()
-        .group(group)
-        .channel(unix ? transport.domainServerChannelClass() : transport.serverChannelClass())
-        .option(ChannelOption.SO_BACKLOG, pc.backlog())
-        .option(ChannelOption.ALLOCATOR, ALLOCATOR)
-        .childOption(ChannelOption.ALLOCATOR, ALLOCATOR)
-        .childOption(ChannelOption.ALLOW_HALF_CLOSURE, true)
-        .childOption(ChannelOption.WRITE_BUFFER_WATER_MARK,
-            new WriteBufferWaterMark(4 << 20, 16 << 20))
-        .childHandler(new ChannelInitializer<>() {
-          @Override
-          protected void initChannel(Channel ch) {
-            transport.prepareAccepted(ch);
-            clients.add(ch);
-            int idle = handle.current().config.clientIdleTimeout();
-            if (idle > 0) {
-              ch.pipeline().addLast("idle",
-                  new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS));
-            }
-            Pool current = handle.current();
-            ch.pipeline().addLast("decoder",
-                current.protocol.newRequestDecoder(current.config));
-            ch.pipeline().addLast("session", new ClientSession(handle));
-          }
-        });
-    SocketAddress address;
-    if (unix) {
-      // As twemproxy: the path is unlinked before binding, chmod-ed after when asked.
-      deleteSocketFile(pc, listen);
-      address = transport.domainSocketAddress(listen.path());
-    } else {
-      if (pc.reuseport()) {
-        b.option(transport.reusePortOption(), true);
-      }
-      b.option(ChannelOption.SO_REUSEADDR, true)
-          .childOption(ChannelOption.TCP_NODELAY, true)
-          .childOption(ChannelOption.SO_KEEPALIVE, pc.tcpKeepalive());
-      address = new InetSocketAddress(listen.host(), listen.port());
-    }
-    var future = b.bind(address).await();
-    if (!future.isSuccess()) {
-      throw new IllegalStateException("pool '" + pc.name() + "': cannot listen on " + listen
-          + ": " + future.cause().getMessage(), future.cause());
-    }
-    stats.connectionOpened();
-    if (unix && listen.permissions() != 0) {
-      try {
-        chmod(pc, listen);
-      } catch (RuntimeException e) {
-        future.channel().close().await();
-        stats.connectionClosed();
-        throw e;
-      }
-    }
-    // Every loop has its own connections: a server sees threads x server_connections of them.
-    log.info("pool '{}' listening on {} ({} servers, {} over {}; up to {} connections per"
-            + " server: {} threads x server_connections {})", pc.name(),
-        future.channel().localAddress(), pc.servers().size(), pc.protocol(), transport.name(),
-        (long) options.threads() * pc.serverConnections(), options.threads(),
-        pc.serverConnections());
-    if (pc.preconnect()) {
-      for (LoopPool loop : pool.loops()) {
-        loop.eventLoop.execute(loop::preconnect);
-      }
-    }
-    return future.channel();
+  private static Map<String, Endpoint> endpoints(ProxyConfig config) {
+    Map<String, Endpoint> endpoints = new LinkedHashMap<>();
+    config.pools().forEach(pc -> endpoints.put(pc.name(), pc.listen()));
+    return endpoints;
   }
 
   /**
@@ -288,108 +195,11 @@ public final class ProxyServer implements AutoCloseable {
     if (closed) {
       throw new IllegalStateException("the proxy is shut down");
     }
-    Map<String, PoolConfig> before = new LinkedHashMap<>();
-    config.pools().forEach(pc -> before.put(pc.name(), pc));
-    Map<String, ProxyStats.Pool> oldStats = new LinkedHashMap<>();
-    stats.pools().forEach(ps -> oldStats.put(ps.name(), ps));
-
-    // 1. New generations for added and changed pools: unknown plug-ins fail here.
-    List<ProxyStats.Pool> statsList = new ArrayList<>();
-    Map<String, Pool> fresh = new LinkedHashMap<>();
-    for (PoolConfig pc : next.pools()) {
-      PoolConfig old = before.get(pc.name());
-      if (pc.equals(old)) {
-        statsList.add(oldStats.get(pc.name()));
-        continue;
-      }
-      ProxyStats.Pool ps = statsFor(pc, sameProtocol(old, pc) ? oldStats.get(pc.name()) : null);
-      statsList.add(ps);
-      fresh.put(pc.name(), newPool(pc, ps));
-    }
-
-    // 2. Listeners at new addresses, bound before anything changes: a failure here leaves the
-    //    running configuration as it was.
-    Map<String, PoolHandle> freshHandles = new LinkedHashMap<>();
-    Map<String, Channel> bound = new LinkedHashMap<>();
-    try {
-      for (Pool pool : fresh.values()) {
-        String name = pool.config.name();
-        PoolConfig old = before.get(name);
-        PoolHandle handle = sameProtocol(old, pool.config) ? handles.get(name)
-            : new PoolHandle(pool, budget);
-        freshHandles.put(name, handle);
-        if (old == null || !old.listen().equals(pool.config.listen())) {
-          bound.put(name, listen(pool, handle));
-        }
-      }
-    } catch (RuntimeException | InterruptedException e) {
-      for (Channel listener : bound.values()) {
-        listener.close().await();
-        stats.connectionClosed();
-      }
-      throw e;
-    }
-
-    // 3. Commit.
-    for (Pool pool : fresh.values()) {
-      String name = pool.config.name();
-      PoolConfig old = before.get(name);
-      PoolHandle handle = freshHandles.get(name);
-      Channel listener = bound.get(name);
-      if (old != null && (listener != null || !sameProtocol(old, pool.config))) {
-        closeListener(name, old);
-      }
-      if (listener == null && !sameProtocol(old, pool.config)) {
-        // Same address, another protocol: the old listener had to go first.
-        try {
-          listener = listen(pool, handle);
-        } catch (RuntimeException e) {
-          log.error("reload: pool '{}' has no listener: {}", name, e.getMessage());
-        }
-      }
-      if (listener != null) {
-        listeners.put(name, listener);
-      }
-      generations.add(pool);
-      if (sameProtocol(old, pool.config)) {
-        Pool previous = handle.current();
-        handle.replace(pool);
-        previous.retire(pool);
-      } else {
-        handles.put(name, handle); // the old handle keeps serving its clients with the old pool
-      }
-    }
-    for (PoolConfig old : before.values()) {
-      if (next.pools().stream().noneMatch(pc -> pc.name().equals(old.name()))) {
-        closeListener(old.name(), old);
-        handles.remove(old.name()); // its clients keep the old pool until they disconnect
-      }
-    }
-    stats.replacePools(statsList);
+    Reload reload = new Reload(config, next, stats, this::newPool, budget, handles, listeners);
+    reload.plan();
+    reload.bind();
+    generations.addAll(reload.commit());
     config = next;
-    log.info("reloaded: {} pools ({} added or changed, {} removed)", next.pools().size(),
-        fresh.size(), before.keySet().stream()
-            .filter(n -> next.pools().stream().noneMatch(pc -> pc.name().equals(n))).count());
-  }
-
-  private static boolean sameProtocol(PoolConfig old, PoolConfig next) {
-    return old != null && old.redis() == next.redis();
-  }
-
-  private void closeListener(String name, PoolConfig old) throws InterruptedException {
-    Channel listener = listeners.remove(name);
-    if (listener == null) {
-      return;
-    }
-    listener.close().await();
-    stats.connectionClosed();
-    if (old.listen().isUnix()) {
-      try {
-        Files.deleteIfExists(Path.of(old.listen().path()));
-      } catch (IOException e) {
-        log.warn("cannot remove socket file {}: {}", old.listen().path(), e.toString());
-      }
-    }
   }
 
   /** The address pool {@code name} listens on (with the real port when the config said 0). */
@@ -449,7 +259,7 @@ public final class ProxyServer implements AutoCloseable {
       return;
     }
     closed = true;
-    closeListeners();
+    listeners.closeAll(endpoints(config));
     long deadline = System.nanoTime() + grace.toNanos();
     while (inflight.sum() > 0 && System.nanoTime() < deadline) {
       Thread.sleep(5); // a shutdown path, not a test: polling the owed-reply count
@@ -461,58 +271,12 @@ public final class ProxyServer implements AutoCloseable {
     clients.close().await(grace.toMillis(), TimeUnit.MILLISECONDS);
     for (Pool pool : generations) {
       for (LoopPool loop : pool.loops()) {
-        loop.eventLoop.submit(loop::closeAll).await(1, TimeUnit.SECONDS);
+        loop.eventLoop().submit(loop::closeAll).await(1, TimeUnit.SECONDS);
       }
     }
     group.shutdownGracefully(0, 2, TimeUnit.SECONDS).await(5, TimeUnit.SECONDS);
     resolver.close();
     lookups.shutdownNow();
-  }
-
-  private void closeListeners() throws InterruptedException {
-    for (Map.Entry<String, Channel> listener : listeners.entrySet()) {
-      listener.getValue().close().await();
-      stats.connectionClosed();
-      Endpoint listen = config.pool(listener.getKey()).listen();
-      if (listen.isUnix()) {
-        try {
-          Files.deleteIfExists(Path.of(listen.path()));
-        } catch (IOException e) {
-          log.warn("cannot remove socket file {}: {}", listen.path(), e.toString());
-        }
-      }
-    }
-    listeners.clear();
-  }
-
-  private static void deleteSocketFile(PoolConfig pc, Endpoint listen) {
-    try {
-      Files.deleteIfExists(Path.of(listen.path()));
-    } catch (IOException e) {
-      throw new IllegalStateException("pool '" + pc.name() + "': cannot remove " + listen.path()
-          + " before listening on it: " + e, e);
-    }
-  }
-
-  private static void chmod(PoolConfig pc, Endpoint listen) {
-    Set<PosixFilePermission> mode = EnumSet.noneOf(PosixFilePermission.class);
-    PosixFilePermission[] bits = {
-        PosixFilePermission.OTHERS_EXECUTE, PosixFilePermission.OTHERS_WRITE,
-        PosixFilePermission.OTHERS_READ, PosixFilePermission.GROUP_EXECUTE,
-        PosixFilePermission.GROUP_WRITE, PosixFilePermission.GROUP_READ,
-        PosixFilePermission.OWNER_EXECUTE, PosixFilePermission.OWNER_WRITE,
-        PosixFilePermission.OWNER_READ};
-    for (int i = 0; i < bits.length; i++) {
-      if ((listen.permissions() & (1 << i)) != 0) {
-        mode.add(bits[i]);
-      }
-    }
-    try {
-      Files.setPosixFilePermissions(Path.of(listen.path()), mode);
-    } catch (IOException | UnsupportedOperationException e) {
-      throw new IllegalStateException("pool '" + pc.name() + "': cannot chmod " + listen.path()
-          + " to " + Integer.toOctalString(listen.permissions()) + ": " + e, e);
-    }
   }
 
   @Override

@@ -1,0 +1,123 @@
+package walnut.core.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import walnut.core.spi.KeyRouter;
+import walnut.core.spi.Request;
+import walnut.core.spi.Splitter;
+import walnut.core.stats.PoolStat;
+
+/**
+ * Takes one client's requests where they go: a local reply into its {@link ReplyQueue}, a routed
+ * request to the server its key hashes to, a split request to one server per fragment, each
+ * through the pool's {@link Upstream} with the reply's place already taken in the queue.
+ *
+ * <p>Ownership: takes each request's frame (sent on, released, or kept as the local reply) and
+ * recycles the request object. Confined to the client's event loop.
+ */
+final class Dispatcher {
+
+  private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+
+  private final ReplyQueue replies;
+  /** The client's reading, held by a backend connection that cannot take more. */
+  private final ReadGate sender;
+  private final ByteBufAllocator alloc;
+  private Pool pool;
+  private Upstream upstream;
+  /** The connection slot this client uses on every server of its pool. */
+  private int slot;
+
+  Dispatcher(ReplyQueue replies, ReadGate sender, ByteBufAllocator alloc, Pool pool,
+      Upstream upstream) {
+    this.replies = replies;
+    this.sender = sender;
+    this.alloc = alloc;
+    moveTo(pool, upstream);
+  }
+
+  /** Routes the next requests with {@code next}, a reload's new generation of the pool. */
+  void moveTo(Pool next, Upstream nextUpstream) {
+    this.pool = next;
+    this.upstream = nextUpstream;
+    this.slot = nextUpstream.nextSlot();
+  }
+
+  /** Handles {@code request} and recycles it. */
+  void dispatch(Request request) {
+    try {
+      switch (request.kind()) {
+        case LOCAL -> replies.local(request.frame(), request.closeAfterReply());
+        case ROUTED -> routed(request);
+        case SPLIT -> split(request);
+      }
+    } finally {
+      request.recycle(); // its frame went on, or was released; the object is done with
+    }
+  }
+
+  private void routed(Request request) {
+    ByteBuf frame = request.frame();
+    ByteBuf key = request.routingKey();
+    int server;
+    try {
+      server = !request.hasKey() ? pool.router().serverForKeyless()
+          : pool.router().serverFor(key == null ? frame : key, request.keyIndex(),
+              request.keyLength());
+    } catch (RuntimeException e) {
+      request.release();
+      throw e; // the session closes the client: no place was taken in its queue
+    }
+    if (key != null) {
+      key.release();
+    }
+    if (!request.expectsReply()) {
+      if (server == KeyRouter.NO_SERVER) {
+        frame.release();
+      } else {
+        upstream.send(server, slot, frame, ReplyHandler.NO_REPLY, sender);
+      }
+      return;
+    }
+    PendingReply reply = replies.routed(request.replyFilter(), frame.readableBytes());
+    if (server == KeyRouter.NO_SERVER) {
+      frame.release();
+      reply.onError(ErrorText.REFUSED);
+    } else {
+      upstream.send(server, slot, frame, reply, sender);
+    }
+  }
+
+  private void split(Request request) {
+    Splitter.Split split;
+    int bytes = request.frame().readableBytes();
+    try {
+      split = request.splitter().split(request.frame(), pool.router(), alloc);
+    } finally {
+      request.frame().release();
+    }
+    PendingReply reply = replies.split(split, bytes);
+    pool.poolStats().add(PoolStat.FRAGMENTS, split.size());
+    int sent = 0;
+    try {
+      for (; sent < split.size(); sent++) {
+        int server = split.server(sent);
+        ByteBuf fragment = split.fragment(sent);
+        if (server == KeyRouter.NO_SERVER) {
+          fragment.release();
+          reply.partError(ErrorText.REFUSED);
+        } else {
+          upstream.send(server, slot, fragment, new PendingReply.Fragment(reply, sent), sender);
+        }
+      }
+    } catch (RuntimeException e) {
+      split.discard();
+      for (; sent < split.size(); sent++) {
+        reply.partError(ErrorText.INVALID);
+      }
+      log.error("pool '{}': splitting a request failed", pool.config().name(), e);
+    }
+  }
+}

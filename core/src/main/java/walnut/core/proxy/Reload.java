@@ -1,0 +1,161 @@
+package walnut.core.proxy;
+
+import io.netty.channel.Channel;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import walnut.core.config.PoolConfig;
+import walnut.core.config.ProxyConfig;
+import walnut.core.config.ServerConfig;
+import walnut.core.stats.Counters;
+import walnut.core.stats.PoolStat;
+import walnut.core.stats.ProxyStats;
+import walnut.core.stats.ServerStat;
+
+/**
+ * One configuration reload, in three steps: {@link #plan} makes a new pool generation for every
+ * added or changed pool (an unknown plug-in fails here), {@link #bind} binds the listeners at new
+ * addresses (a failure closes them again), and only then {@link #commit} swaps them in. A step
+ * that throws leaves the running configuration serving unchanged.
+ *
+ * <p>A changed pool of the same protocol keeps its {@link PoolHandle}: its clients route their
+ * next requests with the new generation while their requests in flight finish on the old one,
+ * whose connections close once idle. A pool whose protocol changed gets a new handle and
+ * listener, while its old clients keep the old pool, as do the clients of a removed pool, until
+ * they disconnect. Used once, under the proxy's reload lock.
+ */
+final class Reload {
+
+  private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
+
+  /** Makes a running pool for a configuration (plug-ins looked up, connection cap checked). */
+  interface PoolFactory {
+    Pool newPool(PoolConfig config, ProxyStats.Pool stats);
+  }
+
+  private final Map<String, PoolConfig> before = new LinkedHashMap<>();
+  private final ProxyConfig next;
+  private final ProxyStats stats;
+  private final PoolFactory pools;
+  private final ClientBudget budget;
+  private final Map<String, PoolHandle> handles;
+  private final Listeners listeners;
+  private final List<ProxyStats.Pool> statsList = new ArrayList<>();
+  private final Map<String, Pool> fresh = new LinkedHashMap<>();
+  private final Map<String, PoolHandle> freshHandles = new LinkedHashMap<>();
+  private final Map<String, Channel> bound = new LinkedHashMap<>();
+
+  Reload(ProxyConfig current, ProxyConfig next, ProxyStats stats, PoolFactory pools,
+      ClientBudget budget, Map<String, PoolHandle> handles, Listeners listeners) {
+    current.pools().forEach(pc -> before.put(pc.name(), pc));
+    this.next = next;
+    this.stats = stats;
+    this.pools = pools;
+    this.budget = budget;
+    this.handles = handles;
+    this.listeners = listeners;
+  }
+
+  /** The counters of {@code pool}: those of {@code old} kept for the servers it still has. */
+  static ProxyStats.Pool statsFor(PoolConfig pool, ProxyStats.Pool old) {
+    List<ProxyStats.Server> servers = new ArrayList<>();
+    for (ServerConfig server : pool.servers()) {
+      ProxyStats.Server kept = old == null ? null : old.server(server.name());
+      servers.add(kept != null ? kept
+          : new ProxyStats.Server(server.name(), new Counters<>(ServerStat.class)));
+    }
+    return old == null
+        ? new ProxyStats.Pool(pool.name(), new Counters<>(PoolStat.class), servers)
+        : new ProxyStats.Pool(pool.name(), old.counters(), servers, old.latency());
+  }
+
+  private static boolean sameProtocol(PoolConfig old, PoolConfig next) {
+    return old != null && old.redis() == next.redis();
+  }
+
+  /** Step 1: a new generation for each added or changed pool; nothing runs yet. */
+  void plan() {
+    Map<String, ProxyStats.Pool> oldStats = new LinkedHashMap<>();
+    stats.pools().forEach(ps -> oldStats.put(ps.name(), ps));
+    for (PoolConfig pc : next.pools()) {
+      PoolConfig old = before.get(pc.name());
+      if (pc.equals(old)) {
+        statsList.add(oldStats.get(pc.name()));
+        continue;
+      }
+      ProxyStats.Pool ps = statsFor(pc, sameProtocol(old, pc) ? oldStats.get(pc.name()) : null);
+      statsList.add(ps);
+      fresh.put(pc.name(), pools.newPool(pc, ps));
+    }
+  }
+
+  /** Step 2: listeners at new addresses, bound before anything changes. */
+  void bind() throws InterruptedException {
+    try {
+      for (Pool pool : fresh.values()) {
+        String name = pool.config().name();
+        PoolConfig old = before.get(name);
+        PoolHandle handle = sameProtocol(old, pool.config()) ? handles.get(name)
+            : new PoolHandle(pool, budget);
+        freshHandles.put(name, handle);
+        if (old == null || !old.listen().equals(pool.config().listen())) {
+          bound.put(name, listeners.bind(pool, handle));
+        }
+      }
+    } catch (RuntimeException | InterruptedException e) {
+      for (Channel listener : bound.values()) {
+        listeners.closeUnregistered(listener);
+      }
+      throw e;
+    }
+  }
+
+  /** Step 3: swaps the new generations in; returns them, to be closed at shutdown. */
+  List<Pool> commit() throws InterruptedException {
+    List<Pool> generations = new ArrayList<>();
+    for (Pool pool : fresh.values()) {
+      String name = pool.config().name();
+      PoolConfig old = before.get(name);
+      PoolHandle handle = freshHandles.get(name);
+      Channel listener = bound.get(name);
+      boolean sameProtocol = sameProtocol(old, pool.config());
+      if (old != null && (listener != null || !sameProtocol)) {
+        listeners.close(name, old.listen());
+      }
+      if (listener == null && !sameProtocol) {
+        // Same address, another protocol: the old listener had to go first.
+        try {
+          listener = listeners.bind(pool, handle);
+        } catch (RuntimeException e) {
+          log.error("reload: pool '{}' has no listener: {}", name, e.getMessage());
+        }
+      }
+      if (listener != null) {
+        listeners.put(name, listener);
+      }
+      generations.add(pool);
+      if (sameProtocol) {
+        Pool previous = handle.current();
+        handle.replace(pool);
+        previous.retire();
+      } else {
+        handles.put(name, handle); // the old handle keeps serving its clients with the old pool
+      }
+    }
+    long removed = 0;
+    for (PoolConfig old : before.values()) {
+      if (next.pools().stream().noneMatch(pc -> pc.name().equals(old.name()))) {
+        listeners.close(old.name(), old.listen());
+        handles.remove(old.name()); // its clients keep the old pool until they disconnect
+        removed++;
+      }
+    }
+    stats.replacePools(statsList);
+    log.info("reloaded: {} pools ({} added or changed, {} removed)", next.pools().size(),
+        fresh.size(), removed);
+    return generations;
+  }
+}

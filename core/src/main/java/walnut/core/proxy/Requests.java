@@ -1,0 +1,290 @@
+package walnut.core.proxy;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import walnut.core.stats.Counters;
+import walnut.core.stats.PoolStat;
+import walnut.core.stats.ServerStat;
+
+/**
+ * The requests of one backend connection: those waiting for the connect (twemproxy's in_queue),
+ * those written and waiting for a reply (its out_queue), their server counters, deadlines, and
+ * how a failure answers them and counts against the server. Owned by its
+ * {@link BackendConnection}; confined to its event loop.
+ */
+final class Requests {
+
+  private static final Logger log = LoggerFactory.getLogger(BackendConnection.class);
+
+  /**
+   * Why a connection closed. RETIRED (a reload replaced it, once idle) and SHUTDOWN (the proxy is
+   * stopping) are Walnut's own closes: not a server failure, so they count nothing and never eject
+   * a server.
+   */
+  enum Close {
+    EOF, ERROR, TIMEOUT, RETIRED, SHUTDOWN;
+
+    boolean byProxy() {
+      return this == RETIRED || this == SHUTDOWN;
+    }
+  }
+
+  private final Pool pool;
+  private final int server;
+  private final Counters<ServerStat> counters;
+  private final InFlight queued = new InFlight();
+  private final InFlight waiting = new InFlight();
+  private final EventLoop loop;
+  /** Runs when the head request's deadline passed: the connection fails. */
+  private final Runnable timedOut;
+  private ScheduledFuture<?> timer;
+  /** Written requests exist: the head is the oldest written one, not the oldest queued. */
+  private boolean connected;
+  /** The long reply whose slow client holds the connection's reading, and since when. */
+  private Object heldBy;
+  private long heldSince;
+  private boolean closed;
+  /** Why the connection failed: answers requests that arrive after the failure. */
+  private String failure = ErrorText.UNKNOWN;
+
+  Requests(Pool pool, int server, EventLoop loop, Runnable timedOut) {
+    this.pool = pool;
+    this.server = server;
+    this.loop = loop;
+    this.timedOut = timedOut;
+    this.counters = pool.serverStats(server);
+  }
+
+  boolean closed() {
+    return closed;
+  }
+
+  /** Nothing queued or written is waiting. */
+  boolean idle() {
+    return waiting.isEmpty() && queued.isEmpty();
+  }
+
+  /**
+   * Counts a request for the server; on a closed connection, answers it with the failure and
+   * releases its frame, and returns {@code true}.
+   */
+  boolean refuse(ReplyHandler handler, ByteBuf frame) {
+    counters.increment(ServerStat.REQUESTS);
+    counters.add(ServerStat.REQUEST_BYTES, frame.readableBytes());
+    if (!closed) {
+      return false;
+    }
+    frame.release();
+    handler.onError(failure);
+    return true;
+  }
+
+  /** The deadline of a request sent at {@code now}: 0 when the pool has no timeout. */
+  long deadlineFrom(long now) {
+    if (!pool.config().hasTimeout()) {
+      return 0;
+    }
+    long deadline = now + TimeUnit.MILLISECONDS.toNanos(pool.config().timeout());
+    return deadline == 0 ? 1 : deadline;
+  }
+
+  /** The oldest queued request's deadline when it has one, else one from {@code now}. */
+  long oldestDeadline(long now) {
+    long oldest = queued.headDeadline();
+    return oldest != 0 ? oldest : deadlineFrom(now);
+  }
+
+  /** A request waiting for the connect; its frame is kept until then. */
+  void queue(ReplyHandler handler, ByteBuf frame, int bytes, long deadline) {
+    queued.add(handler, frame.touch("queued until the backend connects"), bytes, deadline);
+    counters.increment(ServerStat.IN_QUEUE);
+    counters.add(ServerStat.IN_QUEUE_BYTES, bytes);
+  }
+
+  /** A request written to the server, waiting for its reply. */
+  void written(ReplyHandler handler, int bytes, long deadline) {
+    if (handler == ReplyHandler.NO_REPLY) {
+      return;
+    }
+    waiting.add(handler, null, bytes, deadline);
+    if (handler.isClientRequest()) {
+      counters.increment(ServerStat.OUT_QUEUE);
+      counters.add(ServerStat.OUT_QUEUE_BYTES, bytes);
+    }
+  }
+
+  /** Connected: writes every queued request, in order, behind what was written already. */
+  void sendQueued(WriteCoalescer writer) {
+    connected = true;
+    while (!queued.isEmpty()) {
+      int bytes = queued.headBytes();
+      long deadline = queued.headDeadline();
+      ByteBuf frame = queued.headFrame();
+      ReplyHandler handler = queued.poll();
+      counters.decrement(ServerStat.IN_QUEUE);
+      counters.add(ServerStat.IN_QUEUE_BYTES, -bytes);
+      written(handler, bytes, deadline);
+      writer.write(frame);
+    }
+  }
+
+  /**
+   * {@code bytes} of a reply arrived for the head request, ending it when {@code last}: returns
+   * the head's handler (removed from the FIFO when {@code last}), or {@code null} when there is no
+   * request to take it (a stray reply) or the connection is closed.
+   */
+  ReplyHandler replied(int bytes, boolean last) {
+    if (closed) {
+      return null;
+    }
+    ReplyHandler head = waiting.peek();
+    if (head == null) {
+      return null;
+    }
+    int requestBytes = waiting.headBytes();
+    if (last) {
+      waiting.poll();
+    }
+    if (head.isClientRequest()) {
+      counters.add(ServerStat.RESPONSE_BYTES, bytes);
+      if (last) {
+        counters.decrement(ServerStat.OUT_QUEUE);
+        counters.add(ServerStat.OUT_QUEUE_BYTES, -requestBytes);
+        counters.increment(ServerStat.RESPONSES);
+        pool.router().recordSuccess(server);
+      }
+    }
+    return head;
+  }
+
+  /** The head's deadline (0: none): of the written requests once connected, else the queued. */
+  private long headDeadline() {
+    return connected ? waiting.headDeadline() : queued.headDeadline();
+  }
+
+  /** Starts the head's timer if none runs: only the head needs one. */
+  void armTimer() {
+    long deadline = headDeadline();
+    if (timer == null && deadline != 0 && !closed) {
+      timer = loop.schedule(this::onTimer, Math.max(0, deadline - loop.ticker().nanoTime()),
+          TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void onTimer() {
+    timer = null;
+    long deadline = headDeadline();
+    if (closed || deadline == 0) {
+      return;
+    }
+    long left = deadline - loop.ticker().nanoTime();
+    if (heldBy != null) {
+      // Held for a slow client: the deadline moves on release; look again after the budget.
+      left = Math.max(left, TimeUnit.MILLISECONDS.toNanos(pool.config().timeout()));
+    }
+    if (left <= 0) {
+      timedOut.run();
+    } else {
+      timer = loop.schedule(this::onTimer, left, TimeUnit.NANOSECONDS);
+    }
+  }
+
+  /**
+   * A long reply's slow client holds the connection's reading: the other replies wait behind it
+   * meanwhile, so the time held does not count against their timeouts. One holder at a time
+   * (only the head streams); returns whether {@code holder} now holds it.
+   */
+  boolean hold(Object holder) {
+    if (heldBy != null) {
+      return false;
+    }
+    heldBy = holder;
+    heldSince = loop.ticker().nanoTime();
+    return true;
+  }
+
+  /** The holder of the connection's reading, or {@code null}. */
+  Object heldBy() {
+    return heldBy;
+  }
+
+  /**
+   * {@code holder} releases the reading: every written request's deadline moves on by the time
+   * held (the client's time, not the server's). Returns whether it held it.
+   */
+  boolean release(Object holder) {
+    if (heldBy != holder || holder == null) {
+      return false;
+    }
+    heldBy = null;
+    waiting.shiftDeadlines(loop.ticker().nanoTime() - heldSince);
+    return true;
+  }
+
+  /** The connection is closing with {@code reason}: later requests are answered with it. */
+  void close(String reason) {
+    closed = true;
+    failure = reason;
+    heldBy = null;
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+  }
+
+  /**
+   * Counts the close and answers every queued and written request with {@code reason}, releasing
+   * the frames never written.
+   */
+  void answerAll(String reason, Close how, boolean connected, boolean quiet) {
+    switch (how) {
+      case EOF -> counters.increment(ServerStat.SERVER_EOF);
+      case ERROR -> counters.increment(ServerStat.SERVER_ERR);
+      case TIMEOUT -> counters.increment(ServerStat.SERVER_TIMEDOUT);
+      case RETIRED, SHUTDOWN -> { }
+    }
+    if (connected) {
+      counters.decrement(ServerStat.SERVER_CONNECTIONS);
+    }
+    pool.stats().connectionClosed();
+    int owed = waiting.size() + queued.size();
+    if (!quiet && (owed > 0 || !(how == Close.EOF || how.byProxy()))) {
+      log.warn("pool '{}': server '{}' failed: {}{}", pool.config().name(),
+          pool.serverName(server), reason,
+          owed > 0 ? " (" + owed + " requests answered with the error)" : "");
+    }
+    while (!queued.isEmpty()) {
+      int bytes = queued.headBytes();
+      ByteBuf frame = queued.headFrame();
+      ReplyHandler handler = queued.poll();
+      counters.decrement(ServerStat.IN_QUEUE);
+      counters.add(ServerStat.IN_QUEUE_BYTES, -bytes);
+      ReferenceCountUtil.safeRelease(frame);
+      handler.onError(reason);
+    }
+    while (!waiting.isEmpty()) {
+      int bytes = waiting.headBytes();
+      ReplyHandler handler = waiting.poll();
+      if (handler.isClientRequest()) {
+        counters.decrement(ServerStat.OUT_QUEUE);
+        counters.add(ServerStat.OUT_QUEUE_BYTES, -bytes);
+      }
+      handler.onError(reason);
+    }
+  }
+
+  /** A server failure counts towards ejection ({@code auto_eject_hosts}); the proxy's own closes do not. */
+  void countFailure(Close how) {
+    if (!how.byProxy() && pool.router().recordFailure(server)) {
+      pool.poolStats().increment(PoolStat.SERVER_EJECTS);
+      counters.set(ServerStat.SERVER_EJECTED_AT, System.currentTimeMillis() * 1000);
+      log.warn("pool '{}': server '{}' ejected for {} ms", pool.config().name(),
+          pool.serverName(server), pool.config().serverRetryTimeout());
+    }
+  }
+}

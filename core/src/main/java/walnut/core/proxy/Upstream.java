@@ -1,0 +1,31 @@
+package walnut.core.proxy;
+
+import io.netty.buffer.ByteBuf;
+import walnut.core.stats.Latency;
+
+/**
+ * How a client session reaches the servers of its pool: the only way from the client side of the
+ * engine into the backend side (after Envoy's {@code ConnPool::makeRequest(key, request,
+ * callbacks)}). The backend side answers through the {@link ReplyHandler} given with each request
+ * and holds a sender's reading through its {@link ReadGate}; it never sees a client session.
+ * Implemented per pool and event loop by {@link LoopPool}. Confined to that event loop.
+ */
+interface Upstream {
+
+  /** The connection slot of a new client session: sessions take the slots in turn. */
+  int nextSlot();
+
+  /**
+   * Sends {@code frame} to {@code server} on connection {@code slot} (a session always uses the
+   * same slot, so its requests to one server never reorder) and queues {@code handler} for its
+   * reply; takes ownership of the frame. When that connection's outbound buffer is full,
+   * {@code sender} is held ({@link ReadGate#pauseReading}) until it drains or fails.
+   */
+  void send(int server, int slot, ByteBuf frame, ReplyHandler handler, ReadGate sender);
+
+  /** The loop's burst, in which the session registers what it wrote, to be flushed once. */
+  Burst burst();
+
+  /** Where the session records each forwarded request's latency. */
+  Latency.Recorder latency();
+}
