@@ -24,7 +24,7 @@ import walnut.core.stats.ServerStat;
  * <p>Calls go one way: to the requesters' {@link ReplyHandler}s, the senders' {@link ReadGate}s,
  * the {@link Connector} and the loop's {@link Burst}; nothing here knows a client session.
  *
- * <p>Failure model (docs/architecture.md, "Failures"): any failure closes the whole connection and
+ * <p>Failure model, twemproxy's: any failure closes the whole connection and
  * answers every queued and in-flight request with the failure's text, since the reply stream can no
  * longer be matched. Only the FIFO's head needs a timer: later requests were queued later.
  */
@@ -74,9 +74,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   void connect() {
     Channel opened = connector.connect(server, this, new Connector.Attempt() {
       @Override
-      public void connected(Channel ch, List<ByteBuf> handshake) {
+      public boolean connected(Channel ch, List<ByteBuf> handshake) {
         channel = ch;
-        BackendConnection.this.connected(handshake);
+        return BackendConnection.this.connected(handshake);
       }
 
       @Override
@@ -90,10 +90,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     }
   }
 
-  private void connected(List<ByteBuf> handshake) {
+  private boolean connected(List<ByteBuf> handshake) {
     if (requests.closed()) {
       handshake.forEach(ByteBuf::release);
-      return;
+      return false;
     }
     connected = true;
     writer = new WriteCoalescer(channel, channel.alloc());
@@ -108,6 +108,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     requests.sendQueued(writer);
     writer.flush();
     requests.armTimer();
+    return true;
   }
 
   /** Sends {@code frame} and queues {@code handler} for its reply; takes ownership of the frame. */

@@ -55,6 +55,8 @@ final class ClientSession extends ChannelInboundHandlerAdapter
   private boolean resuming;
   /** Refused at accept (a connection limit): never counted, never read. */
   private boolean rejected;
+  /** Took a client slot at accept: gives it back when it closes, whatever happened since. */
+  private boolean admitted;
 
   ClientSession(PoolHandle handle) {
     this.handle = handle;
@@ -72,6 +74,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter
       ctx.close();
       return;
     }
+    this.admitted = true;
     this.ctx = ctx;
     this.pool = handle.current();
     this.upstream = pool.loop(ctx.channel().eventLoop());
@@ -269,6 +272,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
     if (rejected || !open) {
+      if (admitted) {
+        handle.clientClosed(); // channelActive failed after taking the slot
+      }
       ctx.fireChannelInactive();
       return;
     }

@@ -28,7 +28,8 @@ import walnut.core.config.Endpoint;
  */
 final class Connector {
 
-  private static final Logger log = LoggerFactory.getLogger(Connector.class);
+  /** The connection's logger, as before connecting had a class of its own. */
+  private static final Logger log = LoggerFactory.getLogger(BackendConnection.class);
 
   /**
    * A backend connection shared by many clients takes a few MiB of their requests before its
@@ -46,8 +47,12 @@ final class Connector {
 
   /** How a connect attempt ends, for the connection that asked for it. */
   interface Attempt {
-    /** Connected: {@code handshake} goes first on {@code channel}; the callee owns its buffers. */
-    void connected(Channel channel, List<ByteBuf> handshake);
+    /**
+     * Connected: {@code handshake} goes first on {@code channel}; the callee owns its buffers.
+     * Returns false when the connection was closed meanwhile (the connect then counts for
+     * nothing).
+     */
+    boolean connected(Channel channel, List<ByteBuf> handshake);
 
     /**
      * The connect of {@code channel} ({@code null} when none could be made) failed; the caller
@@ -136,9 +141,10 @@ final class Connector {
     }
     f.addListener(done -> {
       if (done.isSuccess()) {
-        succeeded(server);
-        attempt.connected(f.channel(),
-            pool.protocol().handshake(pool.config(), f.channel().alloc()));
+        if (attempt.connected(f.channel(),
+            pool.protocol().handshake(pool.config(), f.channel().alloc()))) {
+          succeeded(server);
+        }
       } else {
         attempt.failed(f.channel(), ErrorText.of(done.cause()),
             done.cause() instanceof ConnectTimeoutException, done.cause());

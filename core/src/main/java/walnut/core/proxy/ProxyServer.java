@@ -198,7 +198,7 @@ public final class ProxyServer implements AutoCloseable {
     Reload reload = new Reload(config, next, stats, this::newPool, budget, handles, listeners);
     reload.plan();
     reload.bind();
-    generations.addAll(reload.commit());
+    reload.commit(generations);
     config = next;
   }
 

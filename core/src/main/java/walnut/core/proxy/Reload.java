@@ -113,9 +113,11 @@ final class Reload {
     }
   }
 
-  /** Step 3: swaps the new generations in; returns them, to be closed at shutdown. */
-  List<Pool> commit() throws InterruptedException {
-    List<Pool> generations = new ArrayList<>();
+  /**
+   * Step 3: swaps the new generations in, adding each to {@code generations} (closed at shutdown)
+   * before it serves, so that a commit cut short still leaves every swapped pool closable.
+   */
+  void commit(List<Pool> generations) throws InterruptedException {
     for (Pool pool : fresh.values()) {
       String name = pool.config().name();
       PoolConfig old = before.get(name);
@@ -156,6 +158,5 @@ final class Reload {
     stats.replacePools(statsList);
     log.info("reloaded: {} pools ({} added or changed, {} removed)", next.pools().size(),
         fresh.size(), removed);
-    return generations;
   }
 }
