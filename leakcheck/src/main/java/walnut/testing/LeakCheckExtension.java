@@ -23,7 +23,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * <p>Registration: this jar carries {@code
  * META-INF/services/org.junit.jupiter.api.extension.Extension} naming this class and a {@code
  * junit-platform.properties} with {@code junit.jupiter.extensions.autodetection.enabled=true}, so
- * every test class of a module with {@code walnut-testing} on its test class path gets it without
+ * every test class of a module with {@code walnut-leakcheck} (or {@code walnut-testing}, which
+ * brings it) on its test class path gets it without
  * an annotation. JUnit (6.1.3 included) reads only the <em>first</em> {@code
  * junit-platform.properties} on the class path and only warns about the rest; a module's own {@code
  * src/test/resources/junit-platform.properties} comes first and hides ours, and then this extension
@@ -38,7 +39,8 @@ import org.junit.jupiter.api.extension.ExtensionContext;
  * created a {@link RecordingLeakDetector} for {@code ByteBuf} and that the level is paranoid; if
  * not, every test class fails in {@code beforeAll} with the fix, so a mis-configured module cannot
  * pass with leak checks silently off. After each test (after its {@code @AfterEach} methods) and
- * after each class (for class-level fixtures) it forces garbage collection, waits for the JVM to
+ * after each class (for class-level fixtures) it forces garbage collection (after a test only when
+ * Netty tracked a buffer since the last sweep), waits for the JVM to
  * queue the collected references, and allocates and releases a few buffers so the detector polls
  * its queue; this happens twice, then any recorded report fails the test and the record is cleared.
  *
@@ -70,8 +72,20 @@ public final class LeakCheckExtension
     }
   }
 
+  /** {@link RecordingLeakDetector#trackedCount()} when the last sweep ended. */
+  private static volatile long trackedAtLastSweep = -1;
+
+  /**
+   * Sweeps after a test that made Netty track a resource. A test that tracked none cannot have
+   * leaked one of its own (an older buffer that becomes garbage meanwhile is caught by the next
+   * sweep, at the latest the class's), so a test of pure computation, such as the thousands of
+   * cases of a parameterized golden-data test, does not pay two full GCs.
+   */
   @Override
   public void afterEach(ExtensionContext context) {
+    if (RecordingLeakDetector.trackedCount() == trackedAtLastSweep) {
+      return;
+    }
     failOnLeaks(
         sweep(), context.getRequiredTestClass().getName() + " > " + context.getDisplayName());
   }
@@ -90,6 +104,7 @@ public final class LeakCheckExtension
       collectGarbage();
       exerciseAllocators();
     }
+    trackedAtLastSweep = RecordingLeakDetector.trackedCount();
     return RecordingLeakDetector.drain();
   }
 

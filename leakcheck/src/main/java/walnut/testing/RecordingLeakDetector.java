@@ -1,12 +1,14 @@
 package walnut.testing;
 
 import io.netty.util.ResourceLeakDetector;
+import io.netty.util.ResourceLeakTracker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Queue;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Netty's leak detector, but every leak it reports is also recorded, so {@link LeakCheckExtension}
@@ -33,6 +35,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 public class RecordingLeakDetector<T> extends ResourceLeakDetector<T> {
   private static final Queue<Report> reports = new ConcurrentLinkedQueue<>();
   private static final Set<Class<?>> trackedTypes = ConcurrentHashMap.newKeySet();
+  private static final AtomicLong tracked = new AtomicLong();
 
   /**
    * One leak as Netty reported it.
@@ -65,6 +68,18 @@ public class RecordingLeakDetector<T> extends ResourceLeakDetector<T> {
    */
   public RecordingLeakDetector(Class<?> resourceType, int samplingInterval, long maxActive) {
     this(resourceType, samplingInterval);
+  }
+
+  /** Counts every resource tracked, so a sweep can tell whether anything new could have leaked. */
+  @Override
+  public ResourceLeakTracker<T> track(T obj) {
+    tracked.incrementAndGet();
+    return super.track(obj);
+  }
+
+  /** How many resources the detectors of this class have been asked to track so far. */
+  public static long trackedCount() {
+    return tracked.get();
   }
 
   /**
