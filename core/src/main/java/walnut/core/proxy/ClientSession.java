@@ -67,7 +67,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter
   public void channelActive(ChannelHandlerContext ctx) throws Exception {
     if (!handle.admitClient()) {
       rejected = true;
-      log.warn("pool '{}': client {} refused: {} client connections", pool.config().name(),
+      log.warn("pool '{}': client {} refused: {}", pool.config().name(),
           ctx.channel().remoteAddress(), pool.config().clientConnections() > 0
               ? "client_connections " + pool.config().clientConnections() + " reached"
               : "the file-descriptor budget is used up");
