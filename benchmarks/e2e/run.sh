@@ -24,6 +24,7 @@ usage() {
   cat <<EOF
 usage: benchmarks/e2e/run.sh [--quick] [--threads LIST] [--transports LIST] [--rounds K] [--seconds S]
                              [--clients C] [--cases LIST] [--no-memcache] [--keep] [--out DIR]
+                             [--also NAME=DIR]...
   --quick          1 round of ~1 s runs (unless --rounds/--seconds say otherwise)
   --transports LIST  Walnut transports to compare (auto, nio, epoll, io_uring; default: auto);
                    each is run with every --threads value, as walnut-<transport>-tN
@@ -37,6 +38,9 @@ usage: benchmarks/e2e/run.sh [--quick] [--threads LIST] [--transports LIST] [--r
   --no-memcache    Redis cases only
   --keep           keep the working directory (logs, configs) after a successful run
   --out DIR        where the results go (default: benchmarks/results)
+  --also NAME=DIR  also run the Walnut of another built checkout, DIR/bin/walnut (its own
+                   server/target/walnut), as walnut-NAME-tN beside walnut-tN (NAME: a-z and _);
+                   repeatable, e.g. --also before=../walnut-before
 EOF
 }
 
@@ -55,6 +59,7 @@ memcache=1
 only_cases=""
 keep=0
 out="$root/benchmarks/results"
+variants=("=$root")
 while [[ $# -gt 0 ]]; do
   case "$1" in
     --quick) quick=1 ;;
@@ -67,6 +72,7 @@ while [[ $# -gt 0 ]]; do
     --no-memcache) memcache=0 ;;
     --keep) keep=1 ;;
     --out) out="${2:?--out needs a directory}"; shift ;;
+    --also) variants+=("${2:?--also needs NAME=DIR, e.g. before=../walnut-before}"); shift ;;
     -h|--help) usage; exit 0 ;;
     *) usage >&2; die "unknown option: '$1'" ;;
   esac
@@ -88,6 +94,11 @@ for tr in "${transport_list[@]}"; do
 done
 for t in "${thread_list[@]}"; do
   [[ "$t" =~ ^[1-9][0-9]*$ ]] || die "--threads: '$t' is not a positive integer"
+done
+for v in "${variants[@]:1}"; do
+  [[ "$v" =~ ^[a-z_]+=. ]] || die "--also: '$v' is not NAME=DIR (NAME: a-z and _)"
+  ls "${v#*=}"/server/target/walnut/lib/walnut-server-*.jar >/dev/null 2>&1 ||
+    die "--also: ${v#*=} has no built distribution (run mvn -q -B -DskipTests package there)"
 done
 prefix=$([[ $quick == 1 ]] && echo e2e-quick || echo e2e)
 
@@ -313,25 +324,30 @@ if [[ $memcache == 1 ]]; then
     fi
   fi
 fi
+for v in "${variants[@]}"; do
+label=${v%%=*}
+walnut="${v#*=}/bin/walnut"
 for tr in "${transport_list[@]}"; do
 for t in "${thread_list[@]}"; do
   name="walnut-t$t"
   [[ "$tr" == auto ]] || name="walnut-$tr-t$t"
+  [[ -z "$label" ]] || name="walnut-$label-${name#walnut-}"
   proxies+=("$name")
   free_port; redis_port[$name]=$REPLY
   mc_listen=""
   if [[ $walnut_memcache == 1 ]]; then free_port; mc_listen=$REPLY; mc_port[$name]=$REPLY; fi
   write_conf "$work/$name.yml" "${redis_port[$name]}" "$mc_listen"
-  "$root/bin/walnut" -t -c "$work/$name.yml" >/dev/null 2>&1 ||
-    die "walnut refuses $work/$name.yml: run bin/walnut -t -c $work/$name.yml"
+  "$walnut" -t -c "$work/$name.yml" >/dev/null 2>&1 ||
+    die "walnut refuses $work/$name.yml: run $walnut -t -c $work/$name.yml"
   free_port
   echo "== $name on ${redis_port[$name]} (redis)${mc_listen:+, $mc_listen (memcache)}"
-  start "$name" "$root/bin/walnut" -c "$work/$name.yml" -s "$REPLY" --threads "$t" \
+  start "$name" "$walnut" -c "$work/$name.yml" -s "$REPLY" --threads "$t" \
     --transport "$tr" --shutdown-grace 1000
   await "$REPLY" 60 "$name" listening "${redis_port[$name]}" || fail_start "$name"
   if [[ $memcache == 1 && $walnut_memcache == 0 ]]; then
     mc_skip[$name]="Walnut refuses memcache pools"
   fi
+done
 done
 done
 proxies+=(direct)
@@ -470,11 +486,19 @@ for ((round = 1; round <= rounds; round++)); do
       fi
       echo "$round,$proxy,$tc,$result" >>"$raw"
       IFS=, read -r rps p50 p99 proxy_us machine_us <<<"$result"
-      printf '   %-10s %-10s %12.0f ops/s  p50 %6s ms  p99 %6s ms  cpu %6s / %6s us\n' "$tc" \
+      printf '   %-10s %-18s %12.0f ops/s  p50 %6s ms  p99 %6s ms  cpu %6s / %6s us\n' "$tc" \
         "$proxy" "$rps" "${p50:-n/a}" "${p99:-n/a}" "${proxy_us:-n/a}" "$machine_us"
     done
   done
 done
+
+# The checkout whose bin/walnut is "$1/bin/walnut", with its commit, for the report.
+checkout_of() {
+  local dir
+  dir=$(cd "$(dirname "$(readlink -f "$1/bin/walnut")")/.." && pwd)
+  echo "\`$dir\` ($(git -C "$dir" log -1 --format='%h %s' 2>/dev/null || echo 'not a git checkout')$(
+    [[ -n $(git -C "$dir" status --porcelain -uno 2>/dev/null) ]] && echo ', uncommitted changes'))"
+}
 
 # --- report ------------------------------------------------------------------------------------
 mkdir -p "$out"
@@ -504,6 +528,10 @@ jv=$("$java" -version 2>&1 | head -1 | sed 's/"//g')
     "values; MGET10 is \`MGET\` of 10 random keys), pipeline 1 (P1) and 16 (P16)$memcslap_text." \
     "Median of $rounds round(s) of runs of about ${seconds} s each, the proxies alternating" \
     "within each round."
+  for v in "${variants[@]:1}"; do
+    echo
+    echo "walnut-${v%%=*}-tN: $(checkout_of "${v#*=}"); walnut-tN: $(checkout_of "$root")."
+  done
   declare -A skipped_by=()
   for p in "${proxies[@]}"; do
     reason=${mc_skip[$p]:-}
