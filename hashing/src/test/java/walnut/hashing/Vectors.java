@@ -7,11 +7,15 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.stream.Stream;
+import walnut.testing.GoldenVectors;
 
-/** Reads the golden files of {@code shared/vectors/} (tab-separated, one header line, hex keys). */
+/**
+ * Reads the golden files of the repository's {@code vectors/} (tab-separated, one header line, hex
+ * keys), found by {@link GoldenVectors}.
+ */
 final class Vectors {
 
-  private static final Path DIR = locate();
+  private static final Path DIR = GoldenVectors.dir();
 
   private Vectors() {}
 
@@ -69,28 +73,5 @@ final class Vectors {
   /** An unsigned 32-bit decimal as twemproxy prints it, carried in an int. */
   static int u32(String decimal) {
     return Integer.parseUnsignedInt(decimal);
-  }
-
-  /**
-   * {@code <walnut.root>/../shared/vectors} (surefire sets {@code walnut.root} to the Maven
-   * multi-module root), else the first {@code ../shared/vectors} found walking up from the
-   * working directory.
-   */
-  private static Path locate() {
-    String root = System.getProperty("walnut.root");
-    if (root != null && !root.isBlank()) {
-      Path candidate = Path.of(root, "..", "shared", "vectors").normalize();
-      if (Files.isDirectory(candidate)) {
-        return candidate;
-      }
-    }
-    for (Path dir = Path.of("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path candidate = dir.resolve(Path.of("..", "shared", "vectors")).normalize();
-      if (Files.isDirectory(candidate)) {
-        return candidate;
-      }
-    }
-    throw new IllegalStateException("shared/vectors not found from walnut.root=" + root
-        + " or from " + Path.of("").toAbsolutePath());
   }
 }

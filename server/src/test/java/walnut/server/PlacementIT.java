@@ -22,11 +22,13 @@ import redis.clients.jedis.Pipeline;
 import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.server.config.NutcrackerConfigLoader;
+import walnut.testing.GoldenVectors;
 import walnut.testing.RedisServer;
 
 /**
- * Every placement file of {@code ../shared/vectors/placement}, taken from the real twemproxy
- * 0.5.0: keys SET through Walnut over real redis-servers must land on the backend the file names.
+ * Every placement file of the repository's {@code vectors/placement}, taken from the real
+ * twemproxy 0.5.0: keys SET through Walnut over real redis-servers must land on the backend the
+ * file names.
  *
  * <p>The files' servers ran on ports we cannot take, and a server's name decides its place on the
  * ring, so each server line is rewritten to point at one of our backends while keeping its
@@ -41,7 +43,7 @@ class PlacementIT {
   private static final List<RedisServer> backends = new ArrayList<>();
 
   static Stream<String> placements() throws IOException {
-    try (Stream<Path> files = Files.list(Vectors.dir().resolve("placement"))) {
+    try (Stream<Path> files = Files.list(GoldenVectors.file("placement"))) {
       return files.map(f -> f.getFileName().toString())
           .filter(n -> n.endsWith(".tsv") && !n.contains("-random-"))
           .map(n -> n.substring(0, n.length() - 4))
@@ -59,7 +61,7 @@ class PlacementIT {
   @ParameterizedTest(name = "{0}")
   @MethodSource("placements")
   void keysLandWhereTwemproxyPutThem(String name) throws Exception {
-    Path dir = Vectors.dir().resolve("placement");
+    Path dir = GoldenVectors.file("placement");
     List<String> yaml = Files.readAllLines(dir.resolve(name + ".yml"));
     List<String> rewritten = new ArrayList<>();
     int servers = 0;

@@ -7,7 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.Paths;
 import java.util.List;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -16,30 +15,13 @@ import org.junit.jupiter.params.provider.MethodSource;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ProxyConfig;
 import walnut.core.config.ServerConfig;
+import walnut.testing.GoldenVectors;
 
 /** The golden placement files (spec §13), taken from the real binary, all load. */
 class PlacementVectorsConfigTest {
 
   static Path placementDir() {
-    String root = System.getProperty("walnut.root");
-    if (root != null && !root.isEmpty()) {
-      Path dir = Paths.get(root).resolve("../shared/vectors/placement").normalize();
-      if (Files.isDirectory(dir)) {
-        return dir;
-      }
-    }
-    // Run from an IDE or a module directory: walk up until a shared/ sibling appears.
-    for (Path dir = Paths.get("").toAbsolutePath(); dir != null; dir = dir.getParent()) {
-      Path candidate = dir.resolve("shared/vectors/placement");
-      if (Files.isDirectory(candidate)) {
-        return candidate;
-      }
-      candidate = dir.resolve("../shared/vectors/placement").normalize();
-      if (Files.isDirectory(candidate)) {
-        return candidate;
-      }
-    }
-    throw new IllegalStateException("shared/vectors/placement not found; set -Dwalnut.root");
+    return GoldenVectors.file("placement");
   }
 
   static Stream<Path> placementFiles() throws IOException {
