@@ -13,9 +13,13 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
+import walnut.testing.SingleTransport;
 
 /** {@code client_connections} as a per-pool limit, and Walnut's {@code client_idle_timeout}. */
 @Timeout(value = 60, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+// Kept on nio only, as the file-name globs had it; it proxies through ProxyFixture, so it could
+// run on every transport, at the cost of build time.
+@SingleTransport
 class ClientLimitsIT {
 
   @Test

@@ -22,6 +22,7 @@ import redis.clients.jedis.Response;
 import walnut.testing.FreePorts;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
+import walnut.testing.SingleTransport;
 
 /**
  * Reloading {@code nutcracker.yml} in the packaged {@code bin/walnut}, as an operator does: edit
@@ -31,6 +32,7 @@ import walnut.testing.RedisServer;
  * a Walnut started fresh on the new file puts them.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@SingleTransport
 class ConfigReloadIT {
 
   private static final int CLIENTS = 4;

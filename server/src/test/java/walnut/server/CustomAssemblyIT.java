@@ -16,9 +16,11 @@ import walnut.core.proxy.ProxyServer;
 import walnut.hashing.HashingModule;
 import walnut.redis.RedisModule;
 import walnut.testing.RedisServer;
+import walnut.testing.SingleTransport;
 import walnut.transport.nio.NioTransportModule;
 
 /** A user's own, smaller assembly — Redis over NIO only — as the README shows it. */
+@SingleTransport
 class CustomAssemblyIT {
 
   @Singleton

@@ -18,12 +18,14 @@ import walnut.core.config.ServerConfig;
 import walnut.testing.FreePorts;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
+import walnut.testing.SingleTransport;
 
 /**
  * The plug-in story end to end: the example jar {@code examples/custom-hash} dropped into a
  * distribution's {@code plugins/} folder adds the hash {@code djb2} to the real launcher, with no
  * rebuild of Walnut, and keys land where that hash puts them.
  */
+@SingleTransport
 class CustomHashPluginIT {
 
   @TempDir

@@ -20,8 +20,10 @@ import redis.clients.jedis.Jedis;
 import walnut.testing.FreePorts;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
+import walnut.testing.SingleTransport;
 
 /** The packaged launcher, {@code bin/walnut}, run as a user runs it. */
+@SingleTransport
 class LauncherIT {
 
   @TempDir

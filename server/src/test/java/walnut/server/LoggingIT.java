@@ -14,6 +14,7 @@ import org.junit.jupiter.api.io.TempDir;
 import walnut.testing.FreePorts;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
+import walnut.testing.SingleTransport;
 
 /**
  * Logging driven by signals through the packaged {@code bin/walnut}, as logrotate and an operator
@@ -21,6 +22,7 @@ import walnut.testing.RedisServer;
  * debug line that appears and disappears), SIGUSR2 is logged and ignored.
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@SingleTransport
 class LoggingIT {
 
   @TempDir

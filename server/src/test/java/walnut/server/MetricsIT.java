@@ -32,6 +32,7 @@ import walnut.testing.FreePorts;
 import walnut.testing.MemcachedServer;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
+import walnut.testing.SingleTransport;
 
 /**
  * The Prometheus endpoint scraped over HTTP after known traffic and parsed strictly
@@ -40,6 +41,7 @@ import walnut.testing.RedisServer;
  * histogram; the build; and the outcome of configuration reloads.
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@SingleTransport
 class MetricsIT {
 
   /** twemproxy pool field → Prometheus family (TYPE name) and type. */

@@ -22,6 +22,7 @@ import walnut.testing.FreePorts;
 import walnut.testing.MemcachedServer;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
+import walnut.testing.SingleTransport;
 
 /**
  * The stats port read as twemproxy's monitoring scripts read it: after known traffic through a
@@ -30,6 +31,7 @@ import walnut.testing.RedisServer;
  * count exact. Also {@code -i} and {@code -D} through {@code bin/walnut}.
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@SingleTransport
 class StatsPortIT {
 
   /** twemproxy's field names in its order (spec §11.3), written out, not taken from the code. */

@@ -29,6 +29,7 @@ import walnut.core.proxy.EngineOptions;
 import walnut.core.proxy.ProxyServer;
 import walnut.core.spi.Transport;
 import walnut.testing.RedisServer;
+import walnut.testing.SingleTransport;
 import walnut.transport.epoll.EpollTransport;
 import walnut.transport.iouring.IoUringTransport;
 import walnut.transport.nio.NioTransport;
@@ -39,6 +40,7 @@ import walnut.transport.nio.NioTransport;
  * /path 0600}, {@code servers: - /path:1}, with {@code redis_db} selected on a unix-socket server
  * connection as on a TCP one), and {@code reuseport}.
  */
+@SingleTransport
 class TransportIT {
 
   @TempDir
