@@ -227,6 +227,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
       stray(bytes);
       return;
     }
+    if (!last) {
+      requests.progress(); // a server sending a long reply is answering
+    }
     try {
       if (head.takesParts()) {
         head.onPart(bytes, last, this);

@@ -56,6 +56,11 @@ final class InFlight {
     return size == 0 ? 0 : deadlines[head];
   }
 
+  /** Moves the head's deadline to {@code deadline}; the FIFO must not be empty. */
+  void headDeadline(long deadline) {
+    deadlines[head] = deadline;
+  }
+
   /** Removes the head and returns its handler, or {@code null} when empty. */
   ReplyHandler poll() {
     if (size == 0) {

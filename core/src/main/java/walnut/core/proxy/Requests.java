@@ -162,6 +162,17 @@ final class Requests {
     return head;
   }
 
+  /**
+   * A piece of the head's long reply arrived: the server is answering, so the head's timeout
+   * starts again from now (the head timer looks at the new deadline when it fires).
+   */
+  void progress() {
+    long deadline = waiting.headDeadline();
+    if (deadline != 0) {
+      waiting.headDeadline(Math.max(deadline, deadlineFrom(loop.ticker().nanoTime())));
+    }
+  }
+
   /** The head's deadline (0: none): of the written requests once connected, else the queued. */
   private long headDeadline() {
     return connected ? waiting.headDeadline() : queued.headDeadline();

@@ -960,4 +960,57 @@ class BackendEngineTest {
     }
     return out.toString(UTF_8);
   }
+
+  // ---------------------------------------------------------------- a long reply in progress
+
+  /**
+   * A server that is sending a long reply is answering: each piece that arrives restarts the
+   * head's timeout, so a value that takes longer than {@code timeout} to stream (a busy machine, a
+   * client reading at its own pace) is not cut off as a timed-out server.
+   */
+  @Test
+  void aLongReplyThatKeepsArrivingDoesNotTimeOut() {
+    try (EngineHarness h = harness(1, 100)) {
+      EmbeddedChannel c = h.client();
+      h.send(c, "get 0a\n"); // t=0, due at 100
+      EmbeddedChannel s0 = h.backend(0);
+      h.advance(60);
+      h.reply(s0, "STREAM 8\nab"); // t=60
+      h.advance(60);
+      h.reply(s0, "cd"); // t=120: past the request's own deadline, but the reply is arriving
+      h.advance(60);
+      h.reply(s0, "ef"); // t=180
+      h.advance(90);
+      h.reply(s0, "gh"); // t=270
+      assertEquals("STREAM 8\nabcdefgh", written(c));
+      assertEquals(0, h.serverStat(0, ServerStat.SERVER_TIMEDOUT));
+      assertTrue(s0.isOpen() && c.isOpen());
+      h.send(c, "get 0b\n");
+      h.reply(s0, "v\n");
+      assertEquals("v\n", written(c));
+    }
+  }
+
+  /** A long reply that stops arriving for {@code timeout} is a timed-out server after all. */
+  @Test
+  void aLongReplyThatStopsArrivingTimesOutATimeoutAfterItsLastPiece() {
+    try (EngineHarness h = harness(1, 100)) {
+      EmbeddedChannel c = h.client();
+      EmbeddedChannel other = h.client();
+      h.send(c, "get 0a\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.send(other, "get 0b\n");
+      h.advance(50);
+      h.reply(s0, "STREAM 8\nab"); // t=50: the head is due at 150 now
+      assertEquals("STREAM 8\nab", written(c));
+      h.advance(99); // t=149
+      assertTrue(s0.isOpen());
+      assertEquals(0, h.serverStat(0, ServerStat.SERVER_TIMEDOUT));
+      h.advance(1); // t=150
+      assertFalse(s0.isOpen(), "the server stopped sending: it timed out");
+      assertEquals(1, h.serverStat(0, ServerStat.SERVER_TIMEDOUT));
+      assertFalse(c.isOpen(), "half a value cannot be followed by an error reply");
+      assertEquals(TIMED_OUT, written(other), "the request behind gets the timeout");
+    }
+  }
 }
