@@ -5,8 +5,8 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * twemproxy's {@code crc16} (spec §4.3): the CRC-16/XMODEM table step run in a 32-bit register
- * that is never masked back to 16 bits.
+ * twemproxy's {@code crc16} (docs/compatibility.md#crc16): the CRC-16/XMODEM table step run in a
+ * 32-bit register that is never masked back to 16 bits.
  *
  * <p>The low 16 bits are CRC-16/XMODEM; the high 16 bits hold what was shifted out and are part
  * of the value twemproxy places keys with, so this must not be replaced by a real CRC-16 (nor

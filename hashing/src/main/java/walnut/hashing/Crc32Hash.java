@@ -5,8 +5,8 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * libmemcached's {@code crc32} (spec §4.4): bits 16..30 of the standard CRC-32, so the result is
- * only 15 bits wide (0..32767).
+ * libmemcached's {@code crc32} (docs/compatibility.md#crc32): bits 16..30 of the standard CRC-32,
+ * so the result is only 15 bits wide (0..32767).
  *
  * <p>With ketama that means every key lands on the servers owning the lowest ring points; it is
  * kept because placement has to match twemproxy, not because it spreads keys well.

@@ -4,7 +4,7 @@ import io.netty.buffer.ByteBuf;
 import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
-/** The standard CRC-32, all 32 bits ({@code crc32a}, spec §4.5). */
+/** The standard CRC-32, all 32 bits ({@code crc32a}, docs/compatibility.md#crc32a). */
 public final class Crc32aHash implements HashFunction {
 
   @Inject

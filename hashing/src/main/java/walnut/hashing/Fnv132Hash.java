@@ -5,7 +5,7 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * 32-bit FNV-1 ({@code fnv1_32}, spec §4.8).
+ * 32-bit FNV-1 ({@code fnv1_32}, docs/compatibility.md#fnv1_32-and-fnv1a_32).
  *
  * <p>Hand-written because twemproxy XORs in the sign-extended C {@code char}; Guava's FNV reads
  * bytes unsigned and gives different values for every key with a byte of 0x80 or above.

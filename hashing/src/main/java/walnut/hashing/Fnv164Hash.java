@@ -5,7 +5,7 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * 64-bit FNV-1 truncated to its low 32 bits ({@code fnv1_64}, spec §4.6).
+ * 64-bit FNV-1 truncated to its low 32 bits ({@code fnv1_64}, docs/compatibility.md#fnv1_64).
  *
  * <p>Hand-written because library FNVs (Guava's included) read bytes unsigned, while twemproxy XORs
  * in the sign-extended C {@code char}. The low 32 bits of a 64-bit multiply or XOR depend only on

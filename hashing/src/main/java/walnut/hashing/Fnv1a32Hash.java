@@ -5,8 +5,8 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * 32-bit FNV-1a ({@code fnv1a_32}, spec §4.8), with twemproxy's signed bytes: hand-written because
- * library versions XOR in the unsigned byte.
+ * 32-bit FNV-1a ({@code fnv1a_32}, docs/compatibility.md#fnv1_32-and-fnv1a_32), with twemproxy's
+ * signed bytes: hand-written because library versions XOR in the unsigned byte.
  */
 public final class Fnv1a32Hash implements HashFunction {
 

@@ -5,7 +5,7 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * twemproxy's default hash, {@code fnv1a_64} (spec §4.7).
+ * twemproxy's default hash, {@code fnv1a_64} (docs/compatibility.md#fnv1a_64).
  *
  * <p>Despite its name this is not FNV-1a-64: twemproxy keeps a 32-bit state seeded with the low
  * half of the 64-bit offset basis and multiplies by the low half of the 64-bit prime. For bytes

@@ -5,7 +5,7 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * Paul Hsieh's SuperFastHash as twemproxy has it ({@code hsieh}, spec §4.9).
+ * Paul Hsieh's SuperFastHash as twemproxy has it ({@code hsieh}, docs/compatibility.md#hsieh).
  *
  * <p>Two quirks make the published algorithm give different values: the initial hash is 0, not
  * the key length, and in the 3-byte tail the third byte is read as a signed C {@code char}, so it

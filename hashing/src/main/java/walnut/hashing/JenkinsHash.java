@@ -5,7 +5,8 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * Bob Jenkins' lookup3 {@code hashlittle(key, length, 13)} ({@code jenkins}, spec §4.11).
+ * Bob Jenkins' lookup3 {@code hashlittle(key, length, 13)} ({@code jenkins},
+ * docs/compatibility.md#jenkins).
  *
  * <p>lookup3 reads the key as little-endian 32-bit words; the C code has three paths for
  * different alignments, which all give this result on a little-endian machine. The last 1..12

@@ -11,7 +11,7 @@ import walnut.core.spi.Distribution;
 import walnut.core.spi.HashFunction;
 
 /**
- * twemproxy's consistent-hash ring, {@code ketama} (spec §6.2).
+ * twemproxy's consistent-hash ring, {@code ketama} (docs/compatibility.md#ketama).
  *
  * <p>Implementation note. twemproxy gives each live server {@code floor(w/W * 160/4 * n) * 4}
  * points, computed in C {@code float}; hashes the strings {@code <name>-0}, {@code <name>-1}, …

@@ -5,7 +5,8 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * The first four bytes of the key's MD5 digest, read little-endian ({@code md5}, spec §4.2).
+ * The first four bytes of the key's MD5 digest, read little-endian ({@code md5},
+ * docs/compatibility.md#md5).
  *
  * <p>Uses the hand-written {@link Md5}, which reads the buffer in place: no
  * {@code MessageDigest}, no thread-local, no copy of the key.

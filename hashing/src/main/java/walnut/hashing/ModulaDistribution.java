@@ -8,9 +8,9 @@ import walnut.core.spi.Distribution;
 import walnut.core.spi.HashFunction;
 
 /**
- * twemproxy's {@code modula} distribution (spec §6.3): a slot table holding {@code weight}
- * consecutive slots per server, in list order; a hash goes to {@code slots[hash mod slots]}, the
- * remainder taken unsigned.
+ * twemproxy's {@code modula} distribution (docs/compatibility.md#modula): a slot table holding
+ * {@code weight} consecutive slots per server, in list order; a hash goes to {@code slots[hash mod
+ * slots]}, the remainder taken unsigned.
  *
  * <p>twemproxy materialises the table. This class does too while it is small (an O(1) lookup),
  * and above {@link #MAX_SLOT_TABLE} slots keeps only each server's cumulative end slot and finds

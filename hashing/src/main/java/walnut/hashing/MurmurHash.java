@@ -5,7 +5,7 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * MurmurHash2, 32-bit, as twemproxy seeds it ({@code murmur}, spec §4.10).
+ * MurmurHash2, 32-bit, as twemproxy seeds it ({@code murmur}, docs/compatibility.md#murmur).
  *
  * <p>Hand-written because the seed depends on the key: {@code 0xdeadbeef * length}. Guava only
  * offers MurmurHash3 and other libraries take a fixed seed, so none gives twemproxy's values.

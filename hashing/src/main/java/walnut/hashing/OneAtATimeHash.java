@@ -5,7 +5,7 @@ import jakarta.inject.Inject;
 import walnut.core.spi.HashFunction;
 
 /**
- * Bob Jenkins' one-at-a-time hash ({@code one_at_a_time}, spec §4.1).
+ * Bob Jenkins' one-at-a-time hash ({@code one_at_a_time}, docs/compatibility.md#one_at_a_time).
  *
  * <p>twemproxy adds each key byte as a C {@code char}, which is signed on x86-64: a byte 0x80..0xFF
  * is added as a negative number. {@code getByte} sign-extends the same way.

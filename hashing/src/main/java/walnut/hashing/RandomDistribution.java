@@ -9,12 +9,12 @@ import walnut.core.spi.Distribution;
 import walnut.core.spi.HashFunction;
 
 /**
- * twemproxy's {@code random} distribution (spec §6.4): every lookup picks one of the live servers
- * uniformly, ignoring the hash and the weights.
+ * twemproxy's {@code random} distribution (docs/compatibility.md#random): every lookup picks one of
+ * the live servers uniformly, ignoring the hash and the weights.
  *
  * <p>twemproxy uses libc's {@code random()} seeded with the time, so its choices cannot be
- * reproduced anyway (spec §15 item 8); {@link ThreadLocalRandom} gives the same distribution with
- * no shared state between event loops and no allocation.
+ * reproduced anyway (docs/compatibility.md#random); {@link ThreadLocalRandom} gives the same
+ * distribution with no shared state between event loops and no allocation.
  */
 public final class RandomDistribution implements Distribution {
 

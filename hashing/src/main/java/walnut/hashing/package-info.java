@@ -6,6 +6,6 @@
  * <p>Every hash reads its key with absolute {@code getByte}-style calls, never moves the buffer's
  * indices, never retains or releases it and allocates nothing, so it can run on the request path
  * of any event loop. The exact definitions, and the golden values the tests hold them to, are in
- * {@code shared/twemproxy-spec.md} sections 4 to 6 and {@code shared/vectors/}.
+ * docs/compatibility.md#hash-functions and the golden data in {@code vectors/}.
  */
 package walnut.hashing;

@@ -7,7 +7,10 @@ import java.util.SplittableRandom;
 import java.util.zip.CRC32;
 import org.junit.jupiter.api.Test;
 
-/** The table-driven CRC-32 against {@link CRC32}, which is exactly the standard one (§4.4). */
+/**
+ * The table-driven CRC-32 against {@link CRC32}, which is exactly the standard one
+ * (docs/compatibility.md#crc32).
+ */
 class Crc32Test {
 
   @Test

@@ -23,7 +23,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.MethodSource;
 import walnut.core.spi.HashFunction;
 
-/** The twelve hashes against twemproxy's own values ({@code hashes.tsv}, spec §4). */
+/**
+ * The twelve hashes against twemproxy's own values ({@code hashes.tsv},
+ * docs/compatibility.md#hash-functions).
+ */
 class HashFunctionsTest {
 
   static final List<HashFunction> ALL = List.of(new OneAtATimeHash(), new Md5Hash(),

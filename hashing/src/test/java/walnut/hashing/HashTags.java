@@ -3,8 +3,8 @@ package walnut.hashing;
 import java.util.Arrays;
 
 /**
- * twemproxy's hash-tag rule (spec §5.1), only so the placement tests can replay the hash-tag
- * vectors; routing owns the real one.
+ * twemproxy's hash-tag rule (docs/compatibility.md#hash-tags), only so the placement tests can
+ * replay the hash-tag vectors; routing owns the real one.
  */
 final class HashTags {
 

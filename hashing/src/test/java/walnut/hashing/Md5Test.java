@@ -12,7 +12,10 @@ import java.security.NoSuchAlgorithmException;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.Test;
 
-/** The hand-written MD5 against the JDK's, and the spec's ketama check values (§6.2). */
+/**
+ * The hand-written MD5 against the JDK's, and the spec's ketama check values
+ * (docs/compatibility.md#ketama).
+ */
 class Md5Test {
 
   @Test

@@ -14,7 +14,7 @@ import walnut.core.config.Endpoint;
 import walnut.core.config.ServerConfig;
 import walnut.core.spi.Continuum;
 
-/** The modula slot table (spec §6.3). */
+/** The modula slot table (docs/compatibility.md#modula). */
 class ModulaDistributionTest {
 
   private final ModulaDistribution modula = new ModulaDistribution();

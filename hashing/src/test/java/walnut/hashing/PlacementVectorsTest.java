@@ -20,7 +20,7 @@ import walnut.core.spi.HashFunction;
 
 /**
  * End to end for this module: every key of every {@code placement/*.tsv}, taken from the real
- * nutcracker 0.5.0 binary, lands on the same server (spec §13).
+ * nutcracker 0.5.0 binary, lands on the same server (docs/compatibility.md#golden-vectors).
  */
 class PlacementVectorsTest {
 
@@ -48,7 +48,8 @@ class PlacementVectorsTest {
     List<String> wrong = new ArrayList<>();
     for (String[] row : rows) {
       byte[] hashed = HashTags.hashed(Vectors.hex(row[0]), pool.hashTag());
-      // Spec §5.2: an empty key hashes to 0 without calling the hash; one server skips hashing.
+      // docs/compatibility.md#special-cases: an empty key hashes to 0 without calling the hash; one
+      // server skips hashing.
       int h = hashed.length == 0 ? 0 : hash.hash(hashed);
       int position = pool.sorted().size() == 1 ? 0 : continuum.serverFor(h);
       int server = pool.fileIndexOf()[position];

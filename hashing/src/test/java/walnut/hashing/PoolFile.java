@@ -57,7 +57,10 @@ record PoolFile(String hash, String distribution, String hashTag, List<ServerCon
     return line.substring(line.indexOf(':') + 1).strip();
   }
 
-  /** {@code host:port:weight [name]}, parsed from the right as twemproxy does (spec §3.4). */
+  /**
+   * {@code host:port:weight [name]}, parsed from the right as twemproxy does
+   * (docs/compatibility.md#server-lines-and-names).
+   */
   static ServerConfig server(String line) {
     String name = null;
     int space = line.lastIndexOf(' ');

@@ -10,7 +10,10 @@ import walnut.core.config.Endpoint;
 import walnut.core.config.ServerConfig;
 import walnut.core.spi.Continuum;
 
-/** The random distribution (spec §6.4): uniform over live servers, weights and hash ignored. */
+/**
+ * The random distribution (docs/compatibility.md#random): uniform over live servers, weights and
+ * hash ignored.
+ */
 class RandomDistributionTest {
 
   private final RandomDistribution random = new RandomDistribution();

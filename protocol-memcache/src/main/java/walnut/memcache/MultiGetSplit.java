@@ -6,7 +6,7 @@ import walnut.core.spi.AbstractSplit;
 
 /**
  * The sub-requests of one split {@code get}/{@code gets}/{@code gat}/{@code gats}, and the merge
- * of their replies (spec §10.3).
+ * of their replies (docs/compatibility.md#multi-get).
  *
  * <p>Implementation note: a server answers one {@code VALUE} block per requested key it holds, in
  * the order the keys were asked, and nothing for the others. The merge walks each sub-reply once

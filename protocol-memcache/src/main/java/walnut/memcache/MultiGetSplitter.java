@@ -10,14 +10,14 @@ import walnut.core.spi.Splitter;
  * Splits {@code get}, {@code gets}, {@code gat} and {@code gats} with several keys into one
  * sub-request per server.
  *
- * <p>Implementation note: twemproxy (spec §10.3) routes each key on its own and sends each server
- * one {@code get} with that server's keys in their original relative order, duplicates included
- * (so each server answers one {@code VALUE} per occurrence it finds). This does the same in three
- * passes over small int arrays, as the Redis splitter does: route every key, take the sorted
- * distinct servers as fragments, then size each fragment exactly and copy the keys in. The
- * sub-request is {@code <command> [<exptime>] <key> <key>…\r\n}: the command and a {@code gat}'s
- * exptime as the client sent them, without twemproxy's space before the CRLF, so a fragment is
- * never longer than the client's line: a {@code gat} fragment stays within memcached's 2048-byte
+ * <p>Implementation note: twemproxy (docs/compatibility.md#multi-get) routes each key on its own
+ * and sends each server one {@code get} with that server's keys in their original relative order,
+ * duplicates included (so each server answers one {@code VALUE} per occurrence it finds). This does
+ * the same in three passes over small int arrays, as the Redis splitter does: route every key, take
+ * the sorted distinct servers as fragments, then size each fragment exactly and copy the keys in.
+ * The sub-request is {@code <command> [<exptime>] <key> <key>…\r\n}: the command and a {@code
+ * gat}'s exptime as the client sent them, without twemproxy's space before the CRLF, so a fragment
+ * is never longer than the client's line: a {@code gat} fragment stays within memcached's 2048-byte
  * line limit, and a long {@code get} fragment starts with {@code get }, which memcached lets run
  * longer. A key with no live
  * server lands in a fragment whose server is {@link KeyRouter#NO_SERVER}, which the engine answers

@@ -134,7 +134,10 @@ final class CommandDispatcher {
     return routed(buf, start, length, args, 3, owned);
   }
 
-  /** twemproxy's AUTH (spec §9.6), plus Redis 6's {@code AUTH default <password>}. */
+  /**
+   * twemproxy's AUTH (docs/compatibility.md#redis_auth), plus Redis 6's {@code AUTH default
+   * <password>}.
+   */
   private ByteBuf auth(ByteBufAllocator alloc, ByteBuf buf, int start, Args args) {
     if (password == null) {
       return Replies.error(alloc, "ERR Client sent AUTH, but no password is set");
@@ -145,7 +148,8 @@ final class CommandDispatcher {
     if (withUser) {
       ok &= isDefaultUser(buf, start + args.offset(1), args.length(1));
     }
-    // A failed AUTH de-authenticates, even after an earlier success (spec §9.6).
+    // A failed AUTH de-authenticates, even after an earlier success
+    // (docs/compatibility.md#redis_auth).
     authenticated = ok;
     if (ok) {
       return Replies.ok(alloc);

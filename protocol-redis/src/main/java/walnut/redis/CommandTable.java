@@ -8,9 +8,9 @@ import walnut.redis.RedisCommand.Action;
 import walnut.redis.RedisCommand.Arity;
 
 /**
- * The commands the proxy knows: twemproxy 0.5.0's 137 (spec §9.2, with their argument classes),
- * the single-stream commands twemproxy lacks, and the ones Walnut answers itself so that ordinary
- * clients connect (ECHO, SELECT, CLIENT, HELLO).
+ * The commands the proxy knows: twemproxy 0.5.0's 137 (docs/compatibility.md#command-table, with
+ * their argument classes), the single-stream commands twemproxy lacks, and the ones Walnut answers
+ * itself so that ordinary clients connect (ECHO, SELECT, CLIENT, HELLO).
  *
  * <p>Implementation note: names are matched case-insensitively for ASCII letters only, as
  * twemproxy does. Lookup must not allocate, so instead of upper-casing into a {@code String} the
@@ -57,7 +57,8 @@ final class CommandTable {
     // refused.
     add(Arity.KEY_ANY, Action.ROUTE, "XADD", "XLEN", "XRANGE", "XREVRANGE", "XDEL", "XTRIM",
         "XACK", "XPENDING", "XCLAIM", "XAUTOCLAIM", "XSETID");
-    // twemproxy routes EXISTS by its first key only; Walnut splits it and sums (design §6).
+    // twemproxy routes EXISTS by its first key only; Walnut splits it and sums
+    // (docs/compatibility.md#where-walnut-differs).
     split(Arity.KEYS, MultiKeySplitter.EXISTS);
     split(Arity.KEYS, MultiKeySplitter.MGET);
     split(Arity.KEYS, MultiKeySplitter.DEL);

@@ -6,7 +6,7 @@ import walnut.core.spi.AbstractSplit;
 
 /**
  * The sub-requests of one split MGET, DEL, UNLINK, TOUCH, EXISTS or MSET, and the merge of their
- * replies (spec §9.3).
+ * replies (docs/compatibility.md#fragmented-commands).
  *
  * <p>Implementation note: for MGET each key remembers its fragment and its position inside that
  * fragment; the merge finds where every element of every sub-reply starts, then copies the

@@ -11,14 +11,15 @@ import walnut.core.spi.Splitter;
 /**
  * Splits MGET, DEL, UNLINK, TOUCH, EXISTS and MSET into one sub-request per server.
  *
- * <p>Implementation note: twemproxy (spec §9.3) routes each key on its own, groups the keys of one
- * server into one sub-request in their relative order, rewrites it as a fresh array with a
- * lower-case command name, and sends the sub-requests in server order; MSET keeps each value with
- * its key. This does the same in three passes over small int arrays: route every key, take the
- * sorted distinct servers as fragments, then size each fragment exactly and copy the arguments in.
- * Keys are copied rather than sliced because a sub-request is a few short bulk strings, where a
- * composite buffer would cost more than the copy. A key with no live server lands in a fragment
- * whose server is {@link KeyRouter#NO_SERVER}, which the engine answers with an error.
+ * <p>Implementation note: twemproxy (docs/compatibility.md#fragmented-commands) routes each key on
+ * its own, groups the keys of one server into one sub-request in their relative order, rewrites it
+ * as a fresh array with a lower-case command name, and sends the sub-requests in server order; MSET
+ * keeps each value with its key. This does the same in three passes over small int arrays: route
+ * every key, take the sorted distinct servers as fragments, then size each fragment exactly and
+ * copy the arguments in. Keys are copied rather than sliced because a sub-request is a few short
+ * bulk strings, where a composite buffer would cost more than the copy. A key with no live server
+ * lands in a fragment whose server is {@link KeyRouter#NO_SERVER}, which the engine answers with an
+ * error.
  *
  * <p>Stateless and shared by every connection: the per-request state lives in the
  * {@link MultiKeySplit} it returns. The frame is read in place and never retained or released.

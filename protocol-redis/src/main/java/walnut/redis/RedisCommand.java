@@ -4,8 +4,8 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 
 /**
- * One command the proxy knows: its name, its argument class (twemproxy-spec §9.2) and what the
- * proxy does with it. Immutable; the instances live in {@link CommandTable}.
+ * One command the proxy knows: its name, its argument class (docs/compatibility.md#command-table)
+ * and what the proxy does with it. Immutable; the instances live in {@link CommandTable}.
  */
 final class RedisCommand {
 

@@ -12,15 +12,15 @@ import walnut.core.spi.Protocol;
 
 /**
  * The Redis protocol (RESP2), as twemproxy 0.5.0 speaks it with the differences of
- * {@code shared/design.md} §6.
+ * docs/compatibility.md#where-walnut-differs.
  *
  * <p>Stateless and thread-safe: per-connection state lives in the decoders it creates, one
  * {@link RedisRequestDecoder} per client channel and one {@link RedisReplyDecoder} per backend
  * channel, never shared. Every buffer it returns is owned by the caller.
  *
  * <p>Backend handshake: AUTH first when {@code redis_auth} is set, then {@code SELECT <redis_db>}
- * when {@code redis_db > 0}. twemproxy sends SELECT before AUTH, so with both keys its data lands in
- * DB 0; Walnut does it in the working order (design §6).
+ * when {@code redis_db > 0}. twemproxy sends SELECT before AUTH, so with both keys its data lands
+ * in DB 0; Walnut does it in the working order (docs/compatibility.md#where-walnut-differs).
  */
 public final class RedisProtocol implements Protocol {
 

@@ -30,9 +30,9 @@ import walnut.core.spi.ReplyPart;
  * <p>A top-level {@code -OOM}, {@code -BUSY} or {@code -LOADING} error (followed by a space or CR)
  * raises {@link TransientServerErrorException}, and an unparseable reply a
  * {@link CorruptedFrameException}: the engine closes the connection and answers
- * {@code Invalid argument} to everything in flight (spec §9.9). After either, the decoder discards
- * the rest of the stream, which can no longer be matched to requests. One instance per backend
- * channel, confined to its event loop.
+ * {@code Invalid argument} to everything in flight (docs/compatibility.md#transient-server-errors).
+ * After either, the decoder discards the rest of the stream, which can no longer be matched to
+ * requests. One instance per backend channel, confined to its event loop.
  */
 public final class RedisReplyDecoder extends ByteToMessageDecoder {
 

@@ -18,7 +18,10 @@ import walnut.redis.RedisCommand.Arity;
 
 class CommandTableTest {
 
-  /** twemproxy-spec §9.2, copied from the spec rather than from the table under test. */
+  /**
+   * docs/compatibility.md#command-table, copied from the spec rather than from the table under
+   * test.
+   */
   private static final Map<Arity, String> SPEC = Map.of(
       Arity.KEY, "PERSIST PTTL TTL TYPE DUMP DECR GET GETDEL INCR STRLEN HGETALL HKEYS HLEN HVALS "
           + "LLEN SCARD SMEMBERS ZCARD",

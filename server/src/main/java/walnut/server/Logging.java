@@ -13,7 +13,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * twemproxy's logging controls on Logback: the {@code -v} level (0..11), the {@code -o} file,
- * SIGHUP's reopen and SIGTTIN/SIGTTOU's level steps (spec §12).
+ * SIGHUP's reopen and SIGTTIN/SIGTTOU's level steps
+ * (docs/compatibility.md#signals-logging-and-reload).
  *
  * <p>Levels: 0 (emerg) logs nothing but signal lines; 1..3 (alert, crit, err) errors; 4 (warn)
  * warnings; 5..6 (notice, info) info, the default; 7 (debug) debug; 8..11 (verb … pverb) trace.

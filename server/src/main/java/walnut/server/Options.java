@@ -4,8 +4,8 @@ import java.time.Duration;
 import java.util.List;
 
 /**
- * The command line after twemproxy's validation rules (spec §2): plain decimal digits only, the
- * same ranges and the same messages.
+ * The command line after twemproxy's validation rules (docs/compatibility.md#command-line): plain
+ * decimal digits only, the same ranges and the same messages.
  */
 record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalMillis,
     int mbufSize, int threads, String transport, Duration shutdownGrace, long clientPendingLimit,

@@ -8,7 +8,8 @@ import org.slf4j.LoggerFactory;
 import sun.misc.Signal;
 
 /**
- * Process signals, as twemproxy handles them where the JVM allows (spec §12):
+ * Process signals, as twemproxy handles them where the JVM allows
+ * (docs/compatibility.md#signals-logging-and-reload):
  *
  * <ul>
  *   <li>SIGTERM and SIGINT start a graceful shutdown (twemproxy dies at once on SIGTERM and exits

@@ -18,10 +18,11 @@ import walnut.testing.RedisServer;
 import walnut.testing.SingleTransport;
 
 /**
- * {@code auto_eject_hosts} as twemproxy 0.5.0 does it (spec §7.5), checked against its verified
- * sequence with {@code server_failure_limit: 2}: refused, refused, then served by the server the
- * ring moves the key to; after {@code server_retry_timeout}, the dead server is tried again,
- * twice, before the next ejection. Walnut's connect back-off must not change this count.
+ * {@code auto_eject_hosts} as twemproxy 0.5.0 does it (docs/compatibility.md#ejection), checked
+ * against its verified sequence with {@code server_failure_limit: 2}: refused, refused, then served
+ * by the server the ring moves the key to; after {@code server_retry_timeout}, the dead server is
+ * tried again, twice, before the next ejection. Walnut's connect back-off must not change this
+ * count.
  */
 // Kept on nio only, as the file-name globs had it; it proxies through ProxyFixture, so it could
 // run on every transport, at the cost of build time.

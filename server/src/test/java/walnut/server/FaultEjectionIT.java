@@ -22,9 +22,9 @@ import walnut.testing.Poll;
 import walnut.testing.ServerFixture;
 
 /**
- * {@code auto_eject_hosts} under load (spec §7.5): a killed server is ejected after {@code
- * server_failure_limit} failed connections, its keys move to the other servers and are served
- * there without errors, and once it is back on its port it returns to the ring when {@code
+ * {@code auto_eject_hosts} under load (docs/compatibility.md#ejection): a killed server is ejected
+ * after {@code server_failure_limit} failed connections, its keys move to the other servers and are
+ * served there without errors, and once it is back on its port it returns to the ring when {@code
  * server_retry_timeout} has passed, and its keys with it. Errors happen only between the kill and
  * the ejection, and only for its keys.
  */
@@ -85,8 +85,8 @@ class FaultEjectionIT {
         long returnedAt = System.currentTimeMillis();
         long ejectsBeforeReturn = ejects(rig);
         // Connections opened just before the ejection (one per event loop) may fail just after
-        // it and count again (spec §7.5 counts every close): the server is then ejected anew
-        // and returns server_retry_timeout after that last ejection.
+        // it and count again (docs/compatibility.md#ejection counts every close): the server is
+        // then ejected anew and returns server_retry_timeout after that last ejection.
         long lastEjectedAt = rig.serverStat(VICTIM, ServerStat.SERVER_EJECTED_AT) / 1_000;
         FaultKillIT.awaitPairs(load, VICTIM, 500, "the returned server serves its keys");
         load.stop();

@@ -15,8 +15,8 @@ import walnut.testing.Poll;
 
 /**
  * kill -9 of one backend under load, and its restart: requests for its keys fail with the
- * errors of spec §8.2 (never hang), every other reply stays correct and in order, and once the
- * server is back on its port its keys are served again.
+ * errors of docs/compatibility.md#server-side-failures (never hang), every other reply stays
+ * correct and in order, and once the server is back on its port its keys are served again.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class FaultKillIT {

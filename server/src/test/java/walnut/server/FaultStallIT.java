@@ -23,11 +23,11 @@ import walnut.testing.Poll;
 import walnut.testing.ServerFixture;
 
 /**
- * SIGSTOP, then SIGCONT, of one backend under load with {@code timeout} set (spec §7.3): the
- * kernel still accepts connections and requests for the stopped server, so nothing fails until
- * the timeout; then its requests fail with {@code Connection timed out}, no later than {@code
- * timeout} plus a small bound, while clients that use only the other servers never wait for it.
- * Once continued, the server's keys are served again.
+ * SIGSTOP, then SIGCONT, of one backend under load with {@code timeout} set
+ * (docs/compatibility.md#timeout): the kernel still accepts connections and requests for the
+ * stopped server, so nothing fails until the timeout; then its requests fail with {@code Connection
+ * timed out}, no later than {@code timeout} plus a small bound, while clients that use only the
+ * other servers never wait for it. Once continued, the server's keys are served again.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class FaultStallIT {
@@ -91,8 +91,9 @@ class FaultStallIT {
   /**
    * Clients that leave while their requests wait on a stopped server (no {@code timeout}: they
    * would wait for ever) must not leave their replies behind for others: once the server is
-   * continued, its replies to them are read and dropped (spec §7.2), and clients whose requests
-   * were queued behind them on the same backend connections get exactly their own replies.
+   * continued, its replies to them are read and dropped
+   * (docs/compatibility.md#reply-order-and-client-close), and clients whose requests were queued
+   * behind them on the same backend connections get exactly their own replies.
    */
   @ParameterizedTest
   @EnumSource(KvDialect.class)

@@ -27,11 +27,12 @@ import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 
 /**
- * {@code redis_auth} on both sides (spec §9.6) and {@code redis_db} (§9.7), against real
- * redis-servers started with {@code --requirepass}: clients must AUTH, a wrong password
- * de-authenticates, Walnut authenticates its own backend connections and says so clearly when the
- * backend refuses its password, data lands in the configured database, and with both keys AUTH
- * goes before SELECT so the data lands there too (twemproxy 0.5.0 puts it in DB 0). TCP servers.
+ * {@code redis_auth} on both sides (docs/compatibility.md#redis_auth) and {@code redis_db}
+ * (docs/compatibility.md#redis_db), against real redis-servers started with {@code --requirepass}:
+ * clients must AUTH, a wrong password de-authenticates, Walnut authenticates its own backend
+ * connections and says so clearly when the backend refuses its password, data lands in the
+ * configured database, and with both keys AUTH goes before SELECT so the data lands there too
+ * (twemproxy 0.5.0 puts it in DB 0). TCP servers.
  */
 class RedisAuthDbIT {
 
@@ -118,7 +119,8 @@ class RedisAuthDbIT {
             ProxyFixture.redisPool(backends).redisAuth(PASSWORD).build(), 1);
         RawClient client = RawClient.connect(walnut.port())) {
       assertEquals("+OK\r\n", client.call("AUTH", PASSWORD).raw());
-      // The backend's own refusal reaches the client, as in twemproxy (spec §9.6).
+      // The backend's own refusal reaches the client, as in twemproxy
+      // (docs/compatibility.md#redis_auth).
       String reply = client.call("GET", "wrongpw:k").raw();
       assertTrue(reply.startsWith("-NOAUTH"), reply);
       Pattern line = Pattern.compile("pool 'test': server '127\\.0\\.0\\.1:(\\d+)': AUTH to "

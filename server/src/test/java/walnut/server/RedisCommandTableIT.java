@@ -48,10 +48,10 @@ import redis.clients.jedis.exceptions.JedisDataException;
 import walnut.testing.RedisServer;
 
 /**
- * Every command of twemproxy's table (spec §9.2) through Walnut in front of three redis-servers
- * gets the reply the same commands get straight from one redis-server, with a raw socket (byte
- * for byte), Jedis and Lettuce; commands twemproxy refuses get an error and the connection goes
- * on.
+ * Every command of twemproxy's table (docs/compatibility.md#command-table) through Walnut in front
+ * of three redis-servers gets the reply the same commands get straight from one redis-server, with
+ * a raw socket (byte for byte), Jedis and Lettuce; commands twemproxy refuses get an error and the
+ * connection goes on.
  *
  * <p>Each case is a short script run twice, through Walnut and directly, under a key prefix of its
  * own (so clients and cases never share keys). Commands whose keys must live together — set
@@ -198,7 +198,10 @@ class RedisCommandTableIT {
       | MSET a | EVAL x | PERSIST
       """;
 
-  /** twemproxy's table (spec §9.2); QUIT, AUTH and MOVE are covered elsewhere. */
+  /**
+   * twemproxy's table (docs/compatibility.md#command-table); QUIT, AUTH and MOVE are covered
+   * elsewhere.
+   */
   private static final String SPEC_COMMANDS = """
       PING COMMAND LOLWUT PERSIST PTTL TTL TYPE DUMP DECR GET GETDEL INCR STRLEN HGETALL HKEYS HLEN
       HVALS LLEN SCARD SMEMBERS ZCARD EXPIRE EXPIREAT PEXPIRE PEXPIREAT APPEND DECRBY GETBIT GETSET
@@ -216,8 +219,8 @@ class RedisCommandTableIT {
 
   /**
    * Commands twemproxy refuses by closing the connection; Walnut answers each with an error and
-   * goes on. Of the streams (not in twemproxy's table, spec §9.2), those on several streams or
-   * with the key after a subcommand are refused too.
+   * goes on. Of the streams (not in twemproxy's table, docs/compatibility.md#command-table), those
+   * on several streams or with the key after a subcommand are refused too.
    */
   private static final String REFUSED = """
       MULTI | EXEC | DISCARD | WATCH k | UNWATCH | BLPOP k 1 | BRPOP k 1 | BLMOVE a b LEFT LEFT 1

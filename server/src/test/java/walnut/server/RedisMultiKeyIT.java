@@ -30,9 +30,9 @@ import walnut.testing.RedisServer;
 /**
  * MGET, DEL, UNLINK, TOUCH, EXISTS and MSET with a thousand keys spread over three redis-servers,
  * missing and duplicate keys among them: every reply is byte for byte what one redis-server holding
- * the same data answers (spec §9.3). The {@code fragments} stat counts the sub-requests. With one
- * backend down or stopped, the whole request gets one error reply with twemproxy's text
- * (spec §8.2) and the connection goes on.
+ * the same data answers (docs/compatibility.md#fragmented-commands). The {@code fragments} stat
+ * counts the sub-requests. With one backend down or stopped, the whole request gets one error reply
+ * with twemproxy's text (docs/compatibility.md#server-side-failures) and the connection goes on.
  */
 class RedisMultiKeyIT {
 
@@ -63,7 +63,8 @@ class RedisMultiKeyIT {
 
   /**
    * Key {@code i} of {@code name}, the number first: twemproxy's fnv1a_64 (32-bit FNV-1a with a
-   * truncated prime, spec §4.7) barely moves keys that differ only in their last bytes, so
+   * truncated prime, docs/compatibility.md#fnv1a_64) barely moves keys that differ only in their
+   * last bytes, so
    * {@code name:0} … {@code name:9} would all land on one server and a thousand such keys on a
    * dozen spots of the ring, sometimes missing a server altogether.
    */
@@ -216,7 +217,7 @@ class RedisMultiKeyIT {
   void fragmentsCountsSubRequestsNotSingleKeyForms() throws Exception {
     try (RawClient client = RawClient.connect(walnut.port())) {
       long before = fragments();
-      // One key: forwarded unchanged, no fragment (spec §9.3).
+      // One key: forwarded unchanged, no fragment (docs/compatibility.md#fragmented-commands).
       assertEquals("*1\r\n$-1\r\n", client.call("MGET", "frag:a").raw());
       assertEquals(":0\r\n", client.call("DEL", "frag:a").raw());
       assertEquals(before, fragments());

@@ -15,7 +15,8 @@ import walnut.testing.SingleTransport;
 /**
  * Server host names are resolved on each new connection, off the event loop: a name resolves
  * through the system resolver ({@code /etc/hosts} included), and one that does not answers
- * {@code -ERR Host is down} (spec §8.2) while the other servers keep serving.
+ * {@code -ERR Host is down} (docs/compatibility.md#server-side-failures) while the other servers
+ * keep serving.
  */
 // Kept on nio only, as the file-name globs had it; it proxies through ProxyFixture, so it could
 // run on every transport, at the cost of build time.

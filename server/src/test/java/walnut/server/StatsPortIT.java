@@ -27,14 +27,17 @@ import walnut.testing.SingleTransport;
 /**
  * The stats port read as twemproxy's monitoring scripts read it: after known traffic through a
  * Redis pool and a memcached pool, on two event loops, the whole document equals the one built
- * here from twemproxy's layout (spec §11.3) — field names, nesting, order, separators — with every
- * count exact. Also {@code -i} and {@code -D} through {@code bin/walnut}.
+ * here from twemproxy's layout (docs/compatibility.md#json-layout) — field names, nesting, order,
+ * separators — with every count exact. Also {@code -i} and {@code -D} through {@code bin/walnut}.
  */
 @Timeout(value = 120, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 @SingleTransport
 class StatsPortIT {
 
-  /** twemproxy's field names in its order (spec §11.3), written out, not taken from the code. */
+  /**
+   * twemproxy's field names in its order (docs/compatibility.md#json-layout), written out, not
+   * taken from the code.
+   */
   private static final List<String> POOL_FIELDS = List.of("client_eof", "client_err",
       "client_connections", "server_ejects", "forward_error", "fragments");
   private static final List<String> SERVER_FIELDS = List.of("server_eof", "server_err",

@@ -4,9 +4,10 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import java.util.Random;
 
 /**
- * For decoder tests: the three ways every decoder test feeds its input (style.md §6): all at once, one byte per write,
- * and random splits. Random splits come from {@link #seed()}: printed by each test class, and
- * replayed with {@code -Dwalnut.seed=<seed>}.
+ * For decoder tests: the three ways every decoder test feeds its input
+ * (docs/architecture.md#testing): all at once, one byte per write, and random splits. Random splits
+ * come from {@link #seed()}: printed by each test class, and replayed with {@code
+ * -Dwalnut.seed=<seed>}.
  */
 public enum Chunking {
   WHOLE,

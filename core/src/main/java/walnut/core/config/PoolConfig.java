@@ -12,7 +12,7 @@ import java.util.Set;
 
 /**
  * One pool of twemproxy's {@code nutcracker.yml}: a listener, the servers behind it and how keys
- * are spread over them. Defaults are twemproxy 0.5.0's (spec §3.2).
+ * are spread over them. Defaults are twemproxy 0.5.0's (docs/compatibility.md#pool-keys).
  *
  * <p>Immutable. {@code servers} is kept in twemproxy's sorted order (see
  * {@link ServerConfig#NAME_ORDER}); that order, not the file's, decides modula slots, ketama ties

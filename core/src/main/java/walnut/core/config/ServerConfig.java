@@ -9,7 +9,8 @@ import java.util.Comparator;
 /**
  * One backend server of a pool.
  *
- * <p>{@code name} is twemproxy's server name (spec §3.4): the configured name, else
+ * <p>{@code name} is twemproxy's server name (docs/compatibility.md#server-lines-and-names): the
+ * configured name, else
  * {@code host:port}, else just {@code host} for port 11211, else {@code path:} for a unix socket.
  * It places the server on the ketama ring, orders the pool's servers and keys the stats JSON.
  */

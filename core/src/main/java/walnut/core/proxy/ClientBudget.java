@@ -6,10 +6,11 @@ import java.lang.management.OperatingSystemMXBean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * How many client connections the process can hold, twemproxy's way (spec §7.1): the descriptor
- * limit, less every backend connection the pools may open and one listener each, less 32 for
- * everything else. A connection beyond it is accepted and closed at once, rather than letting the
- * process run out of descriptors for its servers.
+ * How many client connections the process can hold, twemproxy's way
+ * (docs/compatibility.md#connections): the descriptor limit, less every backend connection the
+ * pools may open and one listener each, less 32 for everything else. A connection beyond it is
+ * accepted and closed at once, rather than letting the process run out of descriptors for its
+ * servers.
  */
 final class ClientBudget {
 

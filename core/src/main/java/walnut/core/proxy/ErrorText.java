@@ -8,7 +8,8 @@ import java.util.List;
 
 /**
  * The text of twemproxy's error replies: glibc's {@code strerror} of the failure's errno
- * (spec §8.2). Java reports errno only as exception text, so this matches the same strings.
+ * (docs/compatibility.md#server-side-failures). Java reports errno only as exception text, so this
+ * matches the same strings.
  */
 final class ErrorText {
 

@@ -48,7 +48,7 @@ import walnut.core.stats.ServerStat;
 
 /**
  * The running proxy: one listener per pool on a shared set of event loops, each loop with its own
- * backend connections (design.md §4).
+ * backend connections (docs/architecture.md#threading).
  *
  * <p>Thread-safe. {@link #start} binds every listener before it returns (a bind failure stops
  * whatever was started and throws). {@link #close} stops accepting, waits up to the grace period
@@ -240,7 +240,10 @@ public final class ProxyServer implements AutoCloseable {
     return group;
   }
 
-  /** How many client connections the descriptor limit leaves room for (spec §7.1). */
+  /**
+   * How many client connections the descriptor limit leaves room for
+   * (docs/compatibility.md#connections).
+   */
   public int maxClients() {
     return budget.max();
   }

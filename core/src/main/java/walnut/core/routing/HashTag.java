@@ -3,7 +3,7 @@ package walnut.core.routing;
 import io.netty.buffer.ByteBuf;
 
 /**
- * twemproxy's hash-tag extraction (spec §5.1).
+ * twemproxy's hash-tag extraction (docs/compatibility.md#hash-tags).
  *
  * <p>Implementation note: twemproxy takes the <em>first</em> open byte, then the first close byte
  * after it, and hashes what lies strictly between them. It does not look further when that span

@@ -18,11 +18,11 @@ import walnut.core.spi.KeyRouter;
  * Routes keys of one pool to its servers: hash tag, hash, continuum over the live servers.
  *
  * <p>Implementation note: twemproxy hashes nothing in a one-server pool, hashes an empty key to 0
- * without calling the hash, and routes keyless commands as the key {@code placeholder} (spec §5).
- * The ring over the live servers is immutable and published through one volatile field; an
- * ejection rebuilds it at once, and a return is noticed lazily by the first lookup after the
- * earliest retry time, as twemproxy does. Lookups are lock-free and allocation-free; rebuilds are
- * rare and synchronized.
+ * without calling the hash, and routes keyless commands as the key {@code placeholder}
+ * (docs/compatibility.md#special-cases). The ring over the live servers is immutable and published
+ * through one volatile field; an ejection rebuilds it at once, and a return is noticed lazily by
+ * the first lookup after the earliest retry time, as twemproxy does. Lookups are lock-free and
+ * allocation-free; rebuilds are rare and synchronized.
  *
  * <p>Thread-safe: shared by every event loop.
  */

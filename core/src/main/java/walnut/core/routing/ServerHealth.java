@@ -3,7 +3,8 @@ package walnut.core.routing;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * Failure count and ejection state of one server, shared by every event loop (spec §7.5).
+ * Failure count and ejection state of one server, shared by every event loop
+ * (docs/compatibility.md#ejection).
  *
  * <p>Thread-safe: the count is atomic and the ejection deadline volatile. Counting closes, not
  * failed requests, is twemproxy's rule: four pipelined requests failing together on one

@@ -1,6 +1,9 @@
 package walnut.core.stats;
 
-/** twemproxy's per-pool stat fields, in the order the stats JSON prints them (spec §11.4). */
+/**
+ * twemproxy's per-pool stat fields, in the order the stats JSON prints them
+ * (docs/compatibility.md#counters).
+ */
 public enum PoolStat {
   CLIENT_EOF("client_eof", Type.COUNTER, "# eof on client connections"),
   CLIENT_ERR("client_err", Type.COUNTER, "# errors on client connections"),

@@ -1,6 +1,9 @@
 package walnut.core.stats;
 
-/** twemproxy's per-server stat fields, in the order the stats JSON prints them (spec §11.4). */
+/**
+ * twemproxy's per-server stat fields, in the order the stats JSON prints them
+ * (docs/compatibility.md#counters).
+ */
 public enum ServerStat {
   SERVER_EOF("server_eof", Type.COUNTER, "# eof on server connections"),
   SERVER_ERR("server_err", Type.COUNTER, "# errors on server connections"),

@@ -2,8 +2,8 @@ package walnut.server.config;
 
 /**
  * Whether a {@code listen:} host resolves. twemproxy resolves a pool's listen address when it
- * loads the file and refuses the file when that fails (spec §3.3); tests substitute a resolver
- * that needs no DNS.
+ * loads the file and refuses the file when that fails (docs/compatibility.md#listen-addresses);
+ * tests substitute a resolver that needs no DNS.
  */
 @FunctionalInterface
 interface HostResolver {

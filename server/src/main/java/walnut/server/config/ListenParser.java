@@ -4,7 +4,8 @@ import java.nio.charset.StandardCharsets;
 import walnut.core.config.Endpoint;
 
 /**
- * A pool's {@code listen:} value (spec §3.3): {@code host:port}, split at the last colon so that
+ * A pool's {@code listen:} value (docs/compatibility.md#listen-addresses): {@code host:port}, split
+ * at the last colon so that
  * {@code ::1:22121} is IPv6 (brackets are not understood), or a unix socket {@code /path} with an
  * optional octal permission after the last space.
  *

@@ -20,8 +20,8 @@ import walnut.core.config.ProxyConfig;
 
 /**
  * Reads twemproxy's {@code nutcracker.yml} and accepts and refuses exactly the files twemproxy
- * 0.5.0 accepts and refuses (spec §3), with messages that name the file, line, pool and directive
- * next to twemproxy's own reason text.
+ * 0.5.0 accepts and refuses (docs/compatibility.md#configuration-file), with messages that name the
+ * file, line, pool and directive next to twemproxy's own reason text.
  *
  * <p>The passes are twemproxy's, in its order, each stopping at the first problem: YAML syntax
  * and exactly one document; no refused tokens (flow style, anchors, aliases, tags, directives,

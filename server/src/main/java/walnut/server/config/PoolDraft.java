@@ -12,9 +12,9 @@ import walnut.core.config.ServerConfig;
 
 /**
  * One pool while its directives are read, in file order, each checked as twemproxy's setter
- * checks it (spec §3.2): a second occurrence is "a duplicate" before its value is even looked
- * at, and the first bad directive ends the load. Then {@link #validate} runs twemproxy's per-pool
- * checks and {@link #build} fills in twemproxy's defaults.
+ * checks it (docs/compatibility.md#pool-keys): a second occurrence is "a duplicate" before its
+ * value is even looked at, and the first bad directive ends the load. Then {@link #validate} runs
+ * twemproxy's per-pool checks and {@link #build} fills in twemproxy's defaults.
  */
 final class PoolDraft {
 

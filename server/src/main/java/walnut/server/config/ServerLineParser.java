@@ -4,7 +4,8 @@ import walnut.core.config.Endpoint;
 import walnut.core.config.ServerConfig;
 
 /**
- * One {@code servers:} line (spec §3.4): {@code host:port:weight [name]} or
+ * One {@code servers:} line (docs/compatibility.md#server-lines-and-names): {@code host:port:weight
+ * [name]} or
  * {@code /unix/path:weight [name]}, taken apart from the right as twemproxy does: the name after
  * the last space, the weight after the last colon left of it, then (TCP only) the port after the
  * next colon, and everything left of that is the host, colons and all ({@code ::1:6379:1}).

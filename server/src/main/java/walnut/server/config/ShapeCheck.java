@@ -5,9 +5,9 @@ import org.yaml.snakeyaml.events.Event;
 import org.yaml.snakeyaml.events.ScalarEvent;
 
 /**
- * twemproxy's third validation pass (spec §3.1): the root maps pool names to mappings, and each
- * pool mapping holds {@code key: scalar} pairs and exactly one {@code key:} whose value is a list
- * of scalars.
+ * twemproxy's third validation pass (docs/compatibility.md#accepted-yaml): the root maps pool names
+ * to mappings, and each pool mapping holds {@code key: scalar} pairs and exactly one {@code key:}
+ * whose value is a list of scalars.
  *
  * <p>This is twemproxy's own state machine ({@code conf_validate_structure}: a depth and a scalar
  * count per depth) rather than a tree walk, on purpose: its odd corners decide which files are

@@ -3,8 +3,9 @@ package walnut.server.config;
 import java.nio.charset.StandardCharsets;
 
 /**
- * twemproxy's readings of a directive's raw scalar text (spec §3.2). Quoting never changes a
- * value: {@code "8"} and {@code 8} are the same number, and only exact lower-case {@code true} and
+ * twemproxy's readings of a directive's raw scalar text (docs/compatibility.md#pool-keys). Quoting
+ * never changes a value: {@code "8"} and {@code 8} are the same number, and only exact lower-case
+ * {@code true} and
  * {@code false} are booleans.
  */
 final class Values {

@@ -14,8 +14,8 @@ import org.yaml.snakeyaml.tokens.DirectiveToken;
 import org.yaml.snakeyaml.tokens.Token;
 
 /**
- * twemproxy's first two validation passes (spec §3.1): the file is well-formed YAML holding
- * exactly one document, and it uses none of the tokens twemproxy refuses.
+ * twemproxy's first two validation passes (docs/compatibility.md#accepted-yaml): the file is
+ * well-formed YAML holding exactly one document, and it uses none of the tokens twemproxy refuses.
  *
  * <p>Order matters for which error a broken file reports, so it follows twemproxy's: syntax and
  * document count over the whole file first, then tokens, each stopping at the first problem.

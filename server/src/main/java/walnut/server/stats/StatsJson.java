@@ -5,9 +5,10 @@ import walnut.core.stats.ProxyStats;
 import walnut.core.stats.ServerStat;
 
 /**
- * twemproxy's stats document, byte for byte in its layout (spec §11.3): one line, fields in
- * twemproxy's order, pools and servers in their sorted order, names unescaped, {@code "k":v, }
- * separators and a final newline, so scripts that parse nutcracker's output read ours unchanged.
+ * twemproxy's stats document, byte for byte in its layout (docs/compatibility.md#json-layout): one
+ * line, fields in twemproxy's order, pools and servers in their sorted order, names unescaped,
+ * {@code "k":v, } separators and a final newline, so scripts that parse nutcracker's output read
+ * ours unchanged.
  */
 public final class StatsJson {
 

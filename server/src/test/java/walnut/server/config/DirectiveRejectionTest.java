@@ -14,7 +14,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * Directive values and pools twemproxy refuses (spec §3.2 to §3.4). Each case was run through
+ * Directive values and pools twemproxy refuses (docs/compatibility.md#configuration-file). Each
+ * case was run through
  * {@code nutcracker -t} (0.5.0+dfsg-2), which refuses it, and the reason text is the one it logs.
  */
 class DirectiveRejectionTest {

@@ -17,7 +17,10 @@ import walnut.core.config.ProxyConfig;
 import walnut.core.config.ServerConfig;
 import walnut.testing.GoldenVectors;
 
-/** The golden placement files (spec §13), taken from the real binary, all load. */
+/**
+ * The golden placement files (docs/compatibility.md#golden-vectors), taken from the real binary,
+ * all load.
+ */
 class PlacementVectorsConfigTest {
 
   static Path placementDir() {

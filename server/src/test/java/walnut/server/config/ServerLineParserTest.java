@@ -9,7 +9,10 @@ import org.junit.jupiter.params.provider.CsvSource;
 import walnut.core.config.Endpoint;
 import walnut.core.config.ServerConfig;
 
-/** Server lines, parsed from the right as twemproxy parses them (spec §3.4). */
+/**
+ * Server lines, parsed from the right as twemproxy parses them
+ * (docs/compatibility.md#server-lines-and-names).
+ */
 class ServerLineParserTest {
 
   @ParameterizedTest(name = "{0} -> name {1}")

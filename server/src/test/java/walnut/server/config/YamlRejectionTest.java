@@ -12,8 +12,8 @@ import org.junit.jupiter.params.provider.MethodSource;
 
 /**
  * Files twemproxy refuses before it reads any directive: YAML syntax, document count, refused
- * tokens, shape (spec §3.1). Every case was run through {@code nutcracker -t} (0.5.0+dfsg-2),
- * which refuses it; the reason is the one twemproxy logs.
+ * tokens, shape (docs/compatibility.md#accepted-yaml). Every case was run through {@code nutcracker
+ * -t} (0.5.0+dfsg-2), which refuses it; the reason is the one twemproxy logs.
  */
 class YamlRejectionTest {
 
