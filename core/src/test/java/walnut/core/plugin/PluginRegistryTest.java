@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static org.mockito.Mockito.RETURNS_DEFAULTS;
 import static org.mockito.Mockito.mock;
-import static org.mockito.Mockito.when;
 
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
@@ -134,6 +134,12 @@ class PluginRegistryTest {
     return new PluginRegistry(hashes, Map.of(), Map.of(), Map.of(), loader);
   }
 
+  /** A mock plug-in of {@code kind} whose {@code name()} is {@code name}. */
+  private static <T> T namedMock(Class<T> kind, String name) {
+    return mock(kind, invocation -> invocation.getMethod().getName().equals("name")
+        ? name : RETURNS_DEFAULTS.answer(invocation));
+  }
+
   private static String location(Class<?> c) {
     return c.getProtectionDomain().getCodeSource().getLocation().toString();
   }
@@ -247,12 +253,9 @@ class PluginRegistryTest {
 
   @Test
   void aDistributionProtocolOrTransportBoundUnderAnotherKeyIsRefused() throws Exception {
-    Distribution distribution = mock(Distribution.class);
-    when(distribution.name()).thenReturn("ketama");
-    Protocol protocol = mock(Protocol.class);
-    when(protocol.name()).thenReturn("redis");
-    Transport transport = mock(Transport.class);
-    when(transport.name()).thenReturn("nio");
+    Distribution distribution = namedMock(Distribution.class, "ketama");
+    Protocol protocol = namedMock(Protocol.class, "redis");
+    Transport transport = namedMock(Transport.class, "nio");
     try (URLClassLoader loader = noPlugins()) {
       IllegalStateException d = assertThrows(IllegalStateException.class,
           () -> new PluginRegistry(Map.of(), Map.of("modula", distribution), Map.of(), Map.of(),
@@ -280,12 +283,9 @@ class PluginRegistryTest {
   @Test
   void lookupsReturnTheBoundPluginOfEachKind() throws Exception {
     HashFunction hash = new NamedHash("fnv1a_64");
-    Distribution distribution = mock(Distribution.class);
-    when(distribution.name()).thenReturn("ketama");
-    Protocol protocol = mock(Protocol.class);
-    when(protocol.name()).thenReturn("redis");
-    Transport transport = mock(Transport.class);
-    when(transport.name()).thenReturn("nio");
+    Distribution distribution = namedMock(Distribution.class, "ketama");
+    Protocol protocol = namedMock(Protocol.class, "redis");
+    Transport transport = namedMock(Transport.class, "nio");
     try (URLClassLoader loader = noPlugins()) {
       PluginRegistry registry = new PluginRegistry(Map.of("fnv1a_64", hash),
           Map.of("ketama", distribution), Map.of("redis", protocol), Map.of("nio", transport),
@@ -316,8 +316,7 @@ class PluginRegistryTest {
 
   @Test
   void anUnknownDistributionProtocolOrTransportFailsNamingItsKind() throws Exception {
-    Transport nio = mock(Transport.class);
-    when(nio.name()).thenReturn("nio");
+    Transport nio = namedMock(Transport.class, "nio");
     try (URLClassLoader loader = noPlugins()) {
       PluginRegistry registry =
           new PluginRegistry(Map.of(), Map.of(), Map.of(), Map.of("nio", nio), loader);

@@ -4,18 +4,19 @@ import static java.nio.charset.StandardCharsets.UTF_8;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static walnut.core.proxy.EngineHarness.LONG_REPLY_HEAD;
+import static walnut.core.proxy.EngineHarness.LONG_REPLY_REST;
+import static walnut.core.proxy.EngineHarness.connectionRefused;
 import static walnut.core.proxy.EngineHarness.written;
+import static walnut.core.proxy.LineProtocol.err;
 
-import io.netty.buffer.ByteBuf;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.embedded.EmbeddedChannel;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
-import java.net.ConnectException;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.Test;
-import walnut.core.config.PoolConfig;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ServerStat;
 
@@ -36,9 +37,8 @@ class BackendEngineTest {
 
   @Test
   void strayReplyClosesTheConnectionCountsServerErrAndTheNextRequestReconnects() {
-    try (EngineHarness h = harness(2, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = EngineHarness.of(2, 0)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       assertEquals("get 0a\n", written(s0));
       h.reply(s0, "v1\n");
@@ -65,9 +65,8 @@ class BackendEngineTest {
 
   @Test
   void strayLongReplyAlsoFailsTheConnection() {
-    try (EngineHarness h = harness(1, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       h.reply(s0, "v\n");
       assertEquals("v\n", written(c));
@@ -83,9 +82,8 @@ class BackendEngineTest {
 
   @Test
   void headTimeoutAnswersWithTimedOutClosesTheBackendAndCountsServerTimedout() {
-    try (EngineHarness h = harness(1, 100)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       h.advance(99);
       assertEquals("", written(c), "not due yet");
@@ -107,12 +105,11 @@ class BackendEngineTest {
 
   @Test
   void timeoutAnswersEveryRequestQueuedBehindTheHeadInOrder() {
-    try (EngineHarness h = harness(2, 100)) {
-      EmbeddedChannel c1 = h.client();
-      EmbeddedChannel c2 = h.client();
-      h.send(c1, "get 0a\nget 1b\n");
+    try (EngineHarness h = EngineHarness.of(2, 100)) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\nget 1b\n");
       h.advance(50);
-      h.send(c2, "get 0c\n"); // its own deadline is 150, but the head fails the connection at 100
+      // get 0c's own deadline is 150, but the head fails the connection at 100
+      EmbeddedChannel c2 = h.clientSending("get 0c\n");
       h.send(c1, "get 0d\n");
       EmbeddedChannel s0 = h.backend(0);
       EmbeddedChannel s1 = h.backend(1);
@@ -133,9 +130,8 @@ class BackendEngineTest {
 
   @Test
   void replyBeforeTheTimeoutIsDeliveredAndNothingTimesOutLater() {
-    try (EngineHarness h = harness(1, 100)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       h.advance(99);
       h.reply(s0, "v\n");
@@ -150,9 +146,8 @@ class BackendEngineTest {
 
   @Test
   void headTimerMovesOnToTheNextRequestsOwnDeadline() {
-    try (EngineHarness h = harness(1, 100)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n"); // t=0, due at 100
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n"); // t=0, due at 100
       EmbeddedChannel s0 = h.backend(0);
       h.advance(50);
       h.send(c, "get 0b\n"); // t=50, due at 150
@@ -173,11 +168,9 @@ class BackendEngineTest {
 
   @Test
   void serverEofAnswersEveryOutstandingRequestWithAnErrorInOrder() {
-    try (EngineHarness h = harness(2, 0)) {
-      EmbeddedChannel c1 = h.client();
-      EmbeddedChannel c2 = h.client();
-      h.send(c1, "get 0a\nget 1b\nget 0c\n");
-      h.send(c2, "get 0d\n");
+    try (EngineHarness h = EngineHarness.of(2, 0)) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\nget 1b\nget 0c\n");
+      EmbeddedChannel c2 = h.clientSending("get 0d\n");
       EmbeddedChannel s0 = h.backend(0);
       EmbeddedChannel s1 = h.backend(1);
       h.reply(s1, "v1\n");
@@ -197,11 +190,9 @@ class BackendEngineTest {
 
   @Test
   void decoderFailureFailsTheConnectionWithInvalidArgument() {
-    try (EngineHarness h = harness(1, 0)) {
-      EmbeddedChannel c1 = h.client();
-      EmbeddedChannel c2 = h.client();
-      h.send(c1, "get 0a\n");
-      h.send(c2, "get 0b\n");
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\n");
+      EmbeddedChannel c2 = h.clientSending("get 0b\n");
       EmbeddedChannel s0 = h.backend(0);
       h.reply(s0, "BROKEN\n");
       assertEquals(INVALID, written(c1));
@@ -214,9 +205,8 @@ class BackendEngineTest {
 
   @Test
   void repliesDecodedBeforeTheBrokenOneAreDeliveredAndTheRestFail() {
-    try (EngineHarness h = harness(1, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\nget 0b\nget 0c\n");
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c = h.clientSending("get 0a\nget 0b\nget 0c\n");
       EmbeddedChannel s0 = h.backend(0);
       h.reply(s0, "va\nBROKEN\nvc\n");
       assertEquals("va\n" + INVALID + INVALID, written(c));
@@ -229,18 +219,16 @@ class BackendEngineTest {
 
   @Test
   void requestsSentWhileConnectingAreQueuedThenWrittenInOrderAfterTheHandshake() {
-    try (EngineHarness h = harness(1, 0, new LineProtocol(List.of("AUTH pw")))) {
+    try (EngineHarness h = handshaking(0, "AUTH pw")) {
       h.holdConnects = true;
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\nget 0bb\n");
+      EmbeddedChannel c = h.clientSending("get 0a\nget 0bb\n");
       EmbeddedChannel s0 = h.backend(0);
       assertEquals("", written(s0), "nothing is written before the connect completes");
       assertEquals(2, h.serverStat(0, ServerStat.IN_QUEUE));
       assertEquals(15, h.serverStat(0, ServerStat.IN_QUEUE_BYTES));
       assertEquals(0, h.serverStat(0, ServerStat.OUT_QUEUE));
 
-      h.pendingConnects.get(0).setSuccess();
-      h.run();
+      h.completeConnect(0);
       assertEquals("AUTH pw\nget 0a\nget 0bb\n", written(s0));
       assertEquals(0, h.serverStat(0, ServerStat.IN_QUEUE));
       assertEquals(0, h.serverStat(0, ServerStat.IN_QUEUE_BYTES));
@@ -257,19 +245,16 @@ class BackendEngineTest {
 
   @Test
   void failedConnectAnswersTheQueuedRequestsWithTheFailure() {
-    try (EngineHarness h = harness(2, 0)) {
+    try (EngineHarness h = EngineHarness.of(2, 0)) {
       h.holdConnects = true;
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\nget 1x\nget 0b\n");
-      h.pendingConnects.get(1).setSuccess(); // server 1
-      h.run();
+      EmbeddedChannel c = h.clientSending("get 0a\nget 1x\nget 0b\n");
+      h.completeConnect(1); // server 1
       EmbeddedChannel s1 = h.backend(1);
       h.reply(s1, "x\n");
       assertEquals("", written(c));
 
       EmbeddedChannel s0 = h.backend(0);
-      h.pendingConnects.get(0).setFailure(new ConnectException("Connection refused"));
-      h.run();
+      h.refuseConnect(0);
       assertEquals(REFUSED + "x\n" + REFUSED, written(c));
       assertFalse(s0.isOpen());
       assertEquals(1, h.serverStat(0, ServerStat.SERVER_ERR));
@@ -281,10 +266,9 @@ class BackendEngineTest {
 
   @Test
   void backOffFailsFastWithoutOpeningAChannelUntilTenMillisPass() {
-    try (EngineHarness h = harness(1, 0)) {
-      h.connectFailure = new ConnectException("Connection refused");
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      h.connectFailure = connectionRefused();
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       assertEquals(1, h.backends.size());
       assertEquals(REFUSED, written(c));
       assertEquals(1, h.serverStat(0, ServerStat.SERVER_ERR));
@@ -312,10 +296,9 @@ class BackendEngineTest {
 
   @Test
   void backOffDoublesAfterEachFailedConnectAndResetsAfterASuccess() {
-    try (EngineHarness h = harness(1, 0)) {
-      h.connectFailure = new ConnectException("Connection refused");
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n"); // t=0: fails, back-off 10 ms
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      h.connectFailure = connectionRefused();
+      EmbeddedChannel c = h.clientSending("get 0a\n"); // t=0: fails, back-off 10 ms
       h.advance(10);
       h.send(c, "get 0b\n"); // t=10: fails again, back-off 20 ms
       assertEquals(2, h.backends.size());
@@ -335,7 +318,7 @@ class BackendEngineTest {
       // A success resets the run: the next failure backs off 10 ms again, not 40.
       s0.close();
       h.run();
-      h.connectFailure = new ConnectException("Connection refused");
+      h.connectFailure = connectionRefused();
       h.send(c, "get 0e\n");
       assertEquals(4, h.backends.size());
       h.advance(10);
@@ -347,10 +330,9 @@ class BackendEngineTest {
 
   @Test
   void connectTimeoutCountsAsTimedOutAndBacksOff() {
-    try (EngineHarness h = harness(1, 100)) {
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
       h.connectFailure = new ConnectTimeoutException("connection timed out after 100 ms");
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       assertEquals(TIMED_OUT, written(c));
       assertEquals(1, h.serverStat(0, ServerStat.SERVER_TIMEDOUT));
       assertEquals(0, h.serverStat(0, ServerStat.SERVER_ERR));
@@ -362,10 +344,9 @@ class BackendEngineTest {
 
   @Test
   void connectHangingPastTheTimeoutAnswersQueuedRequestsWithTimedOutAndBacksOff() {
-    try (EngineHarness h = harness(1, 100)) {
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
       h.holdConnects = true;
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       h.advance(50);
       h.send(c, "get 0b\n");
       EmbeddedChannel s0 = h.backend(0);
@@ -382,23 +363,20 @@ class BackendEngineTest {
       assertEquals(TIMED_OUT, written(c));
 
       // The connect completing after the proxy gave up writes nothing (and leaks nothing).
-      h.pendingConnects.get(0).setSuccess();
-      h.run();
+      h.completeConnect(0);
       assertEquals("", written(s0));
     }
   }
 
   @Test
   void connectCompletingAfterATimeoutReleasesItsHandshakeAndWritesNothing() {
-    try (EngineHarness h = harness(1, 100, new LineProtocol(List.of("AUTH pw")))) {
+    try (EngineHarness h = handshaking(100, "AUTH pw")) {
       h.holdConnects = true;
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       h.advance(100);
       assertEquals(TIMED_OUT, written(c));
-      h.pendingConnects.get(0).setSuccess();
-      h.run();
+      h.completeConnect(0);
       assertEquals("", written(s0));
       assertEquals(0, h.serverStat(0, ServerStat.SERVER_CONNECTIONS));
 
@@ -412,9 +390,8 @@ class BackendEngineTest {
 
   @Test
   void handshakeLinesGoFirstAndTheirRepliesAreConsumed() {
-    try (EngineHarness h = harness(1, 0, new LineProtocol(List.of("AUTH pw", "SELECT 1")))) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = handshaking(0, "AUTH pw", "SELECT 1")) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       assertEquals("AUTH pw\nSELECT 1\nget 0a\n", written(s0));
       h.reply(s0, "OK\n");
@@ -434,9 +411,8 @@ class BackendEngineTest {
 
   @Test
   void nonOkHandshakeReplyIsLoggedButNotForwarded() {
-    try (EngineHarness h = harness(1, 0, new LineProtocol(List.of("AUTH pw")))) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = handshaking(0, "AUTH pw")) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       assertEquals("AUTH pw\nget 0a\n", written(s0));
       String log = capturingStderr(() -> h.reply(s0, "NOPE bad password\nv\n"));
@@ -449,14 +425,12 @@ class BackendEngineTest {
 
   @Test
   void unansweredHandshakeTimesOutAtTheOldestQueuedRequestsDeadline() {
-    try (EngineHarness h = harness(1, 100, new LineProtocol(List.of("AUTH pw")))) {
+    try (EngineHarness h = handshaking(100, "AUTH pw")) {
       h.holdConnects = true;
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n"); // t=0, due at 100
+      EmbeddedChannel c = h.clientSending("get 0a\n"); // t=0, due at 100
       EmbeddedChannel s0 = h.backend(0);
       h.advance(60);
-      h.pendingConnects.get(0).setSuccess(); // t=60: the AUTH step inherits the deadline 100
-      h.run();
+      h.completeConnect(0); // t=60: the AUTH step inherits the deadline 100
       assertEquals("AUTH pw\nget 0a\n", written(s0));
       h.advance(39);
       assertEquals("", written(c));
@@ -470,12 +444,10 @@ class BackendEngineTest {
 
   @Test
   void retiredConnectionStaysOpenUntilItsOutstandingReplyThenCloses() {
-    try (EngineHarness h = harness(1, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\nget 0b\n");
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c = h.clientSending("get 0a\nget 0b\n");
       EmbeddedChannel s0 = h.backend(0);
-      h.pool.retire();
-      h.run();
+      h.retire();
       assertTrue(s0.isOpen(), "two replies are still owed");
       h.reply(s0, "v1\n");
       assertTrue(s0.isOpen(), "one reply is still owed");
@@ -489,14 +461,12 @@ class BackendEngineTest {
 
   @Test
   void retiredIdleConnectionClosesAtOnce() {
-    try (EngineHarness h = harness(2, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\nget 1a\n");
+    try (EngineHarness h = EngineHarness.of(2, 0)) {
+      EmbeddedChannel c = h.clientSending("get 0a\nget 1a\n");
       EmbeddedChannel s0 = h.backend(0);
       EmbeddedChannel s1 = h.backend(1);
       h.reply(s0, "v0\n");
-      h.pool.retire();
-      h.run();
+      h.retire();
       assertFalse(s0.isOpen(), "idle: closes at once");
       assertTrue(s1.isOpen(), "one reply owed");
       h.reply(s1, "v1\n");
@@ -508,15 +478,11 @@ class BackendEngineTest {
 
   @Test
   void retiringIsNotAServerFailureEvenWithAutoEject() {
-    PoolConfig config = EngineHarness.poolConfig(2, 0).autoEjectHosts(true)
-        .serverFailureLimit(1).serverRetryTimeout(60_000).build();
-    try (EngineHarness h = new EngineHarness(config, EngineHarness.defaults())) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = ejecting(1, 60_000)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       h.reply(s0, "v\n");
-      h.pool.retire();
-      h.run();
+      h.retire();
       assertFalse(s0.isOpen());
       assertEquals(0, h.poolStat(PoolStat.SERVER_EJECTS));
       assertTrue(h.pool.router().isLive(0));
@@ -526,14 +492,10 @@ class BackendEngineTest {
 
   @Test
   void reloadKeepsRepliesInOrderAcrossTheOldAndNewConnections() {
-    try (EngineHarness h = harness(1, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel old = h.backend(0);
-      Pool next = h.newPool(h.config, EngineHarness.defaults(), new LineProtocol(), h.poolStats);
-      h.handle.replace(next);
-      h.pool.retire();
-      h.run();
+      h.reload();
       assertTrue(old.isOpen());
 
       h.send(c, "get 0b\n"); // goes to the new generation's connection
@@ -555,14 +517,11 @@ class BackendEngineTest {
 
   @Test
   void serverFailingMidStreamClosesTheStreamingClientAndErrorsTheOthers() {
-    try (EngineHarness h = harness(1, 0)) {
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
       EmbeddedChannel c1 = h.client();
       EmbeddedChannel c2 = h.client();
-      h.send(c1, "get 0a\n");
-      h.send(c2, "get 0b\n");
-      EmbeddedChannel s0 = h.backend(0);
-      h.reply(s0, "STREAM 10\nabc");
-      assertEquals("STREAM 10\nabc", written(c1), "the start of a long reply streams at once");
+      EmbeddedChannel s0 = h.longReplyUnderWay(c1, c2);
+      assertEquals(LONG_REPLY_HEAD, written(c1), "the start of a long reply streams at once");
 
       s0.close();
       h.run();
@@ -578,24 +537,21 @@ class BackendEngineTest {
 
   @Test
   void slowReaderPausesTheBackendsReadingAndWritableResumesIt() {
-    try (EngineHarness h = harness(1, 0)) {
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
       EmbeddedChannel c1 = h.client();
       EmbeddedChannel c2 = h.client();
-      h.send(c1, "get 0a\n");
-      h.send(c2, "get 0b\n");
-      EmbeddedChannel s0 = h.backend(0);
-      h.reply(s0, "STREAM 10\nabc");
-      assertEquals("STREAM 10\nabc", written(c1));
+      EmbeddedChannel s0 = h.longReplyUnderWay(c1, c2);
+      assertEquals(LONG_REPLY_HEAD, written(c1));
       assertTrue(s0.config().isAutoRead());
 
-      setWritable(h, c1, false);
+      h.setWritable(c1, false);
       assertFalse(c1.config().isAutoRead(), "an unwritable client is not read");
       assertFalse(s0.config().isAutoRead(), "its streaming server is not read either");
 
-      setWritable(h, c1, true);
+      h.setWritable(c1, true);
       assertTrue(s0.config().isAutoRead(), "writable again: the server is read again");
-      h.reply(s0, "defghij");
-      assertEquals("defghij", written(c1));
+      h.reply(s0, LONG_REPLY_REST);
+      assertEquals(LONG_REPLY_REST, written(c1));
       h.reply(s0, "v2\n");
       assertEquals("v2\n", written(c2));
       assertTrue(c1.isOpen() && s0.isOpen());
@@ -604,21 +560,18 @@ class BackendEngineTest {
 
   @Test
   void lastPartArrivingWhilePausedFreesTheBackend() {
-    try (EngineHarness h = harness(1, 0)) {
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
       EmbeddedChannel c1 = h.client();
       EmbeddedChannel c2 = h.client();
-      h.send(c1, "get 0a\n");
-      h.send(c2, "get 0b\n");
-      EmbeddedChannel s0 = h.backend(0);
-      h.reply(s0, "STREAM 10\nabc");
-      setWritable(h, c1, false);
+      EmbeddedChannel s0 = h.longReplyUnderWay(c1, c2);
+      h.setWritable(c1, false);
       assertFalse(s0.config().isAutoRead());
-      h.reply(s0, "defghij"); // a read that got through the pause ends the reply
+      h.reply(s0, LONG_REPLY_REST); // a read that got through the pause ends the reply
       assertTrue(s0.config().isAutoRead(), "the reply is complete: its server is free");
       h.reply(s0, "v2\n");
       assertEquals("v2\n", written(c2));
-      setWritable(h, c1, true);
-      assertEquals("STREAM 10\nabcdefghij", written(c1));
+      h.setWritable(c1, true);
+      assertEquals(LONG_REPLY_HEAD + LONG_REPLY_REST, written(c1));
     }
   }
 
@@ -631,24 +584,24 @@ class BackendEngineTest {
    */
   @Test
   void pausedTimeIsAddedToTheDeadlinesOfTheRequestsBehind() {
-    try (EngineHarness h = harness(1, 100)) {
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
       EmbeddedChannel c1 = h.client();
       EmbeddedChannel c2 = h.client();
       h.send(c1, "get 0a\n"); // t=0, due at 100
       EmbeddedChannel s0 = h.backend(0);
       h.advance(10);
       h.send(c2, "get 0b\n"); // t=10, due at 110
-      h.reply(s0, "STREAM 10\nabc");
-      setWritable(h, c1, false); // t=10: paused
+      h.reply(s0, LONG_REPLY_HEAD);
+      h.setWritable(c1, false); // t=10: paused
       assertFalse(s0.config().isAutoRead());
 
       h.advance(190); // t=200: the pause is longer than the timeout
       assertEquals("", written(c2), "no timeout while a slow client holds the connection");
       assertTrue(s0.isOpen());
       h.advance(50); // t=250
-      setWritable(h, c1, true); // paused for 240 ms: c2 is now due at 350
-      h.reply(s0, "defghij");
-      assertEquals("STREAM 10\nabcdefghij", written(c1));
+      h.setWritable(c1, true); // paused for 240 ms: c2 is now due at 350
+      h.reply(s0, LONG_REPLY_REST);
+      assertEquals(LONG_REPLY_HEAD + LONG_REPLY_REST, written(c1));
 
       h.advance(99); // t=349
       assertEquals("", written(c2));
@@ -669,12 +622,9 @@ class BackendEngineTest {
         new EngineHarness(EngineHarness.poolConfig(1, 100).build(), options)) {
       EmbeddedChannel c1 = h.client();
       EmbeddedChannel c2 = h.client();
-      h.send(c1, "get 0a\n");
-      h.send(c2, "get 0b\n");
-      EmbeddedChannel s0 = h.backend(0);
-      h.reply(s0, "STREAM 10\nabc");
-      assertEquals("STREAM 10\nabc", written(c1));
-      setWritable(h, c1, false);
+      EmbeddedChannel s0 = h.longReplyUnderWay(c1, c2);
+      assertEquals(LONG_REPLY_HEAD, written(c1));
+      h.setWritable(c1, false);
       assertFalse(s0.config().isAutoRead());
 
       h.advance(999);
@@ -687,7 +637,7 @@ class BackendEngineTest {
       assertTrue(s0.isOpen(), "a slow client is not the server's failure");
       assertEquals(1, h.poolStat(PoolStat.CLIENT_ERR));
 
-      h.reply(s0, "defghij"); // the rest of the abandoned reply is dropped
+      h.reply(s0, LONG_REPLY_REST); // the rest of the abandoned reply is dropped
       h.reply(s0, "v2\n");
       assertEquals("v2\n", written(c2));
       assertEquals(0, h.serverStat(0, ServerStat.SERVER_ERR));
@@ -698,9 +648,8 @@ class BackendEngineTest {
 
   @Test
   void longReplyForAQuietRequestIsGatheredAndDeliveredWhole() {
-    try (EngineHarness h = harness(1, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "quiet 0a\n");
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c = h.clientSending("quiet 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       h.reply(s0, "STREAM 5\nhe");
       assertEquals("", written(c), "a filtered reply is needed whole");
@@ -714,9 +663,8 @@ class BackendEngineTest {
 
   @Test
   void longReplyForAnMgetFragmentIsGatheredAndMergedWhole() {
-    try (EngineHarness h = harness(2, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "mget 0a 0b 1c\n");
+    try (EngineHarness h = EngineHarness.of(2, 0)) {
+      EmbeddedChannel c = h.clientSending("mget 0a 0b 1c\n");
       EmbeddedChannel s0 = h.backend(0);
       EmbeddedChannel s1 = h.backend(1);
       assertEquals("mget 0a 0b\n", written(s0));
@@ -735,9 +683,8 @@ class BackendEngineTest {
 
   @Test
   void serverCountersFollowRequestsAndReplies() {
-    try (EngineHarness h = harness(1, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\nget 0bb\n");
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c = h.clientSending("get 0a\nget 0bb\n");
       EmbeddedChannel s0 = h.backend(0);
       assertEquals(2, h.serverStat(0, ServerStat.REQUESTS));
       assertEquals(15, h.serverStat(0, ServerStat.REQUEST_BYTES));
@@ -768,9 +715,8 @@ class BackendEngineTest {
 
   @Test
   void longReplyCountsOneResponseAndAllItsBytes() {
-    try (EngineHarness h = harness(1, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       h.reply(s0, "STREAM 3\na"); // 10 bytes
       assertEquals(0, h.serverStat(0, ServerStat.RESPONSES), "not complete yet");
@@ -789,11 +735,8 @@ class BackendEngineTest {
   /** PoolRouter ejects on System.currentTimeMillis(): the retry timeout is long enough. */
   @Test
   void failingServerIsEjectedAndItsKeysGoToTheLiveServers() {
-    PoolConfig config = EngineHarness.poolConfig(2, 0).autoEjectHosts(true)
-        .serverFailureLimit(1).serverRetryTimeout(600_000).build();
-    try (EngineHarness h = new EngineHarness(config, EngineHarness.defaults())) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = ejecting(1, 600_000)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
       h.reply(s0, "BROKEN\n");
       assertEquals(INVALID, written(c));
@@ -811,11 +754,8 @@ class BackendEngineTest {
 
   @Test
   void ejectionCountsClosesNotRequestsAndASuccessResetsTheRun() {
-    PoolConfig config = EngineHarness.poolConfig(2, 0).autoEjectHosts(true)
-        .serverFailureLimit(2).serverRetryTimeout(600_000).build();
-    try (EngineHarness h = new EngineHarness(config, EngineHarness.defaults())) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\nget 0b\nget 0c\nget 0d\n");
+    try (EngineHarness h = ejecting(2, 600_000)) {
+      EmbeddedChannel c = h.clientSending("get 0a\nget 0b\nget 0c\nget 0d\n");
       h.backend(0).close(); // four requests fail together: one failure
       h.run();
       assertEquals(EOF + EOF + EOF + EOF, written(c));
@@ -839,9 +779,8 @@ class BackendEngineTest {
 
   @Test
   void noreplyRequestIsWrittenButTakesNoPlaceInTheFifo() {
-    try (EngineHarness h = harness(1, 0)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "noreply 0a x\nget 0b\n");
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c = h.clientSending("noreply 0a x\nget 0b\n");
       EmbeddedChannel s0 = h.backend(0);
       assertEquals("noreply 0a x\nget 0b\n", written(s0));
       assertEquals(2, h.serverStat(0, ServerStat.REQUESTS));
@@ -855,9 +794,8 @@ class BackendEngineTest {
 
   @Test
   void noreplyRequestHasNoDeadline() {
-    try (EngineHarness h = harness(1, 100)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "noreply 0a x\n");
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
+      EmbeddedChannel c = h.clientSending("noreply 0a x\n");
       EmbeddedChannel s0 = h.backend(0);
       assertEquals("noreply 0a x\n", written(s0));
       h.advance(1000);
@@ -869,14 +807,12 @@ class BackendEngineTest {
 
   @Test
   void noreplyQueuedWhileConnectingIsWrittenInItsPlace() {
-    try (EngineHarness h = harness(1, 0)) {
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
       h.holdConnects = true;
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\nnoreply 0b x\nget 0c\n");
+      EmbeddedChannel c = h.clientSending("get 0a\nnoreply 0b x\nget 0c\n");
       EmbeddedChannel s0 = h.backend(0);
       assertEquals(3, h.serverStat(0, ServerStat.IN_QUEUE));
-      h.pendingConnects.get(0).setSuccess();
-      h.run();
+      h.completeConnect(0);
       assertEquals("get 0a\nnoreply 0b x\nget 0c\n", written(s0));
       assertEquals(0, h.serverStat(0, ServerStat.IN_QUEUE));
       assertEquals(2, h.serverStat(0, ServerStat.OUT_QUEUE));
@@ -889,7 +825,7 @@ class BackendEngineTest {
 
   @Test
   void fifoKeepsOrderWhenItWrapsAndGrows() {
-    try (EngineHarness h = harness(1, 0)) {
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
       EmbeddedChannel c = h.client();
       StringBuilder requests = new StringBuilder();
       StringBuilder replies = new StringBuilder();
@@ -920,24 +856,19 @@ class BackendEngineTest {
 
   // ---------------------------------------------------------------- helpers
 
-  private static String err(String text) {
-    return "ERR " + text + "\n";
+  /** One server, sending {@code lines} first on each connection; a timeout (0: none). */
+  private static EngineHarness handshaking(int timeoutMillis, String... lines) {
+    return EngineHarness.of(1, timeoutMillis, new LineProtocol(List.of(lines)));
   }
 
-  private static EngineHarness harness(int servers, int timeoutMillis) {
-    return harness(servers, timeoutMillis, new LineProtocol());
-  }
-
-  private static EngineHarness harness(int servers, int timeoutMillis, LineProtocol protocol) {
-    return new EngineHarness(EngineHarness.poolConfig(servers, timeoutMillis).build(),
-        EngineHarness.defaults(), protocol);
-  }
-
-  /** Flips a user-defined writability bit of {@code client}, and runs the event it fires. */
-  private static void setWritable(EngineHarness h, EmbeddedChannel client, boolean writable) {
-    client.unsafe().outboundBuffer().setUserDefinedWritability(1, writable);
-    h.run();
-    assertEquals(writable, client.isWritable());
+  /**
+   * Two servers; one that fails {@code failureLimit} times in a row leaves the ring for
+   * {@code retryMillis}.
+   */
+  private static EngineHarness ejecting(int failureLimit, int retryMillis) {
+    return new EngineHarness(EngineHarness.poolConfig(2, 0).autoEjectHosts(true)
+        .serverFailureLimit(failureLimit).serverRetryTimeout(retryMillis).build(),
+        EngineHarness.defaults());
   }
 
   private static void assertRetireCountsNothing(EngineHarness h) {
@@ -970,9 +901,8 @@ class BackendEngineTest {
    */
   @Test
   void aLongReplyThatKeepsArrivingDoesNotTimeOut() {
-    try (EngineHarness h = harness(1, 100)) {
-      EmbeddedChannel c = h.client();
-      h.send(c, "get 0a\n"); // t=0, due at 100
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n"); // t=0, due at 100
       EmbeddedChannel s0 = h.backend(0);
       h.advance(60);
       h.reply(s0, "STREAM 8\nab"); // t=60
@@ -994,12 +924,10 @@ class BackendEngineTest {
   /** A long reply that stops arriving for {@code timeout} is a timed-out server after all. */
   @Test
   void aLongReplyThatStopsArrivingTimesOutATimeoutAfterItsLastPiece() {
-    try (EngineHarness h = harness(1, 100)) {
-      EmbeddedChannel c = h.client();
-      EmbeddedChannel other = h.client();
-      h.send(c, "get 0a\n");
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
       EmbeddedChannel s0 = h.backend(0);
-      h.send(other, "get 0b\n");
+      EmbeddedChannel other = h.clientSending("get 0b\n");
       h.advance(50);
       h.reply(s0, "STREAM 8\nab"); // t=50: the head is due at 150 now
       assertEquals("STREAM 8\nab", written(c));

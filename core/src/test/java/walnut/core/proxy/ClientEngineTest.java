@@ -3,7 +3,10 @@ package walnut.core.proxy;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
+import static walnut.core.proxy.EngineHarness.LONG_REPLY_HEAD;
+import static walnut.core.proxy.EngineHarness.LONG_REPLY_REST;
 import static walnut.core.proxy.EngineHarness.written;
+import static walnut.core.proxy.LineProtocol.err;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
@@ -17,7 +20,6 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
 import walnut.core.config.PoolConfig;
 import walnut.core.stats.PoolStat;
-import walnut.core.stats.ProxyStats;
 
 /**
  * The client side of the engine on embedded channels: reply order, splits, quiet and noreply
@@ -50,7 +52,13 @@ class ClientEngineTest {
   }
 
   private EngineHarness harness(int servers) {
-    return harness(EngineHarness.poolConfig(servers, 0).build(), EngineHarness.defaults());
+    h = EngineHarness.of(servers, 0);
+    return h;
+  }
+
+  private EngineHarness harness(int servers, EngineOptions options) {
+    h = EngineHarness.of(servers, options);
+    return h;
   }
 
   private EngineHarness harness(PoolConfig config, EngineOptions options) {
@@ -69,10 +77,6 @@ class ClientEngineTest {
     client.pipeline().fireUserEventTriggered(ChannelInputShutdownEvent.INSTANCE);
   }
 
-  private static void setWritable(EmbeddedChannel ch, boolean writable) {
-    ch.unsafe().outboundBuffer().setUserDefinedWritability(1, writable);
-  }
-
   private long inflight() {
     return h.inflight.sum();
   }
@@ -82,8 +86,7 @@ class ClientEngineTest {
   @Test
   void twoServersAnsweringInReverseOrderAreAnsweredInRequestOrder() {
     harness(2);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 1b\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nget 1b\n");
     EmbeddedChannel s0 = h.backend(0);
     EmbeddedChannel s1 = h.backend(1);
     assertEquals("get 0a\n", written(s0));
@@ -100,8 +103,7 @@ class ClientEngineTest {
   @Test
   void threeServersAnsweringInReverseOrderAreAnsweredInRequestOrder() {
     harness(3);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\n");
+    EmbeddedChannel c = h.clientSending("get 0a\n");
     h.send(c, "get 1b\n");
     h.send(c, "get 2c\n");
     EmbeddedChannel s0 = h.backend(0);
@@ -120,8 +122,7 @@ class ClientEngineTest {
   @Test
   void aLaterReplyIsWrittenAsSoonAsEveryReplyBeforeItWas() {
     harness(3);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 1b\nget 2c\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nget 1b\nget 2c\n");
     EmbeddedChannel s0 = h.backend(0);
     EmbeddedChannel s1 = h.backend(1);
     EmbeddedChannel s2 = h.backend(2);
@@ -136,8 +137,7 @@ class ClientEngineTest {
   @Test
   void pipelinedRequestsToOneServerAreForwardedInOrderAndAnsweredInOrder() {
     harness(1);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nset 0b x\nget 0c\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nset 0b x\nget 0c\n");
     EmbeddedChannel s0 = h.backend(0);
     assertEquals("get 0a\nset 0b x\nget 0c\n", written(s0));
     assertEquals(3, inflight());
@@ -152,8 +152,7 @@ class ClientEngineTest {
   @Test
   void aLocalReplyBehindARoutedOneWaitsItsTurn() {
     harness(2);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 1a\nping\nget 0b\n");
+    EmbeddedChannel c = h.clientSending("get 1a\nping\nget 0b\n");
     assertEquals("", written(c), "PONG must not overtake the reply to get 1a");
     h.reply(h.backend(0), "B\n");
     assertEquals("", written(c));
@@ -171,8 +170,7 @@ class ClientEngineTest {
   @Test
   void splitFragmentsAreMergedInKeyOrderWhateverOrderTheServersAnswer() {
     harness(3);
-    EmbeddedChannel c = h.client();
-    h.send(c, "mget 0a 1b 2c 0d\nget 1e\n");
+    EmbeddedChannel c = h.clientSending("mget 0a 1b 2c 0d\nget 1e\n");
     EmbeddedChannel s0 = h.backend(0);
     EmbeddedChannel s1 = h.backend(1);
     EmbeddedChannel s2 = h.backend(2);
@@ -193,8 +191,7 @@ class ClientEngineTest {
   @Test
   void aFragmentsServerFailingMakesTheWholeReplyAnErrorAndCountsForwardError() {
     harness(2);
-    EmbeddedChannel c = h.client();
-    h.send(c, "mget 0a 1b\nget 0c\n");
+    EmbeddedChannel c = h.clientSending("mget 0a 1b\nget 0c\n");
     EmbeddedChannel s0 = h.backend(0);
     EmbeddedChannel s1 = h.backend(1);
     assertEquals(2, h.poolStat(PoolStat.FRAGMENTS));
@@ -205,7 +202,7 @@ class ClientEngineTest {
     s1.pipeline().fireExceptionCaught(new IOException("Connection reset by peer"));
     h.run();
 
-    assertEquals("ERR Connection reset by peer\nC\n", written(c));
+    assertEquals(err(ErrorText.RESET) + "C\n", written(c));
     assertEquals(1, h.poolStat(PoolStat.FORWARD_ERROR));
     assertEquals(0, inflight());
     assertTrue(c.isOpen(), "an error reply does not close the client");
@@ -214,13 +211,12 @@ class ClientEngineTest {
   @Test
   void aMergeThatCannotBeMadeIsAnInvalidArgumentError() {
     harness(2);
-    EmbeddedChannel c = h.client();
-    h.send(c, "mget 0a 1b\nping\n");
+    EmbeddedChannel c = h.clientSending("mget 0a 1b\nping\n");
     // Server 1 answers two values for one key: the merge gives up (returns null).
     replyTracked(h.backend(1), "B X\n");
     replyTracked(h.backend(0), "A\n");
 
-    assertEquals("ERR " + ErrorText.INVALID + "\nPONG\n", written(c));
+    assertEquals(err(ErrorText.INVALID) + "PONG\n", written(c));
     assertEquals(1, h.poolStat(PoolStat.FORWARD_ERROR));
     assertEquals(0, inflight());
   }
@@ -230,8 +226,7 @@ class ClientEngineTest {
   @Test
   void aSuppressedQuietReplyWritesNothingAndTheRepliesBehindItKeepTheirOrder() {
     harness(2);
-    EmbeddedChannel c = h.client();
-    h.send(c, "quiet 0a\nget 1b\nquiet 0c\nping\n");
+    EmbeddedChannel c = h.clientSending("quiet 0a\nget 1b\nquiet 0c\nping\n");
     EmbeddedChannel s0 = h.backend(0);
     assertEquals("quiet 0a\nquiet 0c\n", written(s0));
 
@@ -247,21 +242,19 @@ class ClientEngineTest {
   @Test
   void anErrorTheProxyMakesForAQuietRequestIsNeverSuppressed() {
     harness(1);
-    EmbeddedChannel c = h.client();
-    h.send(c, "quiet 0a\nping\n");
+    EmbeddedChannel c = h.clientSending("quiet 0a\nping\n");
     h.backend(0).close(); // the server closes: twemproxy's errno 0
     h.run();
 
-    assertEquals("ERR " + ErrorText.UNKNOWN + "\nPONG\n", written(c));
+    assertEquals(err(ErrorText.UNKNOWN) + "PONG\n", written(c));
     assertEquals(1, h.poolStat(PoolStat.FORWARD_ERROR));
     assertEquals(0, inflight());
   }
 
   @Test
   void noreplyRequestsTakeNoPlaceInTheReplyOrder() {
-    harness(EngineHarness.poolConfig(2, 0).build(), EngineHarness.options(1, 1 << 20));
-    EmbeddedChannel c = h.client();
-    h.send(c, "noreply 0a\nnoreply 1b\nnoreply 0c\n");
+    harness(2, EngineHarness.options(1, 1 << 20));
+    EmbeddedChannel c = h.clientSending("noreply 0a\nnoreply 1b\nnoreply 0c\n");
     assertEquals(0, inflight(), "no reply is owed");
     assertTrue(c.config().isAutoRead(), "with max 1 owed reply, noreply requests never pause");
     assertEquals("noreply 0a\nnoreply 0c\n", written(h.backend(0)));
@@ -298,8 +291,7 @@ class ClientEngineTest {
   @Test
   void requestsSentAfterQuitInALaterReadAreNotForwarded() {
     harness(1);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nquit\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nquit\n");
     assertFalse(c.config().isAutoRead(), "reading stops at QUIT");
     h.send(c, "get 0b\n"); // a read already under way
     assertEquals("get 0a\n", written(h.backend(0)));
@@ -311,8 +303,7 @@ class ClientEngineTest {
   @Test
   void aProtocolErrorIsAnsweredInItsTurnThenClosesAndCountsAsClientErr() {
     harness(1);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\n!garbage\nget 0b\n");
+    EmbeddedChannel c = h.clientSending("get 0a\n!garbage\nget 0b\n");
     assertEquals("get 0a\n", written(h.backend(0)));
     assertTrue(c.isOpen());
 
@@ -330,8 +321,7 @@ class ClientEngineTest {
   @Test
   void aHalfClosedClientStaysOpenUntilEveryOwedReplyIsWritten() {
     harness(2);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 1b\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nget 1b\n");
     halfClose(c);
     h.run();
     assertTrue(c.isOpen(), "two replies are owed");
@@ -351,8 +341,7 @@ class ClientEngineTest {
   @Test
   void aHalfClosedClientOwedNothingClosesAtOnce() {
     harness(1);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\n");
+    EmbeddedChannel c = h.clientSending("get 0a\n");
     h.reply(h.backend(0), "A\n");
     assertEquals("A\n", written(c));
 
@@ -367,8 +356,7 @@ class ClientEngineTest {
   @Test
   void aHalfClosedClientWhoseLastReplyIsSuppressedStillCloses() {
     harness(1);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nquiet 0b\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nquiet 0b\n");
     halfClose(c);
     h.run();
     h.reply(h.backend(0), "A\n" + LineProtocol.MISS);
@@ -379,9 +367,8 @@ class ClientEngineTest {
 
   @Test
   void aHalfClosedClientThatWasPausedStillHasItsDeferredRequestsAnsweredBeforeClosing() {
-    harness(EngineHarness.poolConfig(1, 0).build(), EngineHarness.options(2, 1 << 20));
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 0b\nget 0c\n"); // paused after 0b; 0c deferred
+    harness(1, EngineHarness.options(2, 1 << 20));
+    EmbeddedChannel c = h.clientSending("get 0a\nget 0b\nget 0c\n"); // paused after 0b; 0c deferred
     EmbeddedChannel s0 = h.backend(0);
     assertEquals("get 0a\nget 0b\n", written(s0));
     halfClose(c);
@@ -402,9 +389,8 @@ class ClientEngineTest {
 
   @Test
   void readingPausesAtTheOwedReplyLimitAndResumesAtHalfOfIt() {
-    harness(EngineHarness.poolConfig(1, 0).build(), EngineHarness.options(4, 1 << 20));
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 0b\nget 0c\n");
+    harness(1, EngineHarness.options(4, 1 << 20));
+    EmbeddedChannel c = h.clientSending("get 0a\nget 0b\nget 0c\n");
     assertTrue(c.config().isAutoRead(), "3 owed, limit 4");
     h.send(c, "get 0d\n");
     assertFalse(c.config().isAutoRead(), "4 owed");
@@ -422,9 +408,8 @@ class ClientEngineTest {
 
   @Test
   void requestsDecodedWhilePausedAreDeferredAndHandledInOrderAfterTheResume() {
-    harness(EngineHarness.poolConfig(2, 0).build(), EngineHarness.options(4, 1 << 20));
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 0b\nget 0c\nget 0d\n");
+    harness(2, EngineHarness.options(4, 1 << 20));
+    EmbeddedChannel c = h.clientSending("get 0a\nget 0b\nget 0c\nget 0d\n");
     assertFalse(c.config().isAutoRead());
     EmbeddedChannel s0 = h.backend(0);
     assertEquals("get 0a\nget 0b\nget 0c\nget 0d\n", written(s0));
@@ -458,9 +443,8 @@ class ClientEngineTest {
   @Test
   void readingPausesAtTheByteLimitAndResumesAtHalfOfIt() {
     // "get 0a\n" is 7 bytes: 3 requests hold 21 of a limit of 20.
-    harness(EngineHarness.poolConfig(1, 0).build(), EngineHarness.options(1000, 20));
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 0b\n");
+    harness(1, EngineHarness.options(1000, 20));
+    EmbeddedChannel c = h.clientSending("get 0a\nget 0b\n");
     assertTrue(c.config().isAutoRead(), "14 bytes");
     h.send(c, "get 0c\n");
     assertFalse(c.config().isAutoRead(), "21 bytes");
@@ -480,9 +464,8 @@ class ClientEngineTest {
 
   @Test
   void aReplyHeldForTheClientCountsAgainstItsByteLimit() {
-    harness(EngineHarness.poolConfig(2, 0).build(), EngineHarness.options(1000, 30));
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 1b\n"); // 14 bytes
+    harness(2, EngineHarness.options(1000, 30));
+    EmbeddedChannel c = h.clientSending("get 0a\nget 1b\n"); // 14 bytes
     // Server 1's 20-byte reply arrives first and is held behind get 0a: 34 bytes.
     h.reply(h.backend(1), "bbbbbbbbbbbbbbbbbbb\n");
     assertTrue(c.config().isAutoRead(), "checked per request");
@@ -508,8 +491,7 @@ class ClientEngineTest {
       }
     });
 
-    setWritable(c, false);
-    h.run();
+    h.setWritable(c, false);
     assertEquals(List.of(false), seen, "Netty fires channelWritabilityChanged, through the session");
     assertFalse(c.config().isAutoRead());
 
@@ -517,8 +499,7 @@ class ClientEngineTest {
     assertTrue(h.backends.isEmpty(), "requests are deferred while the client's socket is full");
     assertEquals(0, inflight());
 
-    setWritable(c, true);
-    h.run();
+    h.setWritable(c, true);
     assertEquals(List.of(false, true), seen);
     assertTrue(c.config().isAutoRead());
     assertEquals("get 1a\n", written(h.backend(1)));
@@ -530,17 +511,14 @@ class ClientEngineTest {
 
   @Test
   void aFullSocketKeepsTheClientPausedEvenBelowTheReplyLimits() {
-    harness(EngineHarness.poolConfig(1, 0).build(), EngineHarness.options(2, 1 << 20));
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 0b\n");
+    harness(1, EngineHarness.options(2, 1 << 20));
+    EmbeddedChannel c = h.clientSending("get 0a\nget 0b\n");
     assertFalse(c.config().isAutoRead());
-    setWritable(c, false);
-    h.run();
+    h.setWritable(c, false);
 
     h.reply(h.backend(0), "A\nB\n");
     assertFalse(c.config().isAutoRead(), "nothing owed, but the socket is still full");
-    setWritable(c, true);
-    h.run();
+    h.setWritable(c, true);
     assertTrue(c.config().isAutoRead());
     assertEquals("A\nB\n", written(c));
   }
@@ -556,7 +534,7 @@ class ClientEngineTest {
     assertEquals("A\n", written(c1));
     assertEquals("get 0a\n", written(s0));
 
-    setWritable(s0, false); // the server reads slower than its clients write
+    h.setWritable(s0, false); // the server reads slower than its clients write
     h.send(c1, "get 0b\n");
     assertFalse(c1.config().isAutoRead(), "a client that wrote to the full connection pauses");
     h.send(c1, "ping\nget 1c\nget 0d\n");
@@ -565,8 +543,7 @@ class ClientEngineTest {
     assertTrue(c2.config().isAutoRead(), "a client that did not write to it keeps reading");
     assertEquals("get 1e\n", written(h.backend(1)));
 
-    setWritable(s0, true);
-    h.run();
+    h.setWritable(s0, true);
     assertTrue(c1.config().isAutoRead(), "the connection drained: its senders resume");
     assertEquals("get 0b\nget 0d\n", written(s0));
     assertEquals("get 1c\n", written(h.backend(1)));
@@ -581,13 +558,12 @@ class ClientEngineTest {
   @Test
   void aCongestedBackendConnectionThatFailsReleasesTheClientsItHeld() {
     harness(1);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\n");
+    EmbeddedChannel c = h.clientSending("get 0a\n");
     EmbeddedChannel s0 = h.backend(0);
     h.reply(s0, "A\n");
     written(c);
 
-    setWritable(s0, false);
+    h.setWritable(s0, false);
     h.send(c, "get 0b\n");
     assertFalse(c.config().isAutoRead());
     h.send(c, "get 0c\n"); // deferred
@@ -598,14 +574,13 @@ class ClientEngineTest {
     EmbeddedChannel fresh = h.backend(0);
     assertEquals("get 0c\n", written(fresh));
     h.reply(fresh, "C\n");
-    assertEquals("ERR unknown\nC\n", written(c));
+    assertEquals(err(ErrorText.UNKNOWN) + "C\n", written(c));
   }
 
   @Test
   void aQuitDecodedWhilePausedIsHandledInItsTurnAndWhatFollowsItIsDropped() {
-    harness(EngineHarness.poolConfig(1, 0).build(), EngineHarness.options(2, 1 << 20));
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 0b\nquit\nget 0c\n");
+    harness(1, EngineHarness.options(2, 1 << 20));
+    EmbeddedChannel c = h.clientSending("get 0a\nget 0b\nquit\nget 0c\n");
     EmbeddedChannel s0 = h.backend(0);
     assertEquals("get 0a\nget 0b\n", written(s0));
 
@@ -624,8 +599,7 @@ class ClientEngineTest {
   @Test
   void aLongReplyBehindAnotherIsGatheredThenStreamedInItsTurn() {
     harness(2);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 1b\nping\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nget 1b\nping\n");
     EmbeddedChannel s0 = h.backend(0);
     EmbeddedChannel s1 = h.backend(1);
 
@@ -645,21 +619,15 @@ class ClientEngineTest {
     harness(1); // slow_reader_limit: the default 10 s
     EmbeddedChannel c1 = h.client();
     EmbeddedChannel c2 = h.client();
-    h.send(c1, "get 0a\n");
-    h.send(c2, "get 0b\n");
-    EmbeddedChannel s0 = h.backend(0);
-    h.reply(s0, "STREAM 10\nabc");
-    assertEquals("STREAM 10\nabc", written(c1));
+    EmbeddedChannel s0 = h.longReplyUnderWay(c1, c2);
+    assertEquals(LONG_REPLY_HEAD, written(c1));
 
-    setWritable(c1, false);
-    h.run();
+    h.setWritable(c1, false);
     assertFalse(s0.config().isAutoRead(), "the server is not read while its client is full");
-    setWritable(c1, true);
-    h.run();
+    h.setWritable(c1, true);
     assertTrue(s0.config().isAutoRead());
 
-    setWritable(c1, false);
-    h.run();
+    h.setWritable(c1, false);
     h.advance(9_999);
     assertTrue(c1.isOpen());
     h.advance(1);
@@ -667,7 +635,7 @@ class ClientEngineTest {
     assertTrue(s0.config().isAutoRead(), "the abandoned reply frees its server");
     assertEquals(1, h.poolStat(PoolStat.CLIENT_ERR));
 
-    replyTracked(s0, "defghij"); // the rest of c1's reply: dropped
+    replyTracked(s0, LONG_REPLY_REST); // the rest of c1's reply: dropped
     h.reply(s0, "B\n");
     assertEquals("B\n", written(c2));
     assertEquals(0, inflight());
@@ -690,8 +658,7 @@ class ClientEngineTest {
 
     c1.close();
     h.run();
-    EmbeddedChannel c3 = h.client();
-    h.send(c3, "ping\n");
+    EmbeddedChannel c3 = h.clientSending("ping\n");
     assertEquals("PONG\n", written(c3), "the slot was given back");
     assertEquals(1, h.poolStat(PoolStat.CLIENT_CONNECTIONS));
   }
@@ -700,17 +667,14 @@ class ClientEngineTest {
   void aFailedConnectIsAnsweredWithAnErrorInItsTurn() {
     harness(2);
     h.holdConnects = true;
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 1b\nping\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nget 1b\nping\n");
     assertEquals(2, h.pendingConnects.size());
-    h.pendingConnects.get(1).setSuccess();
-    h.run();
+    h.completeConnect(1);
     h.reply(h.backend(1), "B\n");
     assertEquals("", written(c));
 
-    h.pendingConnects.get(0).setFailure(new java.net.ConnectException("Connection refused"));
-    h.run();
-    assertEquals("ERR " + ErrorText.REFUSED + "\nB\nPONG\n", written(c));
+    h.refuseConnect(0);
+    assertEquals(err(ErrorText.REFUSED) + "B\nPONG\n", written(c));
     assertEquals(1, h.poolStat(PoolStat.FORWARD_ERROR));
     assertTrue(c.isOpen());
   }
@@ -718,26 +682,23 @@ class ClientEngineTest {
   @Test
   void aClientHeldByTwoCongestedConnectionsResumesOnlyWhenBothDrain() {
     harness(2);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 1b\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nget 1b\n");
     EmbeddedChannel s0 = h.backend(0);
     EmbeddedChannel s1 = h.backend(1);
     h.reply(s0, "A\n");
     h.reply(s1, "B\n");
     assertEquals("A\nB\n", written(c));
 
-    setWritable(s0, false);
-    setWritable(s1, false);
+    h.setWritable(s0, false);
+    h.setWritable(s1, false);
     h.send(c, "mget 0c 1d\n"); // one fragment to each full connection
     assertFalse(c.config().isAutoRead());
     h.send(c, "ping\n");
 
-    setWritable(s0, true);
-    h.run();
+    h.setWritable(s0, true);
     assertFalse(c.config().isAutoRead(), "server 1's connection still holds it");
     assertEquals("", written(c), "PONG is still deferred");
-    setWritable(s1, true);
-    h.run();
+    h.setWritable(s1, true);
     assertTrue(c.config().isAutoRead());
 
     h.reply(s1, "D\n");
@@ -747,15 +708,13 @@ class ClientEngineTest {
 
   @Test
   void aDrainedConnectionDoesNotResumeAClientStillOverItsReplyLimit() {
-    harness(EngineHarness.poolConfig(1, 0).build(), EngineHarness.options(2, 1 << 20));
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\n");
+    harness(1, EngineHarness.options(2, 1 << 20));
+    EmbeddedChannel c = h.clientSending("get 0a\n");
     EmbeddedChannel s0 = h.backend(0);
-    setWritable(s0, false);
+    h.setWritable(s0, false);
     h.send(c, "get 0b\n"); // 2 owed, and held by the connection
     assertFalse(c.config().isAutoRead());
-    setWritable(s0, true);
-    h.run();
+    h.setWritable(s0, true);
     assertFalse(c.config().isAutoRead(), "2 owed is still above half the limit");
     h.reply(s0, "A\n");
     assertTrue(c.config().isAutoRead());
@@ -803,8 +762,7 @@ class ClientEngineTest {
   @Test
   void aClientResetWithRepliesOwedCountsAsClientErrAndDropsThem() {
     harness(1);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 0b\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nget 0b\n");
     c.pipeline().fireExceptionCaught(new IOException("Connection reset by peer"));
     h.run();
     assertFalse(c.isOpen());
@@ -819,8 +777,7 @@ class ClientEngineTest {
   @Test
   void aReplyThatArrivedBeforeTheClientClosedIsReleasedWithIt() {
     harness(2);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 1b\nmget 0c 1d\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nget 1b\nmget 0c 1d\n");
     ByteBuf held = replyTracked(h.backend(1), "B\nD\n"); // behind get 0a, and half the split
     assertEquals(3, held.refCnt(), "ours, and the two replies held for the client");
     c.close();
@@ -833,10 +790,8 @@ class ClientEngineTest {
   @Test
   void twoClientsSharingOneConnectionEachGetTheirOwnReplies() {
     harness(1);
-    EmbeddedChannel c1 = h.client();
-    EmbeddedChannel c2 = h.client();
-    h.send(c1, "get 0a\n");
-    h.send(c2, "get 0b\nping\n");
+    EmbeddedChannel c1 = h.clientSending("get 0a\n");
+    EmbeddedChannel c2 = h.clientSending("get 0b\nping\n");
     h.send(c1, "get 0c\n");
     EmbeddedChannel s0 = h.backend(0); // asserts there is one connection
     assertEquals("get 0a\nget 0b\nget 0c\n", written(s0));
@@ -850,10 +805,8 @@ class ClientEngineTest {
   @Test
   void aProtocolErrorOnOneClientDoesNotDisturbAnotherOnTheSameConnection() {
     harness(1);
-    EmbeddedChannel c1 = h.client();
-    EmbeddedChannel c2 = h.client();
-    h.send(c1, "get 0a\n");
-    h.send(c2, "get 0b\n");
+    EmbeddedChannel c1 = h.clientSending("get 0a\n");
+    EmbeddedChannel c2 = h.clientSending("get 0b\n");
     h.send(c1, "!garbage\n");
     EmbeddedChannel s0 = h.backend(0);
     h.reply(s0, "A\nB\n");
@@ -872,19 +825,13 @@ class ClientEngineTest {
   @Test
   void aReloadMovesTheSessionLazilyAndKeepsItsReplyOrder() {
     harness(2);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\nget 1b\n");
+    EmbeddedChannel c = h.clientSending("get 0a\nget 1b\n");
     EmbeddedChannel old0 = h.backend(0);
     EmbeddedChannel old1 = h.backend(1);
     assertEquals("get 0a\n", written(old0));
     assertEquals("get 1b\n", written(old1));
 
-    PoolConfig pc = h.config;
-    ProxyStats.Pool ps = Reload.statsFor(pc, h.poolStats);
-    Pool next = h.newPool(pc, h.pool.options(), new LineProtocol(), ps);
-    h.handle.replace(next);
-    h.pool.retire();
-    h.run();
+    h.reload();
     assertTrue(old0.isOpen() && old1.isOpen(), "retired connections wait for their replies");
 
     h.send(c, "get 0c\nping\n");
@@ -913,14 +860,9 @@ class ClientEngineTest {
   @Test
   void aSessionThatSendsNothingAfterAReloadIsStillAnsweredFromTheOldGeneration() {
     harness(1);
-    EmbeddedChannel c = h.client();
-    h.send(c, "get 0a\n");
+    EmbeddedChannel c = h.clientSending("get 0a\n");
     EmbeddedChannel old0 = h.backend(0);
-    Pool next = h.newPool(h.config, h.pool.options(), new LineProtocol(),
-        Reload.statsFor(h.config, h.poolStats));
-    h.handle.replace(next);
-    h.pool.retire();
-    h.run();
+    h.reload();
 
     h.reply(old0, "A\n");
     assertEquals("A\n", written(c));

@@ -1,6 +1,7 @@
 package walnut.core.proxy;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
+import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -10,6 +11,7 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.MockTicker;
 import io.netty.util.concurrent.Ticker;
+import java.net.ConnectException;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -19,9 +21,8 @@ import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.routing.PoolRouter;
-import walnut.core.spi.Continuum;
-import walnut.core.spi.Distribution;
-import walnut.core.spi.HashFunction;
+import walnut.core.routing.TestRouting;
+import walnut.core.spi.Protocol;
 import walnut.core.stats.Counters;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
@@ -34,35 +35,15 @@ import walnut.core.stats.ServerStat;
  * {@link #run()} runs every channel's pending tasks (the burst's flush among them), and
  * {@link #advance} moves the clock and runs what became due.
  *
- * <p>Routing: a key's first byte, modulo the number of servers, picks its server, so keys
- * {@code 0…}, {@code 1…}, {@code 2…} go to servers 0, 1, 2.
+ * <p>Routing is {@link TestRouting}'s: a key's first byte, modulo the number of servers, picks its
+ * server, so keys {@code 0…}, {@code 1…}, {@code 2…} go to servers 0, 1, 2.
  */
 final class EngineHarness implements AutoCloseable {
 
-  static final HashFunction FIRST_BYTE = new HashFunction() {
-    @Override
-    public String name() {
-      return "first_byte";
-    }
-
-    @Override
-    public int hash(ByteBuf key, int offset, int length) {
-      return key.getByte(offset) & 0xff;
-    }
-  };
-
-  static final Distribution MODULO = new Distribution() {
-    @Override
-    public String name() {
-      return "modulo_list";
-    }
-
-    @Override
-    public Continuum build(List<ServerConfig> servers, HashFunction hash) {
-      int n = servers.size();
-      return h -> Integer.remainderUnsigned(h, n);
-    }
-  };
+  /** The header and first 3 bytes of a 10-byte STREAM value: the start of a long reply. */
+  static final String LONG_REPLY_HEAD = "STREAM 10\nabc";
+  /** The last 7 bytes of {@link #LONG_REPLY_HEAD}'s value. */
+  static final String LONG_REPLY_REST = "defghij";
 
   final MockTicker ticker = Ticker.newMockTicker();
   /** The pool's event loop: backend timers and the burst's flush run here. */
@@ -102,11 +83,10 @@ final class EngineHarness implements AutoCloseable {
   }
 
   /** Another generation of the pool (a reload), with its own backend channels. */
-  Pool newPool(PoolConfig pc, EngineOptions options, LineProtocol protocol,
-      ProxyStats.Pool ps) {
-    return new Pool(pc, protocol, new PoolRouter(pc, FIRST_BYTE, MODULO), null, stats, ps,
-        List.of(hub.eventLoop()), options, inflight, null,
-        (p, loop) -> new LoopPool(p, loop, new Connector(p, loop, this::open)));
+  Pool newPool(PoolConfig pc, EngineOptions options, Protocol protocol, ProxyStats.Pool ps) {
+    PoolRouter router = new PoolRouter(pc, TestRouting.FIRST_BYTE, TestRouting.MODULO);
+    return new Pool(pc, protocol, router, null, stats, ps, List.of(hub.eventLoop()), options,
+        inflight, null, (p, loop) -> new LoopPool(p, loop, new Connector(p, loop, this::open)));
   }
 
   private ChannelFuture open(Endpoint endpoint, io.netty.channel.ChannelHandler initializer) {
@@ -128,6 +108,21 @@ final class EngineHarness implements AutoCloseable {
       return promise;
     }
     return ch.newSucceededFuture();
+  }
+
+  /** A harness over {@link #poolConfig}{@code (servers, timeoutMillis)}, default options. */
+  static EngineHarness of(int servers, int timeoutMillis) {
+    return of(servers, timeoutMillis, new LineProtocol());
+  }
+
+  /** The same, speaking {@code protocol} (one with a handshake, say). */
+  static EngineHarness of(int servers, int timeoutMillis, LineProtocol protocol) {
+    return new EngineHarness(poolConfig(servers, timeoutMillis).build(), defaults(), protocol);
+  }
+
+  /** A harness over {@code servers} line servers without a timeout, with {@code options}. */
+  static EngineHarness of(int servers, EngineOptions options) {
+    return new EngineHarness(poolConfig(servers, 0).build(), options);
   }
 
   /** A pool "p" of {@code servers} line servers, with the given timeout (0: none). */
@@ -156,6 +151,13 @@ final class EngineHarness implements AutoCloseable {
     EmbeddedChannel c = EmbeddedChannel.builder().ticker(ticker)
         .handlers(pool.protocol().newRequestDecoder(config), new ClientSession(handle)).build();
     clients.add(c);
+    return c;
+  }
+
+  /** A new client that has sent {@code text}; what that set off has run. */
+  EmbeddedChannel clientSending(String text) {
+    EmbeddedChannel c = client();
+    send(c, text);
     return c;
   }
 
@@ -215,6 +217,65 @@ final class EngineHarness implements AutoCloseable {
     backend.writeInbound(buf);
     run();
     return buf;
+  }
+
+  /**
+   * Arranges a long reply under way on a shared connection: {@code streaming} sends
+   * {@code get 0a}, then {@code behind} sends {@code get 0b}, both on server 0's one connection,
+   * and the server sends {@link #LONG_REPLY_HEAD} for {@code streaming}, which is written to it at
+   * once (left for the test to read). {@link #LONG_REPLY_REST} is still to come, and
+   * {@code behind}'s reply after it. Returns server 0's connection.
+   */
+  EmbeddedChannel longReplyUnderWay(EmbeddedChannel streaming, EmbeddedChannel behind) {
+    send(streaming, "get 0a\n");
+    send(behind, "get 0b\n");
+    EmbeddedChannel s0 = backend(0);
+    reply(s0, LONG_REPLY_HEAD);
+    return s0;
+  }
+
+  /**
+   * Flips a user-defined writability bit of {@code ch} (a client's full socket, or a server that
+   * reads slower than it is written to), runs the event it fires, and checks that it took.
+   */
+  void setWritable(EmbeddedChannel ch, boolean writable) {
+    ch.unsafe().outboundBuffer().setUserDefinedWritability(1, writable);
+    run();
+    assertEquals(writable, ch.isWritable(), "writability");
+  }
+
+  /** Completes connect {@code i} (in the order made) of those {@link #holdConnects} held. */
+  void completeConnect(int i) {
+    pendingConnects.get(i).setSuccess();
+    run();
+  }
+
+  /** Fails connect {@code i} of those {@link #holdConnects} held as refused. */
+  void refuseConnect(int i) {
+    pendingConnects.get(i).setFailure(connectionRefused());
+    run();
+  }
+
+  /** What a connect to a port nobody listens on fails with. */
+  static ConnectException connectionRefused() {
+    return new ConnectException("Connection refused");
+  }
+
+  /** Retires {@link #pool}'s generation, as a reload does, and runs what that set off. */
+  void retire() {
+    pool.retire();
+    run();
+  }
+
+  /**
+   * A reload that keeps the config: a new generation with the same options, protocol and counters
+   * takes over the handle (each session moves to it with its next request), and {@link #pool},
+   * still the old one, retires.
+   */
+  void reload() {
+    handle.replace(newPool(config, pool.options(), pool.protocol(),
+        Reload.statsFor(config, poolStats)));
+    retire();
   }
 
   /** Runs every channel's pending tasks until none is left. */

@@ -122,10 +122,15 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
     return "handshake step " + index + ": " + text;
   }
 
-  /** {@code ERR <message>\n}. */
+  /** {@link #err}{@code (message)}. */
   @Override
   public ByteBuf errorReply(ByteBufAllocator alloc, String message) {
-    return ascii(alloc, "ERR " + message + "\n");
+    return ascii(alloc, err(message));
+  }
+
+  /** An error reply's text: {@code ERR <message>\n}. */
+  public static String err(String message) {
+    return "ERR " + message + "\n";
   }
 
   static ByteBuf ascii(ByteBufAllocator alloc, String text) {

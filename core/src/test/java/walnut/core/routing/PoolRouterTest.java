@@ -7,45 +7,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
-import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ServerConfig;
-import walnut.core.spi.Continuum;
-import walnut.core.spi.Distribution;
-import walnut.core.spi.HashFunction;
 import walnut.core.spi.KeyRouter;
 
 class PoolRouterTest {
-
-  /** The key's first byte as its hash, so tests can aim keys at servers. */
-  private static final HashFunction FIRST_BYTE = new HashFunction() {
-    @Override
-    public String name() {
-      return "first_byte";
-    }
-
-    @Override
-    public int hash(ByteBuf key, int offset, int length) {
-      return key.getByte(offset) & 0xff;
-    }
-  };
-
-  /** One slot per server in list order: server = hash mod n. */
-  private static final Distribution SLOTS = new Distribution() {
-    @Override
-    public String name() {
-      return "slots";
-    }
-
-    @Override
-    public Continuum build(List<ServerConfig> servers, HashFunction hash) {
-      int n = servers.size();
-      return h -> Integer.remainderUnsigned(h, n);
-    }
-  };
 
   private final AtomicLong now = new AtomicLong(1_000_000);
 
@@ -56,7 +25,7 @@ class PoolRouterTest {
     for (int i = 0; i < servers; i++) {
       b.server(ServerConfig.of(Endpoint.tcp("10.0.0." + i, 6379), 1));
     }
-    return new PoolRouter(b.build(), FIRST_BYTE, SLOTS, now::get);
+    return new PoolRouter(b.build(), TestRouting.FIRST_BYTE, TestRouting.MODULO, now::get);
   }
 
   private static int route(PoolRouter router, String key) {
