@@ -14,20 +14,20 @@ import java.util.Map;
 import java.util.regex.Pattern;
 
 /**
- * A real twemproxy ({@code nutcracker}), or any proxy that takes a nutcracker-style command line and
- * {@code nutcracker.yml}, on free loopback ports in front of the given pools of servers.
+ * A real twemproxy ({@code nutcracker}), or any proxy that takes a nutcracker-style command line
+ * and {@code nutcracker.yml}, on free loopback ports in front of the given pools of servers.
  *
  * <p>Contract: {@link #start(List)} writes one configuration file with a {@code listen:} port per
- * pool (free ports, {@link FreePorts}), starts {@code nutcracker -c <conf> -s <stats port> -a
- * 127.0.0.1 -v 4} and returns once every pool's port accepts connections. {@link #start(List,
- * List)} runs another command instead, in which {@code {conf}} becomes the file's path, {@code
- * {port}} the first pool's listen port ({@link #port()}) and {@code {stats}} a free port for the
- * stats endpoint; a command whose first word holds a slash runs from that path, any other is looked
- * up on the PATH. If the proxy exits or stays silent for 10 s, {@code start} fails with its output;
- * a port lost to another process is retried on fresh ports. {@link #close()} stops the process by
- * its pid (SIGTERM, then SIGKILL after a deadline) and deletes the configuration and the log; a
- * forgotten proxy is killed when the JVM exits. A {@link #restart()} keeps every port. Lifecycle
- * methods may be called from any thread.
+ * pool (free ports, {@link FreePorts}), starts twemproxy ({@link #TWEMPROXY}) and returns once
+ * every pool's port accepts connections. {@link #start(List, List)} runs another command instead,
+ * in which {@code {conf}} becomes the file's path, {@code {port}} the first pool's listen port
+ * ({@link #port()}) and {@code {stats}} a free port for the stats endpoint; a command whose first
+ * word holds a slash runs from that path, any other is looked up on the PATH. If the proxy exits or
+ * stays silent for 10 s, {@code start} fails with its output; a port lost to another process is
+ * retried on fresh ports. {@link #close()} stops the process by its pid (SIGTERM, then SIGKILL
+ * after a deadline) and deletes the configuration and the log; a forgotten proxy is killed when the
+ * JVM exits. A {@link #restart()} keeps every port. Lifecycle methods may be called from any
+ * thread.
  *
  * <p>The file holds twemproxy 0.5.0's keys only (it refuses any other): per pool {@code listen},
  * {@code hash} ({@code fnv1a_64} unless set), {@code distribution} ({@code ketama} unless set),
@@ -41,9 +41,12 @@ public final class NutcrackerServer extends ServerFixture {
   public static final String PORT = "{port}";
   public static final String STATS = "{stats}";
 
-  /** twemproxy as the Debian package installs it, stats on loopback, logging to its output. */
+  /**
+   * twemproxy as the Debian package installs it, stats on loopback, warnings logged to its output
+   * (the fixture's log) rather than to the shared /var/log/nutcracker/nutcracker.log.
+   */
   public static final List<String> TWEMPROXY =
-      List.of("nutcracker", "-c", CONF, "-s", STATS, "-a", HOST, "-v", "4");
+      List.of("nutcracker", "-c", CONF, "-s", STATS, "-a", HOST, "-o", "/dev/stderr", "-v", "4");
 
   private static final Pattern POOL_NAME = Pattern.compile("[A-Za-z0-9_-]+");
   private static final Pattern OPTION = Pattern.compile("[a-z_]+");
@@ -77,7 +80,9 @@ public final class NutcrackerServer extends ServerFixture {
       return new Pool(name, false, servers, Map.of());
     }
 
-    /** This pool with one more key, written as {@code key: value}, e.g. {@code with("hash", "md5")}. */
+    /**
+     * This pool with one more key, written as {@code key: value}, e.g. {@code with("hash", "md5")}.
+     */
     public Pool with(String key, String value) {
       Map<String, String> more = new LinkedHashMap<>(options);
       more.put(key, value);
@@ -233,8 +238,8 @@ public final class NutcrackerServer extends ServerFixture {
 
   /**
    * The ports of one proxy: the first pool's is the fixture's port, chosen by ServerProcess (and
-   * chosen again after a bind clash); the other pools' and the stats port are drawn here, again
-   * for each new main port, and kept when a restart reuses the main port.
+   * chosen again after a bind clash); the other pools' and the stats port are drawn here, again for
+   * each new main port, and kept when a restart reuses the main port.
    */
   private static final class Ports {
     private final int[] listen;

@@ -15,6 +15,7 @@ import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -69,6 +70,20 @@ class NutcrackerServerTest {
       assertTrue(
           new String(statsOf(proxy.statsPort()), StandardCharsets.UTF_8).contains("\"r\""),
           "stats name the pool");
+      // twemproxy logs a command it does not proxy to its output: the fixture's log.
+      assertThrows(IOException.class, () -> redis(proxy.port("r"), "CONFIG", "GET", "x"));
+      Poll.until(
+          Duration.ofSeconds(5),
+          () -> read(proxy.log()).contains("unsupported command 'CONFIG'"),
+          "the warning in " + proxy.log());
+    }
+  }
+
+  private static String read(Path file) {
+    try {
+      return Files.readString(file);
+    } catch (IOException e) {
+      return "";
     }
   }
 
@@ -88,8 +103,7 @@ class NutcrackerServerTest {
         NutcrackerServer proxy =
             NutcrackerServer.start(
                 List.of(
-                    NutcrackerServer.Pool.redis("r", List.of(redis.address()))
-                        .with("hash", "md5")),
+                    NutcrackerServer.Pool.redis("r", List.of(redis.address())).with("hash", "md5")),
                 List.of(
                     UnixProcesses.locate("nutcracker", "nutcracker").toString(),
                     "-c",
