@@ -14,15 +14,17 @@ import java.util.function.ToDoubleFunction;
 import javax.imageio.ImageIO;
 
 /**
- * Draws the end-to-end chart: throughput (top) and p99 latency (bottom) per case, one bar per
- * proxy side by side, values printed over the bars.
+ * Draws the end-to-end chart: throughput, p99 and p99.9 latency per case, one bar per proxy side
+ * by side, values printed over the bars; then, given memory figures, each proxy's resident memory
+ * idle, with idle clients and after the load.
  *
  * <p>Implementation note: plain Java2D on a headless {@link BufferedImage} written with
  * {@link ImageIO}, because the machines this runs on have a JDK but no plotting tools. Each case
  * has its own linear scale from zero to its largest figure, because the question a group answers
  * is how the proxies compare in that case, and pipelined cases run ten times faster than the
  * others, which would flatten them on a shared axis. A missing figure (memcslap reports no
- * latency; a proxy may have skipped a case) leaves a gap marked {@code n/a}.
+ * latency; a proxy may have skipped a case) leaves a gap marked {@code n/a}. A proxy keeps its
+ * colour in every panel.
  */
 final class Chart {
 
@@ -38,8 +40,15 @@ final class Chart {
 
   private Chart() {}
 
-  static void write(Results results, Path png, String title) throws IOException {
-    int height = TOP + 2 * PANEL_HEIGHT + BOTTOM;
+  /** What one panel draws: the value of a proxy in a group (a case, a moment), or NaN. */
+  private interface Figure {
+    double of(String proxy, String group);
+  }
+
+  static void write(Results results, List<Memory.Row> memory, Path png, String title)
+      throws IOException {
+    int panels = memory.isEmpty() ? 3 : 4;
+    int height = TOP + panels * PANEL_HEIGHT + BOTTOM;
     BufferedImage image = new BufferedImage(WIDTH, height, BufferedImage.TYPE_INT_RGB);
     Graphics2D g = image.createGraphics();
     try {
@@ -51,17 +60,47 @@ final class Chart {
       g.setColor(Color.BLACK);
       g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 18));
       g.drawString(title, LEFT, 28);
-      legend(g, results.proxies());
-      panel(g, results, TOP, "throughput, ops/s (median; higher is better)", Results.Cell::rps,
-          false);
-      panel(g, results, TOP + PANEL_HEIGHT, "p99 latency, ms (median; lower is better)",
-          Results.Cell::p99, true);
+      List<String> proxies = results.proxies();
+      legend(g, proxies);
+      panel(g, proxies, results.cases(), proxies, TOP,
+          "throughput, ops/s (median; higher is better)", cell(results, Results.Cell::rps), false);
+      panel(g, proxies, results.cases(), proxies, TOP + PANEL_HEIGHT,
+          "p99 latency, ms (median; lower is better)", cell(results, Results.Cell::p99), true);
+      panel(g, proxies, results.cases(), proxies, TOP + 2 * PANEL_HEIGHT,
+          "p99.9 latency, ms (median; lower is better; redis-benchmark's 99.902nd percentile)",
+          cell(results, Results.Cell::p999), true);
+      if (!memory.isEmpty()) {
+        int clients = memory.stream().mapToInt(Memory.Row::idleClients).max().orElse(0);
+        List<String> moments = List.of("idle", clients > 0
+            ? String.format(Locale.ROOT, "%,d idle clients", clients) : "idle clients",
+            "after the load");
+        List<String> measured = proxies.stream()
+            .filter(p -> memory.stream().anyMatch(r -> r.proxy().equals(p))).toList();
+        panel(g, proxies, moments, measured, TOP + 3 * PANEL_HEIGHT,
+            "resident memory, MiB (VmRSS; lower is better)", (proxy, moment) -> {
+              for (Memory.Row r : memory) {
+                if (r.proxy().equals(proxy)) {
+                  long kib = moment.equals("idle") ? r.idleKib()
+                      : moment.equals("after the load") ? r.afterLoadKib() : r.withClientsKib();
+                  return kib < 0 ? Double.NaN : kib / 1024.0;
+                }
+              }
+              return Double.NaN;
+            }, true);
+      }
     } finally {
       g.dispose();
     }
     if (!ImageIO.write(image, "png", png.toFile())) {
       throw new IOException("no PNG writer for " + png);
     }
+  }
+
+  private static Figure cell(Results results, ToDoubleFunction<Results.Cell> value) {
+    return (proxy, testCase) -> {
+      Results.Cell c = results.cell(proxy, testCase);
+      return c == null ? Double.NaN : value.applyAsDouble(c);
+    };
   }
 
   private static void legend(Graphics2D g, List<String> proxies) {
@@ -76,10 +115,9 @@ final class Chart {
     }
   }
 
-  private static void panel(Graphics2D g, Results results, int y0, String label,
-      ToDoubleFunction<Results.Cell> value, boolean millis) {
-    List<String> cases = results.cases();
-    List<String> proxies = results.proxies();
+  /** One panel; each proxy keeps the colour of its place in {@code legend}. */
+  private static void panel(Graphics2D g, List<String> legend, List<String> cases,
+      List<String> proxies, int y0, String label, Figure value, boolean decimals) {
     int plotTop = y0 + 64;
     int plotBottom = y0 + PANEL_HEIGHT - 40;
     int plotWidth = WIDTH - LEFT - RIGHT;
@@ -88,7 +126,7 @@ final class Chart {
     g.drawString(label, LEFT, y0 + 24);
     g.setFont(new Font(Font.SANS_SERIF, Font.ITALIC, 11));
     g.setColor(Color.DARK_GRAY);
-    g.drawString("each case on its own scale, from zero to its largest figure; the labels are "
+    g.drawString("each group on its own scale, from zero to its largest figure; the labels are "
         + "the figures", LEFT, y0 + 40);
     g.setColor(Color.BLACK);
     g.drawLine(LEFT, plotBottom, WIDTH - RIGHT, plotBottom);
@@ -101,9 +139,9 @@ final class Chart {
       String name = cases.get(c);
       double top = 0;
       for (String p : proxies) {
-        Results.Cell cell = results.cell(p, name);
-        if (cell != null && !Double.isNaN(value.applyAsDouble(cell))) {
-          top = Math.max(top, value.applyAsDouble(cell));
+        double v = value.of(p, name);
+        if (!Double.isNaN(v)) {
+          top = Math.max(top, v);
         }
       }
       double gx = LEFT + c * groupWidth + groupWidth * 0.1;
@@ -119,8 +157,7 @@ final class Chart {
       g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
       FontMetrics small = g.getFontMetrics();
       for (int p = 0; p < proxies.size(); p++) {
-        Results.Cell cell = results.cell(proxies.get(p), name);
-        double v = cell == null ? Double.NaN : value.applyAsDouble(cell);
+        double v = value.of(proxies.get(p), name);
         int x = (int) Math.round(gx + p * barWidth);
         int w = Math.max(1, (int) Math.round(barWidth) - 2);
         if (Double.isNaN(v) || top == 0) {
@@ -129,17 +166,17 @@ final class Chart {
           continue;
         }
         int h = (int) Math.round((plotBottom - plotTop) * (v / top));
-        g.setColor(COLORS[p % COLORS.length]);
+        g.setColor(COLORS[legend.indexOf(proxies.get(p)) % COLORS.length]);
         g.fillRect(x, plotBottom - h, w, h);
         g.setColor(Color.BLACK);
-        String text = format(v, millis);
+        String text = format(v, decimals);
         g.drawString(text, x + (w - small.stringWidth(text)) / 2, plotBottom - h - 3);
       }
     }
   }
 
-  private static String format(double v, boolean millis) {
-    if (millis) {
+  private static String format(double v, boolean decimals) {
+    if (decimals) {
       return String.format(Locale.ROOT, v < 10 ? "%.2f" : "%.1f", v);
     }
     if (v >= 1_000_000) {

@@ -5,24 +5,28 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
- * Turns the end-to-end runs into the Markdown table and the PNG chart of
- * {@code benchmarks/results/}; run by {@code benchmarks/e2e/run.sh} as
- * {@code java -cp benchmarks.jar walnut.benchmarks.e2e.Report --raw runs.csv --meta meta.md
- * --markdown e2e.md --chart e2e.png}. Prints the Markdown to standard output as well.
+ * Turns the end-to-end runs into the Markdown tables and the PNG chart of
+ * {@code benchmarks/results/}; {@link EndToEnd} calls it at the end of a run, and it runs alone
+ * on recorded files as {@code java -cp benchmarks.jar walnut.benchmarks.e2e.Report --raw
+ * e2e-runs.csv [--memory e2e-memory.csv] [--meta meta.md] [--markdown e2e.md] [--chart e2e.png]}.
+ * Prints the Markdown to standard output as well.
  *
- * <p>One row per case and proxy: median ops/s, p50 and p99 over the rounds, and the ratios to the
- * baseline proxy ({@code twemproxy}) — throughput ratio above 1 and p99 ratio below 1 are better;
+ * <p>One row per case and proxy: median ops/s, p50, p99 and p99.9 over the rounds, and the ratios
+ * to the baseline proxy ({@code twemproxy}) — throughput ratio above 1 and p99 ratio below 1 are
+ * better;
  * then the CPU time per request, of the proxy process and of the whole machine (load generator
  * and backends included), which explains a throughput bounded by a saturated machine.
  * The last column checks issue #10's floor: {@code walnut-t1} at least matches the baseline's
  * throughput and p99; {@code walnut-tN} reaches 0.8 × N × the baseline's throughput (until the
- * backends or the machine's cores saturate, which the {@code direct} rows bound).
+ * backends or the machine's cores saturate, which the {@code direct} rows bound). With a memory
+ * file, a second table gives each proxy's resident memory ({@link Memory}).
  */
 public final class Report {
 
@@ -32,31 +36,49 @@ public final class Report {
 
   public static void main(String[] args) throws IOException {
     Map<String, String> opts = options(args);
-    Results results = Results.read(Path.of(require(opts, "--raw")));
-    String baseline = opts.getOrDefault("--baseline", "twemproxy");
+    String meta = opts.containsKey("--meta")
+        ? Files.readString(Path.of(opts.get("--meta")), StandardCharsets.UTF_8) : "";
+    String text = write(Path.of(require(opts, "--raw")),
+        opts.containsKey("--memory") ? Path.of(opts.get("--memory")) : null, meta,
+        opts.getOrDefault("--baseline", "twemproxy"),
+        opts.containsKey("--markdown") ? Path.of(opts.get("--markdown")) : null,
+        opts.containsKey("--chart") ? Path.of(opts.get("--chart")) : null,
+        opts.getOrDefault("--title", "Walnut vs twemproxy, end to end"));
+    System.out.print(text);
+  }
+
+  /**
+   * Writes the Markdown ({@code meta}, then the tables) and the chart where they are not null,
+   * and returns the Markdown. {@code memory} may be null: no memory table then.
+   */
+  static String write(Path raw, Path memory, String meta, String baseline, Path markdown,
+      Path chart, String title) throws IOException {
+    Results results = Results.read(raw);
+    List<Memory.Row> rows = memory == null ? List.of() : Memory.read(memory);
     StringBuilder md = new StringBuilder();
-    if (opts.containsKey("--meta")) {
-      md.append(Files.readString(Path.of(opts.get("--meta")), StandardCharsets.UTF_8).strip())
-          .append("\n\n");
+    if (!meta.isBlank()) {
+      md.append(meta.strip()).append("\n\n");
     }
     md.append(table(results, baseline));
+    if (!rows.isEmpty()) {
+      md.append("\nResident memory (VmRSS) of each proxy process:\n\n").append(Memory.table(rows));
+    }
     String text = md.toString();
-    if (opts.containsKey("--markdown")) {
-      Files.writeString(Path.of(opts.get("--markdown")), text, StandardCharsets.UTF_8);
+    if (markdown != null) {
+      Files.writeString(markdown, text, StandardCharsets.UTF_8);
     }
-    if (opts.containsKey("--chart")) {
-      Chart.write(results, Path.of(opts.get("--chart")), opts.getOrDefault("--title",
-          "Walnut vs twemproxy, end to end"));
+    if (chart != null) {
+      Chart.write(results, rows, chart, title);
     }
-    System.out.print(text);
+    return text;
   }
 
   static String table(Results results, String baseline) {
     StringBuilder b = new StringBuilder();
-    b.append("| case | proxy | ops/s | p50 ms | p99 ms | ops/s ÷ ").append(baseline)
+    b.append("| case | proxy | ops/s | p50 ms | p99 ms | p99.9 ms | ops/s ÷ ").append(baseline)
         .append(" | p99 ÷ ").append(baseline)
         .append(" | proxy CPU µs/req | machine CPU µs/req | floor |\n");
-    b.append("|---|---|--:|--:|--:|--:|--:|--:|--:|---|\n");
+    b.append("|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n");
     for (String testCase : results.cases()) {
       Results.Cell base = results.cell(baseline, testCase);
       boolean first = true;
@@ -69,6 +91,7 @@ public final class Report {
             .append(" | ").append(rps(c.rps()))
             .append(" | ").append(ms(c.p50()))
             .append(" | ").append(ms(c.p99()))
+            .append(" | ").append(ms(c.p999()))
             .append(" | ").append(base == null ? "" : ratio(c.rps(), base.rps()))
             .append(" | ").append(base == null ? "" : ratio(c.p99(), base.p99()))
             .append(" | ").append(us(c.proxyUs()))
@@ -125,8 +148,8 @@ public final class Report {
     for (int i = 0; i < args.length; i++) {
       if (!args[i].startsWith("--") || i + 1 == args.length) {
         throw new IllegalArgumentException("option: '" + args[i]
-            + "' (expected: --raw FILE [--meta FILE] [--markdown FILE] [--chart FILE]"
-            + " [--baseline NAME] [--title TEXT])");
+            + "' (expected: --raw FILE [--memory FILE] [--meta FILE] [--markdown FILE]"
+            + " [--chart FILE] [--baseline NAME] [--title TEXT])");
       }
       opts.put(args[i], args[++i]);
     }

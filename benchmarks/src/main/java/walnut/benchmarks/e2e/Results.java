@@ -13,21 +13,28 @@ import java.util.Map;
 import java.util.Set;
 
 /**
- * The end-to-end runs, as {@code benchmarks/e2e/run.sh} records them, reduced to one figure per
- * case and proxy: the median over the rounds of throughput, p50, p99 and CPU per request.
+ * The end-to-end runs, as {@link EndToEnd} records them, reduced to one figure per case and proxy:
+ * the median over the rounds of throughput, p50, p99, p99.9 and CPU per request.
  *
  * <p>The raw file is CSV with a header, one line per run:
- * {@code round,proxy,case,rps,p50_ms,p99_ms,proxy_us,machine_us}: the CPU time of the proxy
- * process and of the whole machine during the run, in microseconds per request. A figure not
- * measured is empty (memcslap reports no latency; {@code direct} has no proxy); files written
- * before the CPU columns, with six fields, are read too. Cases and proxies keep the order of
- * their first line, which is the script's order.
+ * {@code round,proxy,case,rps,p50_ms,p99_ms,p999_ms,proxy_us,machine_us}: the CPU time of the
+ * proxy process and of the whole machine during the run, in microseconds per request. A figure not
+ * measured is empty (memcslap reports no latency; {@code direct} has no proxy). Columns are found
+ * by their header, so files written before p99.9 (eight columns) or before the CPU columns (six)
+ * are read too; their missing figures are not measured. Cases and proxies keep the order of their
+ * first line, which is the run's order.
  */
 final class Results {
 
   /** The median figures of one proxy in one case; NaN where not measured. */
-  record Cell(String proxy, String testCase, double rps, double p50, double p99, double proxyUs,
-      double machineUs, int runs) {}
+  record Cell(String proxy, String testCase, double rps, double p50, double p99, double p999,
+      double proxyUs, double machineUs, int runs) {}
+
+  /** The header {@link EndToEnd} writes; the figures' columns in {@link Cell}'s order. */
+  static final String HEADER = "round,proxy,case,rps,p50_ms,p99_ms,p999_ms,proxy_us,machine_us";
+
+  private static final List<String> FIGURES =
+      List.of("rps", "p50_ms", "p99_ms", "p999_ms", "proxy_us", "machine_us");
 
   private final List<String> cases;
   private final List<String> proxies;
@@ -44,23 +51,34 @@ final class Results {
     Set<String> proxies = new LinkedHashSet<>();
     Map<String, List<double[]>> runs = new LinkedHashMap<>();
     List<String> lines = Files.readAllLines(raw, StandardCharsets.UTF_8);
-    for (int n = 1; n < lines.size(); n++) { // line 0 is the header
+    if (lines.isEmpty()) {
+      throw new IOException(raw + ": empty (expected the header " + HEADER + ")");
+    }
+    List<String> header = List.of(lines.get(0).strip().split(",", -1));
+    int proxyAt = header.indexOf("proxy");
+    int caseAt = header.indexOf("case");
+    int[] figureAt = FIGURES.stream().mapToInt(header::indexOf).toArray();
+    if (proxyAt < 0 || caseAt < 0 || figureAt[0] < 0) {
+      throw new IOException(raw + ":1: the header has no proxy, case or rps column (expected: "
+          + HEADER + ")");
+    }
+    for (int n = 1; n < lines.size(); n++) {
       String line = lines.get(n).strip();
       if (line.isEmpty()) {
         continue;
       }
       String[] f = line.split(",", -1);
-      if (f.length != 6 && f.length != 8) {
-        throw new IOException(raw + ":" + (n + 1) + ": fields: " + f.length
-            + " (expected: 8, round,proxy,case,rps,p50_ms,p99_ms,proxy_us,machine_us; or the"
-            + " first 6)");
+      if (f.length != header.size()) {
+        throw new IOException(raw + ":" + (n + 1) + ": fields: " + f.length + " (expected: "
+            + header.size() + ", " + String.join(",", header) + ")");
       }
-      proxies.add(f[1]);
-      cases.add(f[2]);
-      runs.computeIfAbsent(key(f[1], f[2]), k -> new ArrayList<>())
-          .add(new double[] {number(f[3]), number(f[4]), number(f[5]),
-              f.length == 8 ? number(f[6]) : Double.NaN,
-              f.length == 8 ? number(f[7]) : Double.NaN});
+      proxies.add(f[proxyAt]);
+      cases.add(f[caseAt]);
+      double[] figures = new double[figureAt.length];
+      for (int i = 0; i < figureAt.length; i++) {
+        figures[i] = figureAt[i] < 0 ? Double.NaN : number(f[figureAt[i]]);
+      }
+      runs.computeIfAbsent(key(f[proxyAt], f[caseAt]), k -> new ArrayList<>()).add(figures);
     }
     Map<String, Cell> cells = new LinkedHashMap<>();
     for (String proxy : proxies) {
@@ -68,7 +86,7 @@ final class Results {
         List<double[]> r = runs.get(key(proxy, testCase));
         if (r != null) {
           cells.put(key(proxy, testCase), new Cell(proxy, testCase, median(r, 0), median(r, 1),
-              median(r, 2), median(r, 3), median(r, 4), r.size()));
+              median(r, 2), median(r, 3), median(r, 4), median(r, 5), r.size()));
         }
       }
     }

@@ -4,9 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
+import javax.imageio.ImageIO;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,31 +57,106 @@ class ReportTest {
   }
 
   @Test
+  void readsP999ByItsHeaderAndLeavesItUnmeasuredInOlderFiles() throws IOException {
+    Results now = read("""
+        round,proxy,case,rps,p50_ms,p99_ms,p999_ms,proxy_us,machine_us
+        1,twemproxy,GET P1,100,0.5,0.8,1.25,9.0,21.0
+        2,twemproxy,GET P1,90,0.4,0.9,1.5,9.4,22.0
+        1,twemproxy,mc get,70,,,,3.0,9.0
+        """);
+    assertEquals(1.375, now.cell("twemproxy", "GET P1").p999());
+    assertTrue(Double.isNaN(now.cell("twemproxy", "mc get").p999()), "memcslap has no latency");
+    Results before = read("""
+        round,proxy,case,rps,p50_ms,p99_ms,proxy_us,machine_us
+        1,twemproxy,GET P1,100,0.5,0.8,9.0,21.0
+        """);
+    Results.Cell cell = before.cell("twemproxy", "GET P1");
+    assertTrue(Double.isNaN(cell.p999()));
+    assertEquals(9.0, cell.proxyUs());
+  }
+
+  @Test
   void refusesALineWithAnotherNumberOfFields() {
     IOException e = assertThrows(IOException.class, () -> read("""
         round,proxy,case,rps,p50_ms,p99_ms,proxy_us,machine_us
         1,twemproxy,GET P1,100,0.5,0.8,9.0
         """));
-    assertTrue(e.getMessage().contains(":2: fields: 7"), e.getMessage());
+    assertTrue(e.getMessage().contains(":2: fields: 7 (expected: 8"), e.getMessage());
+  }
+
+  @Test
+  void refusesAFileWithoutTheColumnsItNeeds() {
+    IOException e = assertThrows(IOException.class, () -> read("""
+        round,proxy,rps
+        1,twemproxy,100
+        """));
+    assertTrue(e.getMessage().contains(":1: the header has no proxy, case or rps"),
+        e.getMessage());
   }
 
   @Test
   void theTableGivesCpuPerRequestAndTheFloor() throws IOException {
     Results results = read("""
-        round,proxy,case,rps,p50_ms,p99_ms,proxy_us,machine_us
-        1,twemproxy,GET P16,800,0.9,1.4,1.15,2.27
-        1,walnut-t1,GET P16,850,0.7,1.2,1.01,2.21
-        1,walnut-t2,GET P16,900,0.7,1.5,1.16,2.43
-        1,direct,GET P16,1700,0.3,0.7,,1.14
+        round,proxy,case,rps,p50_ms,p99_ms,p999_ms,proxy_us,machine_us
+        1,twemproxy,GET P16,800,0.9,1.4,2.1,1.15,2.27
+        1,walnut-t1,GET P16,850,0.7,1.2,1.9,1.01,2.21
+        1,walnut-t2,GET P16,900,0.7,1.5,,1.16,2.43
+        1,direct,GET P16,1700,0.3,0.7,0.9,,1.14
         """);
     String table = Report.table(results, "twemproxy");
-    assertTrue(table.startsWith("| case | proxy | ops/s | p50 ms | p99 ms | ops/s ÷ twemproxy"
-        + " | p99 ÷ twemproxy | proxy CPU µs/req | machine CPU µs/req | floor |\n"), table);
-    assertTrue(table.contains("| walnut-t1 | 850 | 0.700 | 1.200 | ×1.06 | ×0.86 | 1.01 | 2.21"
-        + " | met |"), table);
-    assertTrue(table.contains("| walnut-t2 | 900 | 0.700 | 1.500 | ×1.13 | ×1.07 | 1.16 | 2.43"
-        + " | missed (target 1,280) |"), table);
-    assertTrue(table.contains("| direct | 1,700 | 0.300 | 0.700 | ×2.13 | ×0.50 | n/a | 1.14"
-        + " | ceiling |"), table);
+    assertTrue(table.startsWith("| case | proxy | ops/s | p50 ms | p99 ms | p99.9 ms"
+        + " | ops/s ÷ twemproxy | p99 ÷ twemproxy | proxy CPU µs/req | machine CPU µs/req"
+        + " | floor |\n|---|---|--:|--:|--:|--:|--:|--:|--:|--:|---|\n"), table);
+    assertTrue(table.contains("| walnut-t1 | 850 | 0.700 | 1.200 | 1.900 | ×1.06 | ×0.86 | 1.01"
+        + " | 2.21 | met |"), table);
+    assertTrue(table.contains("| walnut-t2 | 900 | 0.700 | 1.500 | n/a | ×1.13 | ×1.07 | 1.16"
+        + " | 2.43 | missed (target 1,280) |"), table);
+    assertTrue(table.contains("| direct | 1,700 | 0.300 | 0.700 | 0.900 | ×2.13 | ×0.50 | n/a"
+        + " | 1.14 | ceiling |"), table);
+  }
+
+  @Test
+  void writesTheMarkdownWithTheMemoryTableAndTheChart() throws IOException {
+    Path raw = dir.resolve("runs.csv");
+    Files.writeString(raw, """
+        round,proxy,case,rps,p50_ms,p99_ms,p999_ms,proxy_us,machine_us
+        1,twemproxy,GET P1,100,0.5,0.8,1.2,9.0,21.0
+        1,walnut-t1,GET P1,110,0.4,0.7,1.1,8.0,20.0
+        1,direct,GET P1,200,0.2,0.3,0.5,,15.0
+        """);
+    Path memory = dir.resolve("memory.csv");
+    Memory.write(memory, List.of(new Memory.Row("twemproxy", 4096, 5000, 24576, 8192),
+        new Memory.Row("walnut-t1", 92160, 5000, 133120, -1)));
+    Path md = dir.resolve("e2e.md");
+    Path png = dir.resolve("e2e.png");
+    String text = Report.write(raw, memory, "## Title\n", "twemproxy", md, png, "title");
+    assertEquals(text, Files.readString(md));
+    assertTrue(text.startsWith("## Title\n\n| case | proxy |"), text);
+    assertTrue(text.contains("""
+        | proxy | idle MiB | with 5,000 idle clients MiB | KiB per idle client | after the load MiB |
+        |---|--:|--:|--:|--:|
+        | twemproxy | 4.0 | 24.0 | 4.1 | 8.0 |
+        | walnut-t1 | 90.0 | 130.0 | 8.2 | n/a |
+        """), text);
+    BufferedImage image = ImageIO.read(png.toFile());
+    assertEquals(1400, image.getWidth());
+    assertEquals(60 + 4 * 380 + 60, image.getHeight(), "four panels with memory figures");
+  }
+
+  @Test
+  void theMemoryFileReadsBackAsWritten() throws IOException {
+    Path memory = dir.resolve("memory.csv");
+    List<Memory.Row> rows = List.of(new Memory.Row("twemproxy", 4096, 4000, 20480, 8192),
+        new Memory.Row("mine", 1024, -1, -1, 2048));
+    Memory.write(memory, rows);
+    assertEquals("""
+        proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib
+        twemproxy,4096,4000,20480,8192
+        mine,1024,,,2048
+        """, Files.readString(memory));
+    assertEquals(rows, Memory.read(memory));
+    assertTrue(Double.isNaN(rows.get(1).perClientKib()));
+    assertTrue(Memory.table(rows).contains("| twemproxy | 4.0 | 20.0 | 4.1 | 8.0 |"),
+        Memory.table(rows));
   }
 }
