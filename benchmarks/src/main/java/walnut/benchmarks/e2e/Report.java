@@ -30,7 +30,7 @@ import java.util.regex.Pattern;
  */
 public final class Report {
 
-  private static final Pattern THREADS = Pattern.compile("walnut-(?:[a-z_]+-)?t(\\d+)");
+  private static final Pattern THREADS = Pattern.compile("walnut-(?:[a-z_]+-)*t(\\d+)");
 
   private Report() {}
 

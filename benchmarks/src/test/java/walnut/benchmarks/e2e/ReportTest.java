@@ -116,6 +116,17 @@ class ReportTest {
   }
 
   @Test
+  void everyWalnutRowGetsTheFloorAndNoOtherProxyDoes() {
+    Results.Cell base = new Results.Cell("twemproxy", "GET P1", 100, 0.5, 0.8, 1.0, 9, 20, 1);
+    Results.Cell fast = new Results.Cell("x", "GET P1", 120, 0.4, 0.7, 0.9, 8, 19, 1);
+    // --also and --transports together name walnut-<label>-<transport>-tN.
+    assertEquals("met", Report.floor("walnut-before-nio-t1", fast, base, "twemproxy"));
+    assertEquals("missed (target 160)", Report.floor("walnut-io_uring-t2", fast, base,
+        "twemproxy"));
+    assertEquals("", Report.floor("nc-0.4", fast, base, "twemproxy"), "a --proxy candidate");
+  }
+
+  @Test
   void writesTheMarkdownWithTheMemoryTableAndTheChart() throws IOException {
     Path raw = dir.resolve("runs.csv");
     Files.writeString(raw, """
