@@ -35,7 +35,7 @@ class ProcFsTest {
 
   @Test
   void theSoftLimitOnOpenFiles() {
-    String limits = "Limit                     Soft Limit           Hard Limit           Units     \n"
+    String limits = "Limit                     Soft Limit           Hard Limit           Units\n"
         + "Max processes             95704                95704                processes \n"
         + "Max open files            20000                1048576              files     \n";
     assertEquals(20000, ProcFs.openFileLimit(limits));
