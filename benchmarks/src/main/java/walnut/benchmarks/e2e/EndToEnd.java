@@ -106,6 +106,7 @@ public final class EndToEnd {
   private final List<String> notes = new ArrayList<>();
   private int failures;
   private Pool redisPool;
+  private int idleClients; // held open to each proxy for the memory figure; 0: not measured
   private double clockTicksPerSecond;
 
   private EndToEnd(Options o, Path root, Path work) {
@@ -306,6 +307,7 @@ public final class EndToEnd {
     } catch (IOException e) {
       // Not Linux's /proc: try, and let a refused connection count what was held.
     }
+    idleClients = n;
     if (n == 0) {
       return;
     }
@@ -450,10 +452,10 @@ public final class EndToEnd {
     b.append("p50 and p99 are redis-benchmark's summary; p99.9 is the 99.902nd percentile of its"
         + " latency distribution, whose steps halve the distance to 100 % and so never print"
         + " 99.9 % itself: an upper bound of p99.9 by at most one step.");
-    if (o.idleClients() > 0) {
+    if (idleClients > 0) {
       b.append(String.format(Locale.ROOT, " Resident memory is the proxy process's VmRSS: idle"
           + " after start; holding %,d client connections to its Redis pool that send nothing;"
-          + " after the last round.", o.idleClients()));
+          + " after the last round.", idleClients));
     } else {
       b.append(" Resident memory is the proxy process's VmRSS, idle after start and after the"
           + " last round.");
