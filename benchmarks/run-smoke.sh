@@ -17,7 +17,7 @@
 # over real redis-servers, ops/s). One parameter value only:
 #   ... -p hash=FNV1A_64,MURMUR -p keySize=32 HashBenchmark
 #   ... -p input=PIPELINE_16 -p decoder=WALNUT RespRequestBenchmark
-# See benchmarks/README-performance.md for what each one reports.
+# The README's "Performance" section says what each one reports.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
