@@ -38,6 +38,12 @@ final class CommandDispatcher {
   static final int MAX_KEY = 250;
 
   private static final byte[] NOREPLY = Replies.bytes("noreply");
+  /**
+   * Commands memcached knows and Walnut does not forward whose {@code noreply} memcached honours:
+   * it then writes nothing, so neither may Walnut, or every later reply would shift by one.
+   */
+  private static final byte[][] SILENT_WITH_NOREPLY = {
+      Replies.bytes("flush_all"), Replies.bytes("verbosity"), Replies.bytes("cache_memlimit")};
   private static final byte[] ZERO = {'0'};
 
   private final CommandLine line = new CommandLine();
@@ -68,7 +74,9 @@ final class CommandDispatcher {
     MemcacheCommand command = line.count() == 0 || line.length(0) < 2 ? null
         : MemcacheCommand.lookup(in, start + line.start(0), line.length(0));
     if (command == null) {
-      request = Request.local(Replies.error(alloc));
+      if (!silentWithNoreply(in, start)) {
+        request = Request.local(Replies.error(alloc));
+      }
       return;
     }
     switch (command.kind) {
@@ -252,6 +260,20 @@ final class CommandDispatcher {
   private static String flagsTooLong(MemcacheCommand command) {
     return command == MemcacheCommand.MG ? "CLIENT_ERROR options flags are too long"
         : "CLIENT_ERROR options flags too long";
+  }
+
+  /** {@code flush_all … noreply} and the like: not forwarded, and nothing to answer. */
+  private boolean silentWithNoreply(ByteBuf in, int start) {
+    int n = line.count();
+    if (n < 2 || n > CommandLine.TRACKED || !line.is(in, start, n - 1, NOREPLY)) {
+      return false;
+    }
+    for (byte[] command : SILENT_WITH_NOREPLY) {
+      if (line.is(in, start, 0, command)) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** A local error, unless the command said {@code noreply}: then memcached says nothing. */

@@ -47,7 +47,10 @@ import walnut.core.spi.Request;
  *       {@code CLIENT_ERROR bad data chunk}, then close (memcached goes on reading after it).
  *   <li>Unknown commands, upper-case ones, administrative ones ({@code stats}, {@code flush_all},
  *       {@code verbosity}) and empty lines get {@code ERROR} and the connection stays open, as with
- *       memcached. (twemproxy closes the connection silently, losing earlier replies too.)
+ *       memcached. (twemproxy closes the connection silently, losing earlier replies too.) But
+ *       {@code flush_all}, {@code verbosity} and {@code cache_memlimit} ending in {@code noreply}
+ *       get nothing, since memcached writes nothing for them: an {@code ERROR} would shift every
+ *       later reply by one.
  *   <li>{@code quit} closes the connection after the replies owed to earlier requests, writing
  *       nothing itself, as memcached does.
  *   <li>Keys are any bytes but space, as memcached reads them (control bytes included, although

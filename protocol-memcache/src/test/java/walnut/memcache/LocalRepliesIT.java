@@ -104,6 +104,22 @@ class LocalRepliesIT {
     assertEquals(expected, proxy(input), "Walnut, to " + input.strip());
   }
 
+  /**
+   * memcached writes nothing for these: an answer from Walnut, which does not forward them, would
+   * be read as the reply to the client's next request (pymemcache sends {@code flush_all noreply}
+   * by default). Delayed and level-0 forms, so the shared memcached keeps its items and log.
+   */
+  @Test
+  void administrativeCommandsWithNoreplyGetNothingFromBoth() {
+    for (String line : List.of("flush_all 3600 noreply", "verbosity 0 noreply",
+        "verbosity noreply")) {
+      assertSameAnswer(line + "\r\n", "");
+    }
+    assertEquals("", proxy("cache_memlimit 4096 noreply\r\n"));
+    assertEquals("ERROR\r\nERROR\r\n", proxy("foo noreply\r\nstats noreply\r\n"),
+        "noreply silences only the commands memcached lets it silence");
+  }
+
   @Test
   void unknownCommandsAndEmptyLinesGetErrorFromBoth() {
     for (String line : List.of("foo", "STATS", "GET k", "", "   ", "get", "gat", "set k 0 0",
