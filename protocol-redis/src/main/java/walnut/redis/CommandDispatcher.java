@@ -97,6 +97,10 @@ final class CommandDispatcher {
       case CLIENT -> Request.local(client(alloc, buf, start, args));
       case MOVE -> Request.local(Replies.error(alloc,
           "ERR MOVE is not supported through the proxy"));
+      case COPY -> namesDatabase(buf, start, args, argc)
+          ? Request.local(Replies.error(alloc,
+              "ERR COPY ... DB is not allowed through the proxy: clients use DB 0"))
+          : routed(buf, start, length, args, 1, owned);
       default -> throw new AssertionError(command.action);
     };
   }
@@ -179,6 +183,36 @@ final class CommandDispatcher {
       }
     }
     return true;
+  }
+
+  /**
+   * Whether a {@code COPY source destination [DB n] [REPLACE]} names a destination database: an
+   * option after the two keys that reads {@code DB} in any case. The database is the pool's
+   * {@code redis_db}, which a client must not leave (as with {@code SELECT} and {@code MOVE}).
+   * {@link Args} tracks the first three arguments; the later ones are read from the frame, a RESP
+   * array the decoder has already checked (an inline command arrives converted to one).
+   */
+  private static boolean namesDatabase(ByteBuf buf, int start, Args args, int argc) {
+    if (argc < 3) {
+      return false;
+    }
+    int at = start + args.offset(3);
+    int length = args.length(3);
+    for (int i = 3; ; i++) {
+      if (length == 2 && (buf.getByte(at) | 0x20) == 'd' && (buf.getByte(at + 1) | 0x20) == 'b') {
+        return true;
+      }
+      if (i == argc) {
+        return false;
+      }
+      int p = at + length + 3; // past the data, its CRLF and the next bulk's '$'
+      int next = 0;
+      for (byte b; (b = buf.getByte(p++)) != '\r'; ) {
+        next = next * 10 + (b - '0');
+      }
+      at = p + 1; // past the LF
+      length = next;
+    }
   }
 
   private static ByteBuf select(ByteBufAllocator alloc, ByteBuf buf, int start, Args args) {

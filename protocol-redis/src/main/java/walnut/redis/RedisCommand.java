@@ -26,7 +26,9 @@ final class RedisCommand {
     SELECT,
     HELLO,
     CLIENT,
-    MOVE
+    MOVE,
+    /** Routed by its source key, unless it names a destination database ({@code DB n}). */
+    COPY
   }
 
   /** How many arguments (after the name) a command takes. */

@@ -42,6 +42,24 @@ class LocalCommandsTest {
     h.alloc.assertAllReleased();
   }
 
+  /**
+   * {@code COPY … DB n} would write into another database of the server, around the pool's
+   * {@code redis_db}, as {@code MOVE} and {@code SELECT n} would: refused the same way. A COPY
+   * within the database, and a key or value that merely reads "db", are routed.
+   */
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void copyIntoAnotherDatabaseIsRefusedAndCopyWithinItRouted(Chunking chunking) {
+    RequestHarness h = new RequestHarness(null, Chunking.seed());
+    String refused = "-ERR COPY ... DB is not allowed through the proxy: clients use DB 0\r\n";
+    assertEquals(List.of(refused, refused, "ROUTED", "ROUTED", "ROUTED"),
+        replies(h, chunking, resp("COPY", "k", "k2", "DB", "5", "REPLACE"),
+            resp("copy", "k", "k2", "REPLACE", "db", "0"), resp("COPY", "k", "k2"),
+            resp("COPY", "db", "DB", "REPLACE"), resp("COPY", "k", "db")));
+    assertFalse(h.ch.finish());
+    h.alloc.assertAllReleased();
+  }
+
   @ParameterizedTest
   @EnumSource(Chunking.class)
   void quitAnswersOkThenCloses(Chunking chunking) {
