@@ -135,7 +135,9 @@ final class CommandDispatcher {
       return Request.local(Replies.error(alloc, "ERR " + command.name
           + " needs numkeys >= 1 through the proxy: its first key chooses the server"));
     }
-    return routed(buf, start, length, args, 3, owned);
+    // A script returns whatever error it likes (-OOM, -BUSY...): its errors are its own.
+    return Request.routedOwningErrors(frame(buf, start, length, owned), args.offset(3),
+        args.length(3));
   }
 
   /**

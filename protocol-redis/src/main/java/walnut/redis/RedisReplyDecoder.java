@@ -7,6 +7,7 @@ import io.netty.handler.codec.CorruptedFrameException;
 import java.util.Arrays;
 import java.util.List;
 import walnut.core.spi.ReplyPart;
+import walnut.core.spi.ServerTrouble;
 
 /**
  * Frames a Redis server's RESP2 replies: {@code + - : $ *}, the null forms {@code $-1} and
@@ -28,11 +29,12 @@ import walnut.core.spi.ReplyPart;
  * whole with their reply.
  *
  * <p>A top-level {@code -OOM}, {@code -BUSY} or {@code -LOADING} error (followed by a space or CR)
- * raises {@link TransientServerErrorException}, and an unparseable reply a
- * {@link CorruptedFrameException}: the engine closes the connection and answers
- * {@code Invalid argument} to everything in flight (docs/compatibility.md#transient-server-errors).
- * After either, the decoder discards the rest of the stream, which can no longer be matched to
- * requests. One instance per backend channel, confined to its event loop.
+ * comes as a {@link ServerTrouble}: the engine gives it to its request and counts it against the
+ * server unless the request is a script's (docs/compatibility.md#transient-server-errors). An
+ * unparseable reply raises a {@link CorruptedFrameException}: the engine closes the connection and
+ * answers {@code Invalid argument} to everything in flight, and the decoder discards the rest of
+ * the stream, which can no longer be matched to requests. One instance per backend channel,
+ * confined to its event loop.
  */
 public final class RedisReplyDecoder extends ByteToMessageDecoder {
 
@@ -51,6 +53,8 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
   private static final int ELEMENT_DONE = 2;
 
   private final LengthLine line = new LengthLine();
+  /** The reply being framed is a top-level -OOM, -BUSY or -LOADING. */
+  private boolean trouble;
   private State state = State.TYPE;
   /** Bytes of the current reply framed so far, counted from the reader index. */
   private int scanned;
@@ -82,7 +86,9 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
         return;
       }
       if (step == ELEMENT_DONE && closeElement()) {
-        out.add(in.retainedSlice(start, scanned));
+        ByteBuf reply = in.retainedSlice(start, scanned);
+        out.add(trouble ? new ServerTrouble(reply) : reply);
+        trouble = false;
         in.skipBytes(scanned);
         scanned = 0;
       }
@@ -197,9 +203,7 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
           + "' (expected: an integer)");
     }
     if (type == '-' && depth == 0 && isTransient(in, lineAt + 1, lf - 1)) {
-      String text = Replies.quote(in, lineAt, lf - 1 - lineAt);
-      reset(in);
-      throw new TransientServerErrorException(text);
+      trouble = true; // the whole reply: it is emitted as a ServerTrouble
     }
     scanned = lf + 1 - start;
     state = State.TYPE;

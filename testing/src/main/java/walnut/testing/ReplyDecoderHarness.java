@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import walnut.core.spi.ReplyPart;
+import walnut.core.spi.ServerTrouble;
 
 /**
  * For reply decoder tests: the decoder in an {@link EmbeddedChannel} on a
@@ -27,6 +28,7 @@ public final class ReplyDecoderHarness {
   private final Random random = new Random(Chunking.seed());
   private final StringBuilder streaming = new StringBuilder();
   private int parts;
+  private int troubles;
 
   public ReplyDecoderHarness(ChannelHandler decoder) {
     ch = new EmbeddedChannel(decoder);
@@ -73,11 +75,22 @@ public final class ReplyDecoderHarness {
         }
         continue;
       }
+      if (m instanceof ServerTrouble trouble) {
+        troubles++;
+        out.add(trouble.content().toString(StandardCharsets.ISO_8859_1));
+        trouble.release();
+        continue;
+      }
       ByteBuf b = (ByteBuf) m;
       assertTrue(b.isReadable(), "an empty reply");
       out.add(b.toString(StandardCharsets.ISO_8859_1));
       b.release();
     }
+  }
+
+  /** Replies that came as {@link ServerTrouble} so far. */
+  public int troubles() {
+    return troubles;
   }
 
   /** Reply parts seen so far. */

@@ -6,10 +6,12 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import walnut.core.spi.ReplyPart;
+import walnut.core.spi.ServerTrouble;
 import walnut.core.stats.ServerStat;
 
 /**
@@ -195,6 +197,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
       readPart(part);
       return;
     }
+    if (msg instanceof ServerTrouble trouble) {
+      readTrouble(trouble.content());
+      return;
+    }
     ByteBuf reply = (ByteBuf) msg;
     ReplyHandler head = requests.replied(reply.readableBytes(), true);
     if (head == null) {
@@ -202,6 +208,28 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
       return;
     }
     deliver(head, reply);
+    closeIfRetiredAndIdle();
+  }
+
+  /**
+   * The server says it is in trouble (-LOADING, -BUSY, -OOM): the reply goes to its own request and
+   * the connection stays, so no other request on it pays for one client's command; it counts
+   * against the server unless the request owns its error replies (a script's).
+   */
+  private void readTrouble(ByteBuf reply) {
+    ReplyHandler head = requests.repliedWithTrouble(reply.readableBytes());
+    if (head == null) {
+      stray(reply);
+      return;
+    }
+    boolean counts = !head.ownsErrorReplies();
+    String text = counts ? reply.toString(reply.readerIndex(),
+        Math.min(reply.readableBytes(), 64), StandardCharsets.ISO_8859_1).strip()
+        : null;
+    deliver(head, reply);
+    if (counts) {
+      requests.countTrouble(text);
+    }
     closeIfRetiredAndIdle();
   }
 

@@ -81,7 +81,7 @@ final class Dispatcher {
       }
       return;
     }
-    PendingReply reply = replies.routed(request.replyFilter(), frame.readableBytes());
+    PendingReply reply = replies.routed(request, frame.readableBytes());
     if (server == KeyRouter.NO_SERVER) {
       frame.release();
       reply.onError(ErrorText.REFUSED);

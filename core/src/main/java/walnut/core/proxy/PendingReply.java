@@ -45,6 +45,8 @@ final class PendingReply implements ReplyHandler {
   private final Request.ReplyFilter filter;
   private final boolean local;
   private final boolean closeAfter;
+  /** A script's request: its error replies never count against the server. */
+  private final boolean ownsErrorReplies;
   /** When a forwarded request was sent, on the loop's ticker, for the pool's latency. */
   private final long startNanos;
   private int remaining;
@@ -62,8 +64,10 @@ final class PendingReply implements ReplyHandler {
   private boolean madeError;
 
   private PendingReply(Owner owner, Splitter.Split split, int parts, ByteBuf reply,
-      boolean closeAfter, Request.ReplyFilter filter, int requestBytes, long startNanos) {
+      boolean closeAfter, Request.ReplyFilter filter, int requestBytes, long startNanos,
+      boolean ownsErrorReplies) {
     this.owner = owner;
+    this.ownsErrorReplies = ownsErrorReplies;
     this.filter = filter;
     this.local = reply != null;
     this.startNanos = startNanos;
@@ -77,21 +81,25 @@ final class PendingReply implements ReplyHandler {
 
   /** A reply the proxy already has (PING, errors, QUIT), owning {@code reply}. */
   static PendingReply local(Owner owner, ByteBuf reply, boolean closeAfter) {
-    return new PendingReply(owner, null, 0, reply, closeAfter, null, reply.readableBytes(), 0);
+    return new PendingReply(owner, null, 0, reply, closeAfter, null, reply.readableBytes(), 0,
+        false);
   }
 
   /**
    * Waits for one reply from one server, dropped when {@code filter} (may be {@code null})
-   * suppresses it; the request had {@code requestBytes} and was sent at {@code now}.
+   * suppresses it; the request had {@code requestBytes}, was sent at {@code now}, and
+   * {@code ownsErrorReplies} when it is a script.
    */
   static PendingReply routed(Owner owner, Request.ReplyFilter filter, int requestBytes,
-      long now) {
-    return new PendingReply(owner, null, 1, null, false, filter, requestBytes, now);
+      long now, boolean ownsErrorReplies) {
+    return new PendingReply(owner, null, 1, null, false, filter, requestBytes, now,
+        ownsErrorReplies);
   }
 
   /** Waits for one reply per fragment of {@code split}. */
   static PendingReply split(Owner owner, Splitter.Split split, int requestBytes, long now) {
-    return new PendingReply(owner, split, split.size(), null, false, null, requestBytes, now);
+    return new PendingReply(owner, split, split.size(), null, false, null, requestBytes, now,
+        false);
   }
 
   boolean isDone() {
@@ -123,6 +131,11 @@ final class PendingReply implements ReplyHandler {
   @Override
   public void onError(String reason) {
     partError(reason);
+  }
+
+  @Override
+  public boolean ownsErrorReplies() {
+    return ownsErrorReplies;
   }
 
   /** A plain routed reply can be streamed; a split's or a filtered one is needed whole. */

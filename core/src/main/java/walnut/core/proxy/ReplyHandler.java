@@ -48,6 +48,15 @@ interface ReplyHandler {
   /** The connection failed before the whole reply came; {@code reason} is a strerror-style text. */
   void onError(String reason);
 
+  /**
+   * Whether an error reply in which the server reports trouble of its own
+   * ({@link walnut.core.spi.ServerTrouble}) is this request's own doing (a script's), so it does
+   * not count against the server.
+   */
+  default boolean ownsErrorReplies() {
+    return false;
+  }
+
   /** Whether the reply belongs to a client (false for the proxy's own AUTH/SELECT). */
   default boolean isClientRequest() {
     return true;

@@ -88,9 +88,10 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     drain();
   }
 
-  /** Queues the reply of a request of {@code requestBytes} sent to one server. */
-  PendingReply routed(Request.ReplyFilter filter, int requestBytes) {
-    return enqueue(PendingReply.routed(this, filter, requestBytes, now()));
+  /** Queues the reply of {@code request} ({@code requestBytes}), sent to one server. */
+  PendingReply routed(Request request, int requestBytes) {
+    return enqueue(PendingReply.routed(this, request.replyFilter(), requestBytes, now(),
+        request.ownsErrorReplies()));
   }
 
   /** Queues the reply of a request of {@code requestBytes} split per server. */

@@ -139,6 +139,19 @@ final class Requests {
    * request to take it (a stray reply) or the connection is closed.
    */
   ReplyHandler replied(int bytes, boolean last) {
+    return replied(bytes, last, false);
+  }
+
+  /**
+   * {@link #replied(int, boolean)} for a whole reply in which the server reports trouble of its own
+   * ({@link walnut.core.spi.ServerTrouble}): it answers the head like any reply, and counts as a
+   * failure of the server, not a success, unless the head owns its error replies (a script's).
+   */
+  ReplyHandler repliedWithTrouble(int bytes) {
+    return replied(bytes, true, true);
+  }
+
+  private ReplyHandler replied(int bytes, boolean last, boolean trouble) {
     if (closed) {
       return null;
     }
@@ -156,7 +169,9 @@ final class Requests {
         counters.decrement(ServerStat.OUT_QUEUE);
         counters.add(ServerStat.OUT_QUEUE_BYTES, -requestBytes);
         counters.increment(ServerStat.RESPONSES);
-        pool.router().recordSuccess(server);
+        if (!trouble || head.ownsErrorReplies()) {
+          pool.router().recordSuccess(server);
+        }
       }
     }
     return head;
@@ -287,6 +302,19 @@ final class Requests {
       }
       handler.onError(reason);
     }
+  }
+
+  /**
+   * The server replied that it is in trouble (loading, busy, out of memory) to a request that does
+   * not own its error replies: the connection stays, since every reply still matches its request,
+   * but the server cannot serve, so it counts as a failure, towards {@code auto_eject_hosts} as
+   * twemproxy counts it.
+   */
+  void countTrouble(String reply) {
+    counters.increment(ServerStat.SERVER_ERR);
+    log.warn("pool '{}': server '{}' replied {}: counted as a failure", pool.config().name(),
+        pool.serverName(server), reply);
+    countFailure(Close.ERROR);
   }
 
   /** A server failure counts towards ejection ({@code auto_eject_hosts}); the proxy's own closes do not. */

@@ -18,10 +18,11 @@ import walnut.core.config.PoolConfig;
  *   <li>The reply decoder receives backend bytes and emits one {@link ByteBuf} per complete reply,
  *       owned by the receiver; a long reply may instead come as consecutive {@link ReplyPart}s as
  *       its bytes arrive (the Redis decoder does so for a top-level bulk string of 256 KiB or
- *       more), which the engine streams to the client. A reply the proxy must treat as a failure
- *       of the connection (unparseable, or Redis's {@code -OOM}/{@code -BUSY}/{@code -LOADING})
- *       is raised as an exception from the decoder; the engine then closes that backend
- *       connection and answers {@code Invalid argument} to every request on it.
+ *       more), which the engine streams to the client. A reply in which the server reports
+ *       trouble of its own (Redis's {@code -OOM}/{@code -BUSY}/{@code -LOADING}) comes as a
+ *       {@link ServerTrouble}: it answers its request and counts against the server. A reply
+ *       that cannot be parsed is raised as an exception from the decoder; the engine then closes
+ *       that backend connection and answers {@code Invalid argument} to every request on it.
  * </ul>
  */
 public interface Protocol {

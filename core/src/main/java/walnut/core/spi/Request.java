@@ -52,6 +52,7 @@ public final class Request {
   private Splitter splitter;
   private ReplyFilter replyFilter;
   private ByteBuf routingKey;
+  private boolean ownsErrorReplies;
   private boolean recycled;
 
   private Request() {}
@@ -70,6 +71,7 @@ public final class Request {
       r = new Request();
     }
     r.recycled = false;
+    r.ownsErrorReplies = false;
     r.protocolError = protocolError;
     r.replyFilter = replyFilter;
     r.routingKey = routingKey;
@@ -141,6 +143,17 @@ public final class Request {
         false, null, filter, key);
   }
 
+  /**
+   * A routed request whose error replies are its own, whatever they say (a Redis script, which
+   * can return {@code -OOM} or {@code -BUSY} at will): a {@link ServerTrouble} reply to it never
+   * counts against the server.
+   */
+  public static Request routedOwningErrors(ByteBuf frame, int keyIndex, int keyLength) {
+    Request r = of(Kind.ROUTED, frame, keyIndex, keyLength, true, false, null);
+    r.ownsErrorReplies = true;
+    return r;
+  }
+
   /** A keyless request, routed as twemproxy routes keyless commands. */
   public static Request keyless(ByteBuf frame) {
     return of(Kind.ROUTED, frame, 0, -1, true, false, null);
@@ -194,6 +207,11 @@ public final class Request {
 
   public boolean expectsReply() {
     return expectsReply;
+  }
+
+  /** Whether its error replies are its own (see {@link #routedOwningErrors}). */
+  public boolean ownsErrorReplies() {
+    return ownsErrorReplies;
   }
 
   public boolean closeAfterReply() {

@@ -941,4 +941,49 @@ class BackendEngineTest {
       assertEquals(TIMED_OUT, written(other), "the request behind gets the timeout");
     }
   }
+
+  // ---------------------------------------------------------------- a server reporting trouble
+
+  /**
+   * A server that replies it is loading, busy or out of memory answers that one request: the reply
+   * goes to it, the connection stays, and the other clients' requests on it get their own replies
+   * (twemproxy closes the connection and fails them all). It still counts against the server.
+   */
+  @Test
+  void troubleAnswersItsOwnRequestAndCountsAgainstTheServerOnly() {
+    try (EngineHarness h = ejecting(2, 600_000)) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\n");
+      EmbeddedChannel c2 = h.clientSending("get 0b\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.reply(s0, "TROUBLE loading\nvalue-b\n");
+      assertEquals("TROUBLE loading\n", written(c1));
+      assertEquals("value-b\n", written(c2), "the other client's reply is its own");
+      assertTrue(s0.isOpen(), "every reply still matches its request: the connection stays");
+      assertEquals(1, h.serverStat(0, ServerStat.SERVER_ERR));
+      assertEquals(0, h.poolStat(PoolStat.SERVER_EJECTS), "one failure of two");
+      h.send(c1, "get 0c\n");
+      h.send(c2, "get 0d\n");
+      h.reply(s0, "TROUBLE loading\nTROUBLE loading\n");
+      assertEquals("TROUBLE loading\n", written(c1));
+      assertEquals("TROUBLE loading\n", written(c2));
+      assertEquals(1, h.poolStat(PoolStat.SERVER_EJECTS), "two in a row eject the server");
+      assertTrue(s0.isOpen());
+    }
+  }
+
+  /** A script can return any error it likes: its trouble reply is its own and counts nothing. */
+  @Test
+  void aScriptsTroubleReplyIsItsOwnAndCountsNothing() {
+    try (EngineHarness h = ejecting(1, 600_000)) {
+      EmbeddedChannel c1 = h.clientSending("script 0a\n");
+      EmbeddedChannel c2 = h.clientSending("get 0b\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.reply(s0, "TROUBLE made up\nvalue-b\n");
+      assertEquals("TROUBLE made up\n", written(c1));
+      assertEquals("value-b\n", written(c2));
+      assertTrue(s0.isOpen());
+      assertEquals(0, h.serverStat(0, ServerStat.SERVER_ERR));
+      assertEquals(0, h.poolStat(PoolStat.SERVER_EJECTS), "no client can eject a server");
+    }
+  }
 }

@@ -15,6 +15,7 @@ import walnut.core.config.PoolConfig;
 import walnut.core.spi.AbstractSplit;
 import walnut.core.spi.KeyRouter;
 import walnut.core.spi.ReplyPart;
+import walnut.core.spi.ServerTrouble;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
 
@@ -48,7 +49,9 @@ import walnut.core.spi.Splitter;
  * read what arrived of the rest, and the part completing the n bytes has {@code last} set (when the
  * whole reply is already there, or n is 0, the first part is also the last). {@code BROKEN\n}, or
  * a {@code STREAM} line whose length is not a non-negative decimal integer, throws a
- * {@link DecoderException}, after which the decoder discards every later byte.
+ * {@link DecoderException}, after which the decoder discards every later byte. A line starting
+ * {@code TROUBLE} (a server reporting trouble of its own, as Redis's {@code -LOADING}) comes as a
+ * {@link ServerTrouble}. {@code script K …} is routed by K and owns its error replies.
  *
  * <p>The {@code pool} arguments are ignored (tests may pass {@code null}).
  */
@@ -272,6 +275,9 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
           return Request.routedQuiet(in.retainedSlice(start, length), keyIndex, keyLength,
               QUIET_FILTER);
         }
+        if (t.is(in, 0, "script")) {
+          return Request.routedOwningErrors(in.retainedSlice(start, length), keyIndex, keyLength);
+        }
       }
       return Request.local(ascii(ctx.alloc(), UNKNOWN));
     }
@@ -329,6 +335,8 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
               if (!last) {
                 state = State.STREAM;
               }
+            } else if (lf - start >= 7 && regionEquals(in, start, start + 7, "TROUBLE")) {
+              out.add(new ServerTrouble(in.readRetainedSlice(length)));
             } else {
               out.add(in.readRetainedSlice(length));
             }
