@@ -6,7 +6,6 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
-import java.nio.charset.StandardCharsets;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -31,7 +30,7 @@ import walnut.core.stats.ServerStat;
  * longer be matched. Only the FIFO's head needs a timer: later requests were queued later.
  */
 final class BackendConnection extends ChannelInboundHandlerAdapter
-    implements ReadGate, Burst.Flushable {
+    implements ReadGate, Burst.Flushable, Connector.Attempt {
 
   private static final Logger log = LoggerFactory.getLogger(BackendConnection.class);
 
@@ -74,25 +73,21 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
 
   /** Starts connecting; requests sent meanwhile wait for the connect. */
   void connect() {
-    Channel opened = connector.connect(server, this, new Connector.Attempt() {
-      @Override
-      public boolean connected(Channel ch, List<ByteBuf> handshake) {
-        channel = ch;
-        return BackendConnection.this.connected(handshake);
-      }
-
-      @Override
-      public void failed(Channel ch, String reason, boolean timedOut, Throwable cause) {
-        channel = ch;
-        fail(reason, timedOut ? Requests.Close.TIMEOUT : Requests.Close.ERROR, cause);
-      }
-    });
+    Channel opened = connector.connect(server, this, this);
     if (opened != null) {
       channel = opened; // a shutdown or a timeout before the connect completes closes it
     }
   }
 
-  private boolean connected(List<ByteBuf> handshake) {
+  @Override
+  public void failed(Channel ch, String reason, boolean timedOut, Throwable cause) {
+    channel = ch;
+    fail(reason, timedOut ? Requests.Close.TIMEOUT : Requests.Close.ERROR, cause);
+  }
+
+  @Override
+  public boolean connected(Channel ch, List<ByteBuf> handshake) {
+    channel = ch;
     if (requests.closed()) {
       handshake.forEach(ByteBuf::release);
       return false;
@@ -222,13 +217,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
       stray(reply);
       return;
     }
-    boolean counts = !head.ownsErrorReplies();
-    String text = counts ? reply.toString(reply.readerIndex(),
-        Math.min(reply.readableBytes(), 64), StandardCharsets.ISO_8859_1).strip()
-        : null;
+    String counted = head.ownsErrorReplies() ? null : Requests.troubleText(reply);
     deliver(head, reply);
-    if (counts) {
-      requests.countTrouble(text);
+    if (counted != null) {
+      requests.countTrouble(counted);
     }
     closeIfRetiredAndIdle();
   }

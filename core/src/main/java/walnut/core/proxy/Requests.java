@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.ScheduledFuture;
+import java.nio.charset.StandardCharsets;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -302,6 +303,12 @@ final class Requests {
       }
       handler.onError(reason);
     }
+  }
+
+  /** The start of a trouble reply, for the log. */
+  static String troubleText(ByteBuf reply) {
+    return reply.toString(reply.readerIndex(), Math.min(reply.readableBytes(), 64),
+        StandardCharsets.ISO_8859_1).strip();
   }
 
   /**
