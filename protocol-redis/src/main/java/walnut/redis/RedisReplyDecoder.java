@@ -29,8 +29,9 @@ import walnut.core.spi.ServerTrouble;
  * whole with their reply.
  *
  * <p>A top-level {@code -OOM}, {@code -BUSY} or {@code -LOADING} error (followed by a space or CR)
- * comes as a {@link ServerTrouble}: the engine gives it to its request and counts it against the
- * server unless the request is a script's (docs/compatibility.md#transient-server-errors). An
+ * comes as a {@link ServerTrouble}: the engine gives it to its request and, for {@code -OOM} and
+ * {@code -LOADING}, counts it against the server unless the request is a script's
+ * (docs/compatibility.md#transient-server-errors). An
  * unparseable reply raises a {@link CorruptedFrameException}: the engine closes the connection and
  * answers {@code Invalid argument} to everything in flight, and the decoder discards the rest of
  * the stream, which can no longer be matched to requests. One instance per backend channel,
@@ -53,8 +54,9 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
   private static final int ELEMENT_DONE = 2;
 
   private final LengthLine line = new LengthLine();
-  /** The reply being framed is a top-level -OOM, -BUSY or -LOADING. */
+  /** The reply being framed is a top-level -OOM, -BUSY or -LOADING, and whether it counts. */
   private boolean trouble;
+  private boolean troubleCounts;
   private State state = State.TYPE;
   /** Bytes of the current reply framed so far, counted from the reader index. */
   private int scanned;
@@ -87,7 +89,7 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
       }
       if (step == ELEMENT_DONE && closeElement()) {
         ByteBuf reply = in.retainedSlice(start, scanned);
-        out.add(trouble ? new ServerTrouble(reply) : reply);
+        out.add(trouble ? new ServerTrouble(reply, troubleCounts) : reply);
         trouble = false;
         in.skipBytes(scanned);
         scanned = 0;
@@ -204,6 +206,9 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
     }
     if (type == '-' && depth == 0 && isTransient(in, lineAt + 1, lf - 1)) {
       trouble = true; // the whole reply: it is emitted as a ServerTrouble
+      // Only a script or function some client runs makes a server busy: counting -BUSY against
+      // the server would let that client eject it for everyone.
+      troubleCounts = !startsWithWord(in, lineAt + 1, lf - 1, "BUSY");
     }
     scanned = lf + 1 - start;
     state = State.TYPE;

@@ -29,6 +29,7 @@ public final class ReplyDecoderHarness {
   private final StringBuilder streaming = new StringBuilder();
   private int parts;
   private int troubles;
+  private int troublesCounted;
 
   public ReplyDecoderHarness(ChannelHandler decoder) {
     ch = new EmbeddedChannel(decoder);
@@ -77,6 +78,9 @@ public final class ReplyDecoderHarness {
       }
       if (m instanceof ServerTrouble trouble) {
         troubles++;
+        if (trouble.counts()) {
+          troublesCounted++;
+        }
         out.add(trouble.content().toString(StandardCharsets.ISO_8859_1));
         trouble.release();
         continue;
@@ -91,6 +95,11 @@ public final class ReplyDecoderHarness {
   /** Replies that came as {@link ServerTrouble} so far. */
   public int troubles() {
     return troubles;
+  }
+
+  /** Replies that came as {@link ServerTrouble} counting against the server, so far. */
+  public int troublesCounted() {
+    return troublesCounted;
   }
 
   /** Reply parts seen so far. */

@@ -193,7 +193,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
       return;
     }
     if (msg instanceof ServerTrouble trouble) {
-      readTrouble(trouble.content());
+      readTrouble(trouble.content(), trouble.counts());
       return;
     }
     ByteBuf reply = (ByteBuf) msg;
@@ -211,13 +211,21 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
    * the connection stays, so no other request on it pays for one client's command; it counts
    * against the server unless the request owns its error replies (a script's).
    */
-  private void readTrouble(ByteBuf reply) {
+  private void readTrouble(ByteBuf reply, boolean counts) {
+    if (!requests.closed() && requests.headIsOwnStep()) {
+      // AUTH or SELECT refused for now (a busy or loading server): the connection cannot be
+      // trusted with clients' requests (it may be in the wrong database), so it fails, as
+      // before the trouble had a type of its own.
+      reply.release();
+      fail(ErrorText.INVALID, Requests.Close.ERROR, null);
+      return;
+    }
     ReplyHandler head = requests.repliedWithTrouble(reply.readableBytes());
     if (head == null) {
       stray(reply);
       return;
     }
-    String counted = head.ownsErrorReplies() ? null : Requests.troubleText(reply);
+    String counted = !counts || head.ownsErrorReplies() ? null : Requests.troubleText(reply);
     deliver(head, reply);
     if (counted != null) {
       requests.countTrouble(counted);

@@ -170,8 +170,8 @@ final class Requests {
         counters.decrement(ServerStat.OUT_QUEUE);
         counters.add(ServerStat.OUT_QUEUE_BYTES, -requestBytes);
         counters.increment(ServerStat.RESPONSES);
-        if (!trouble || head.ownsErrorReplies()) {
-          pool.router().recordSuccess(server);
+        if (!trouble) {
+          pool.router().recordSuccess(server); // trouble is no success, even a script's own
         }
       }
     }
@@ -187,6 +187,12 @@ final class Requests {
     if (deadline != 0) {
       waiting.headDeadline(Math.max(deadline, deadlineFrom(loop.ticker().nanoTime())));
     }
+  }
+
+  /** Whether the head is the proxy's own request (a handshake step), not a client's. */
+  boolean headIsOwnStep() {
+    ReplyHandler head = waiting.peek();
+    return head != null && !head.isClientRequest();
   }
 
   /** The head's deadline (0: none): of the written requests once connected, else the queued. */

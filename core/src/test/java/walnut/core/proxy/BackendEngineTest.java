@@ -986,4 +986,55 @@ class BackendEngineTest {
       assertEquals(0, h.poolStat(PoolStat.SERVER_EJECTS), "no client can eject a server");
     }
   }
+
+  /** A trouble that is not the server's state (a busy server: some script) counts nothing. */
+  @Test
+  void troubleThatDoesNotCountAnswersItsRequestAndCountsNothing() {
+    try (EngineHarness h = ejecting(1, 600_000)) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.reply(s0, "TROUBLEX busy\n");
+      assertEquals("TROUBLEX busy\n", written(c1));
+      assertTrue(s0.isOpen());
+      assertEquals(0, h.serverStat(0, ServerStat.SERVER_ERR));
+      assertEquals(0, h.poolStat(PoolStat.SERVER_EJECTS));
+    }
+  }
+
+  /**
+   * A script's trouble reply is neither a failure nor a success: a server that is loading its
+   * data answers every request with trouble, and the scripts among them must not reset its count
+   * of failures, or it would never be ejected.
+   */
+  @Test
+  void aScriptsTroubleReplyIsNoSuccessEither() {
+    try (EngineHarness h = ejecting(2, 600_000)) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\n");
+      EmbeddedChannel c2 = h.clientSending("script 0b\n");
+      EmbeddedChannel c3 = h.clientSending("get 0c\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.reply(s0, "TROUBLE loading\nTROUBLE loading\nTROUBLE loading\n");
+      assertEquals("TROUBLE loading\n", written(c1));
+      assertEquals("TROUBLE loading\n", written(c2));
+      assertEquals("TROUBLE loading\n", written(c3));
+      assertEquals(1, h.poolStat(PoolStat.SERVER_EJECTS), "the script did not reset the count");
+    }
+  }
+
+  /**
+   * The proxy's own AUTH or SELECT answered with trouble: the connection may be unauthenticated
+   * or in the wrong database, so it fails, and the requests queued on it get the error.
+   */
+  @Test
+  void troubleInTheHandshakeFailsTheConnection() {
+    try (EngineHarness h = EngineHarness.of(1, 0, new LineProtocol(List.of("select 3")))) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
+      EmbeddedChannel s0 = h.backend(0);
+      assertEquals("select 3\nget 0a\n", written(s0));
+      h.reply(s0, "TROUBLEX busy\n");
+      assertFalse(s0.isOpen(), "a connection in the wrong database serves no client");
+      assertEquals(INVALID, written(c));
+      assertEquals(1, h.serverStat(0, ServerStat.SERVER_ERR));
+    }
+  }
 }

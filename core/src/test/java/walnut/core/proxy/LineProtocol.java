@@ -336,7 +336,9 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
                 state = State.STREAM;
               }
             } else if (lf - start >= 7 && regionEquals(in, start, start + 7, "TROUBLE")) {
-              out.add(new ServerTrouble(in.readRetainedSlice(length)));
+              // TROUBLE is the server's state and counts; TROUBLEX (a busy server) does not
+              boolean counts = in.getByte(start + 7) != 'X';
+              out.add(new ServerTrouble(in.readRetainedSlice(length), counts));
             } else {
               out.add(in.readRetainedSlice(length));
             }
