@@ -212,15 +212,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
    * against the server unless the request owns its error replies (a script's).
    */
   private void readTrouble(ByteBuf reply, boolean counts) {
-    if (!requests.closed() && requests.headIsOwnStep()) {
-      // AUTH or SELECT refused for now (a busy or loading server): the connection cannot be
-      // trusted with clients' requests (it may be in the wrong database), so it fails, as
-      // before the trouble had a type of its own.
-      reply.release();
-      fail(ErrorText.INVALID, Requests.Close.ERROR, null);
-      return;
-    }
-    ReplyHandler head = requests.repliedWithTrouble(reply.readableBytes());
+    // Trouble answering the proxy's own AUTH or SELECT fails the connection like a stray reply:
+    // it may be unauthenticated or in the wrong database.
+    ReplyHandler head = requests.headIsOwnStep() ? null
+        : requests.repliedWithTrouble(reply.readableBytes());
     if (head == null) {
       stray(reply);
       return;
