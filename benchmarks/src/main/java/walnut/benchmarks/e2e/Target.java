@@ -1,0 +1,68 @@
+package walnut.benchmarks.e2e;
+
+import java.io.IOException;
+import walnut.testing.NutcrackerServer;
+
+/**
+ * One proxy under test, or the backend measured directly ({@code direct}: no server, no memory
+ * figures), with the ports the cases run against and the proxy's resident memory as measured.
+ */
+final class Target {
+  final String name;
+  final NutcrackerServer server;
+  final int redisPort;
+  final int memcachePort; // 0: no memcache pool
+  final String description;
+  String memcacheSkip;
+  long idleKib = -1;
+  int idleClients = -1;
+  long withClientsKib = -1;
+  long afterLoadKib = -1;
+
+  Target(String name, NutcrackerServer server, int redisPort, int memcachePort,
+      String description) {
+    this.name = name;
+    this.server = server;
+    this.redisPort = redisPort;
+    this.memcachePort = memcachePort;
+    this.description = description;
+  }
+
+  boolean isProxy() {
+    return server != null;
+  }
+
+  long pid() {
+    return server.pid();
+  }
+
+  int port(String testCase) {
+    return testCase.startsWith("mc ") ? memcachePort : redisPort;
+  }
+
+  boolean skips(String testCase) {
+    return testCase.startsWith("mc ") && (memcachePort == 0 || memcacheSkip != null);
+  }
+
+  /** The proxy's resident memory now, in KiB; -1 if it cannot be read. */
+  long rssKib() {
+    try {
+      return ProcFs.rssKib(pid());
+    } catch (IOException | RuntimeException e) {
+      return -1;
+    }
+  }
+
+  /** The proxy's CPU time so far (user + system, every thread), in clock ticks. */
+  long processTicks() {
+    try {
+      return ProcFs.processTicks(pid());
+    } catch (IOException e) {
+      throw new Failure(name + " (pid " + pid() + ") is gone");
+    }
+  }
+
+  Memory.Row memory() {
+    return new Memory.Row(name, idleKib, idleClients, withClientsKib, afterLoadKib);
+  }
+}

@@ -1,0 +1,54 @@
+package walnut.benchmarks.e2e;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import org.junit.jupiter.api.Test;
+
+class TargetTest {
+
+  @Test
+  void memcacheCasesGoToTheMemcachePortAndTheOthersToTheRedisPort() {
+    Target t = new Target("walnut-t1", null, 7000, 7001, "");
+    assertEquals(7001, t.port("mc get"));
+    assertEquals(7000, t.port("GET P1"));
+    assertEquals(7000, t.port("MGET10 P16"));
+    assertFalse(t.skips("mc set"));
+    assertFalse(t.isProxy());
+  }
+
+  @Test
+  void memcacheCasesAreSkippedWithoutAMemcachePoolOrWithAReason() {
+    Target none = new Target("direct", null, 7000, 0, "");
+    assertTrue(none.skips("mc get"));
+    assertFalse(none.skips("GET P1"));
+    Target refused = new Target("other", null, 7000, 7001, "");
+    refused.memcacheSkip = "it answers nothing";
+    assertTrue(refused.skips("mc set"));
+    assertFalse(refused.skips("SET P16"));
+  }
+
+  @Test
+  void memoryFiguresNotMeasuredStayMinusOne() {
+    Target t = new Target("twemproxy", null, 7000, 0, "");
+    assertEquals(new Memory.Row("twemproxy", -1, -1, -1, -1), t.memory());
+    t.idleKib = 2048;
+    t.idleClients = 100;
+    t.withClientsKib = 4096;
+    t.afterLoadKib = 3072;
+    assertEquals(new Memory.Row("twemproxy", 2048, 100, 4096, 3072), t.memory());
+  }
+
+  @Test
+  void theLastLineOfAFailureIsItsLastNonBlankLine() {
+    assertEquals("error: bad pool", Proxies.lastLine("starting\n  error: bad pool  \n\n"));
+    assertEquals("", Proxies.lastLine("\n \n"));
+  }
+
+  @Test
+  void aFigureNotMeasuredIsAnEmptyCsvField() {
+    assertEquals("", Rounds.csv("%.2f", Double.NaN));
+    assertEquals("1234.50", Rounds.csv("%.2f", 1234.5));
+  }
+}
