@@ -113,14 +113,16 @@ public final class Main implements Callable<Integer> {
   long shutdownGraceMillis = 10_000;
 
   @Option(names = "--client-pending-limit", paramLabel = "SIZE",
-      description = "stop reading from a client while it has this many bytes in flight"
-          + " (requests and replies held for it; k, m, g allowed; default: 64m)")
+      description = "stop reading from a client while it has this many bytes in the proxy"
+          + " (requests in flight, replies held or not yet taken by its socket), and close it"
+          + " when its replies alone exceed it (k, m, g allowed; default: 64m)")
   String clientPendingLimit = "64m";
 
   @Option(names = "--slow-reader-limit", paramLabel = "MS",
-      description = "close a client that takes nothing of a long reply streamed to it for this"
-          + " long, since the replies behind it on that server connection wait (default: 10000)")
-  long slowReaderLimitMillis = 10_000;
+      description = "the longest one long reply to a client that takes nothing may hold its"
+          + " server connection, in all (at most half the pool's timeout); then the rest is"
+          + " gathered for the client (default: 1000)")
+  long slowReaderLimitMillis = 1_000;
 
   /** Set by a daemonizing parent: the file to write "ok" (or the error) to once listening. */
   @Option(names = "--daemon-ready-file", hidden = true)

@@ -13,6 +13,8 @@ record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalM
     Duration slowReaderLimit, List<String> args) {
 
   static final int MIN_MBUF = 512;
+  /** The smallest --client-pending-limit: twice the least high water mark of a client socket. */
+  static final long MIN_CLIENT_PENDING_LIMIT = 128 << 10;
   static final int MAX_MBUF = 16 * 1024 * 1024;
 
   static Options from(Main main, List<String> args) {
@@ -40,6 +42,11 @@ record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalM
     }
     long clientPendingLimit = size(main.clientPendingLimit,
         "option --client-pending-limit requires a size (digits, optionally followed by k, m or g)");
+    if (clientPendingLimit < MIN_CLIENT_PENDING_LIMIT) {
+      // Below it a client's socket would count as full before a few replies are in it.
+      throw new IllegalArgumentException(
+          "option --client-pending-limit requires a size of at least 128k");
+    }
     int metricsPort = 0;
     if (main.metricsPort != null) {
       metricsPort = number(main.metricsPort, "option --metrics-port requires a number");

@@ -9,15 +9,17 @@ import java.time.Duration;
  *
  * @param threads event loops; every loop has its own backend connections
  * @param maxPendingPerClient replies a client may owe before the proxy stops reading from it
- * @param maxPendingBytesPerClient bytes a client may have in the proxy (its requests in flight and
- *     the replies held for it) before the proxy stops reading from it; one request larger than
- *     this is still read whole
+ * @param maxPendingBytesPerClient bytes a client may have in the proxy (its requests in flight, the
+ *     replies held for it and those written to it that its socket has not taken) before the proxy
+ *     stops reading from it; one request larger than this is still read whole. A client whose
+ *     replies alone exceed it is closed
  * @param shutdownGrace how long a graceful shutdown waits for in-flight requests
  * @param maxConnectionsPerServer the most connections one server may get from this process
  *     (threads x server_connections of its pool), checked at start and on reload; 0 for no cap
- * @param slowReaderLimit how long a client may take nothing of a long reply streamed to it while
- *     the server connection it comes from waits (its other replies queue behind it); then the
- *     client is closed
+ * @param slowReaderLimit how long, in all, one long reply streamed to a client that takes nothing
+ *     may hold the server connection it comes from (whose other replies queue behind it); at most
+ *     half the pool's timeout. Then the rest of the reply is gathered for the client, within
+ *     {@code maxPendingBytesPerClient}
  */
 public record EngineOptions(int threads, int maxPendingPerClient, long maxPendingBytesPerClient,
     Duration shutdownGrace, int maxConnectionsPerServer, Duration slowReaderLimit) {
@@ -25,7 +27,7 @@ public record EngineOptions(int threads, int maxPendingPerClient, long maxPendin
   public static final int DEFAULT_MAX_PENDING_PER_CLIENT = 16_384;
   public static final long DEFAULT_MAX_PENDING_BYTES_PER_CLIENT = 64L << 20;
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
-  public static final Duration DEFAULT_SLOW_READER_LIMIT = Duration.ofSeconds(10);
+  public static final Duration DEFAULT_SLOW_READER_LIMIT = Duration.ofSeconds(1);
 
   public EngineOptions {
     checkArgument(threads > 0, "threads: %s (expected: > 0)", threads);

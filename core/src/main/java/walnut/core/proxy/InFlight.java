@@ -74,12 +74,21 @@ final class InFlight {
     return handler;
   }
 
-  /** Moves every timed deadline {@code nanos} later (the time a slow client held the reading). */
-  void shiftDeadlines(long nanos) {
+  /**
+   * Credits every timed request with the time it waited for a hold of the reading from
+   * {@code since} to {@code now}: a request due at d was sent at d - {@code timeout} (or, if a
+   * hold credited it before, it is due as if sent then), so it waited
+   * {@code now - max(since, d - timeout)} of this one.
+   */
+  void creditHold(long since, long now, long timeout) {
     for (int n = 0; n < size; n++) {
       int i = (head + n) & (handlers.length - 1);
-      if (deadlines[i] != 0) {
-        deadlines[i] += nanos;
+      long d = deadlines[i];
+      if (d != 0) {
+        long waited = now - Math.max(since, d - timeout);
+        if (waited > 0) {
+          deadlines[i] = d + waited;
+        }
       }
     }
   }

@@ -53,13 +53,18 @@ final class PendingReply implements ReplyHandler {
   private ByteBuf reply;
   private String error;
   private boolean abandoned;
-  /** The request's bytes and the reply bytes held so far: the client's byte budget. */
-  private long heldBytes;
+  /** The request's bytes, counted for the client until its reply is written. */
+  private final int requestBytes;
+  /** The reply's bytes held here so far (not yet handed to the client's channel). */
+  private long replyBytes;
   /** A long reply's first bytes went to the client: the rest follows as it arrives. */
   private boolean streaming;
   /** The connection a long reply comes from, and whether this reply holds its reading. */
   private ReadGate source;
   private boolean sourcePaused;
+  /** How long this reply held its source in all, and whether it may no longer hold it. */
+  private long holdNanos;
+  private boolean holdLost;
   /** {@link #takeReply} made an error reply. */
   private boolean madeError;
 
@@ -76,13 +81,13 @@ final class PendingReply implements ReplyHandler {
     this.remaining = reply == null ? parts : 0;
     this.reply = reply;
     this.closeAfter = closeAfter;
-    this.heldBytes = requestBytes;
+    this.requestBytes = requestBytes;
+    this.replyBytes = reply == null ? 0 : reply.readableBytes();
   }
 
   /** A reply the proxy already has (PING, errors, QUIT), owning {@code reply}. */
   static PendingReply local(Owner owner, ByteBuf reply, boolean closeAfter) {
-    return new PendingReply(owner, null, 0, reply, closeAfter, null, reply.readableBytes(), 0,
-        false);
+    return new PendingReply(owner, null, 0, reply, closeAfter, null, 0, 0, false);
   }
 
   /**
@@ -118,9 +123,14 @@ final class PendingReply implements ReplyHandler {
     return startNanos;
   }
 
-  /** The bytes of the client's budget this reply holds: its request's and its reply's so far. */
-  long heldBytes() {
-    return heldBytes;
+  /** The request's bytes, counted in the client's budget until the reply is written. */
+  int requestBytes() {
+    return requestBytes;
+  }
+
+  /** The reply's bytes held here, counted in the client's budget until handed to its channel. */
+  long replyBytes() {
+    return replyBytes;
   }
 
   @Override
@@ -180,7 +190,7 @@ final class PendingReply implements ReplyHandler {
   }
 
   private void hold(int bytes) {
-    heldBytes += bytes;
+    replyBytes += bytes;
     owner.held(bytes);
   }
 
@@ -192,6 +202,7 @@ final class PendingReply implements ReplyHandler {
   /** The client's turn came for a long reply: what arrived of it so far, for the caller. */
   ByteBuf startStreaming() {
     streaming = true;
+    replyBytes = 0;
     ByteBuf out = reply;
     reply = null;
     return out;
@@ -204,7 +215,7 @@ final class PendingReply implements ReplyHandler {
 
   /** The client cannot take more now: holds the source's reading; whether this paused it. */
   boolean pauseSource() {
-    if (streaming && !sourcePaused && remaining > 0 && source != null) {
+    if (streaming && !sourcePaused && !holdLost && remaining > 0 && source != null) {
       sourcePaused = true;
       source.pauseReading(this);
       return true;
@@ -220,6 +231,22 @@ final class PendingReply implements ReplyHandler {
       return true;
     }
     return false;
+  }
+
+  /** Adds {@code nanos} to the time this reply held its source. */
+  void heldFor(long nanos) {
+    holdNanos += nanos;
+  }
+
+  /** How long this reply held its source in all. */
+  long holdNanos() {
+    return holdNanos;
+  }
+
+  /** Held its source as long as it may: releases it, and never holds it again. */
+  void loseHold() {
+    holdLost = true;
+    resumeSource();
   }
 
   /** Whether this reply still holds its source while the client takes nothing. */

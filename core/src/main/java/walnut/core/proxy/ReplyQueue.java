@@ -4,6 +4,8 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.WriteBufferWaterMark;
 import io.netty.util.concurrent.ScheduledFuture;
 import java.util.ArrayDeque;
 import java.util.concurrent.TimeUnit;
@@ -17,9 +19,14 @@ import walnut.core.stats.PoolStat;
 /**
  * A client's replies in request order, whatever order the servers answer in: the client side's
  * FIFO of {@link PendingReply}s, the writes to the client, and the bytes held for it. A reply is
- * written when every reply before it was; a long reply at the head streams as it arrives, and
- * while the client cannot take more its server connection's reading is held, for at most
- * {@link EngineOptions#slowReaderLimit()} of the client taking nothing.
+ * written when every reply before it was; a long reply at the head streams as it arrives.
+ *
+ * <p>What one client may cost the others (docs/compatibility.md#slow-readers): while it cannot
+ * take more of a long reply, that reply holds its server connection's reading, so the proxy holds
+ * little of it, but for at most {@link #holdLimit} in all; then the rest is gathered for the
+ * client, and none of its later replies holds a server until its socket drains. The replies held
+ * for a client, gathered or written and not yet taken by its socket, never exceed
+ * {@link EngineOptions#maxPendingBytesPerClient()}: past it, the client is closed.
  *
  * <p>Calls go one way: its replies report to it as their {@link PendingReply.Owner}, and it tells
  * its session through {@link Listener}. Confined to the client's event loop.
@@ -27,6 +34,9 @@ import walnut.core.stats.PoolStat;
 final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
 
   private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+  /** The client sockets' high water mark (Listeners), lowered for a smaller client budget. */
+  private static final int MAX_HIGH_WATER_MARK = 16 << 20;
+  private static final int MIN_HIGH_WATER_MARK = 64 << 10;
 
   /** What the session hears from its queue. */
   interface Listener {
@@ -42,13 +52,20 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
   private Pool pool;
   private Burst burst;
   private Latency.Recorder latency;
-  /** Bytes of this client's requests in flight and of the replies held for it. */
-  private long bytes;
+  /** Bytes of this client's requests in flight, until their replies are written. */
+  private long requestBytes;
+  /** Bytes of the replies held for this client and not yet handed to its channel. */
+  private long replyBytes;
+  /** The client's long replies may hold their servers: not after one held its limit, until the
+   * client's socket drains. */
+  private boolean mayHold = true;
+  /** When the head started holding its server, on the loop's ticker. */
+  private long holdStartedAt;
   private boolean dirty;
   private boolean open = true;
   /** The queue closed the client for a fault: counted as a client error. */
   private boolean failed;
-  /** Runs while the streaming head holds its server's reading. */
+  /** Runs while the streaming head holds its server's reading: ends the hold at its limit. */
   private ScheduledFuture<?> stallTimer;
 
   ReplyQueue(ChannelHandlerContext ctx, Listener listener, Pool pool, Upstream upstream) {
@@ -56,6 +73,13 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     this.listener = listener;
     this.writer = new WriteCoalescer(ctx, ctx.alloc());
     moveTo(pool, upstream);
+    long limit = pool.options().maxPendingBytesPerClient();
+    if (limit < 2 * MAX_HIGH_WATER_MARK) {
+      // The socket must count as full (and long replies hold their servers) well before the
+      // replies written to it reach the client's budget.
+      int high = (int) Math.max(MIN_HIGH_WATER_MARK, limit / 2);
+      ctx.channel().config().setWriteBufferWaterMark(new WriteBufferWaterMark(high / 4, high));
+    }
   }
 
   /** Replies queued from now on count in {@code pool}; writes are flushed by its burst. */
@@ -73,9 +97,41 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     return pending.isEmpty();
   }
 
-  /** Bytes held for the client: its requests in flight and the replies that arrived. */
+  /**
+   * Bytes held for the client: its requests in flight, the replies that arrived, and what was
+   * written to it and its socket has not taken yet.
+   */
   long bytes() {
-    return bytes;
+    return requestBytes + replyBytes + unsent();
+  }
+
+  /**
+   * Written to the client and not yet taken by its socket. (Not the replies gathered for this
+   * burst's write, at most 64 KiB: they are flushed when it ends, with no event to count them
+   * down for the session.)
+   */
+  private long unsent() {
+    ChannelOutboundBuffer out = ctx.channel().unsafe().outboundBuffer();
+    return out == null ? 0 : out.totalPendingWriteBytes();
+  }
+
+  /**
+   * Closes the client when the replies held for it exceed its budget: they can only pile up
+   * further, since its servers are not held for it (that would stall the other clients).
+   */
+  private void checkBudget() {
+    if (!open || failed) {
+      return;
+    }
+    long held = replyBytes + writer.pendingBytes() + unsent();
+    long limit = pool.options().maxPendingBytesPerClient();
+    if (held > limit) {
+      log.warn("pool '{}': {} bytes of replies are held for client {}, more than its limit of {}"
+              + " (--client-pending-limit); closing it", pool.config().name(), held,
+          ctx.channel().remoteAddress(), limit);
+      failed = true;
+      ctx.close(); // the session's close abandons its replies and releases what they hold
+    }
   }
 
   boolean failed() {
@@ -100,7 +156,8 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
   }
 
   private PendingReply enqueue(PendingReply reply) {
-    bytes += reply.heldBytes();
+    requestBytes += reply.requestBytes();
+    replyBytes += reply.replyBytes();
     pending.add(reply);
     pool.inflight().increment();
     return reply;
@@ -112,7 +169,8 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
 
   @Override
   public void held(int n) {
-    bytes += n;
+    replyBytes += n;
+    checkBudget();
   }
 
   @Override
@@ -133,8 +191,11 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     if (last) {
       cancelStall();
       drain();
-    } else if (!ctx.channel().isWritable()) {
-      holdSource(reply);
+    } else {
+      if (!ctx.channel().isWritable()) {
+        holdSource(reply);
+      }
+      checkBudget();
     }
   }
 
@@ -150,6 +211,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
       if (!head.isDone()) {
         if (head.canStartStreaming()) {
           // A long reply's turn: what came of it goes out now, the rest as it arrives.
+          replyBytes -= head.replyBytes();
           writer.write(head.startStreaming());
           wrote = true;
           if (!ctx.channel().isWritable()) {
@@ -167,7 +229,8 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
         latency.record(now - head.startNanos());
       }
       pool.inflight().decrement();
-      bytes -= head.heldBytes();
+      requestBytes -= head.requestBytes();
+      replyBytes -= head.replyBytes();
       if (head.brokenMidStream()) {
         // The client has part of a reply and its server failed: no reply can follow in frame.
         log.warn("pool '{}': server failed in the middle of a long reply; closing client {}",
@@ -201,6 +264,10 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     }
     if (wrote) {
       markDirty();
+      checkBudget();
+      if (failed) {
+        return;
+      }
     }
     listener.drained();
   }
@@ -247,29 +314,64 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     }
   }
 
-  /** The client's socket takes writes again: a streaming head's server is read again. */
+  /**
+   * The client's socket takes writes again: a streaming head's server is read again, and the
+   * client's long replies may hold their servers again.
+   */
   void clientWritable() {
+    mayHold = true;
     PendingReply head = pending.peek();
     if (head != null && head.resumeSource()) {
+      head.heldFor(now() - holdStartedAt);
       cancelStall();
     }
   }
 
+  /**
+   * Holds the streaming head's server while the client cannot take more, for what is left of the
+   * hold limit; not once a reply of this client held it in full, until the client drains.
+   */
   private void holdSource(PendingReply head) {
-    if (!head.pauseSource()) {
+    if (!mayHold || !head.pauseSource()) {
       return;
     }
-    long limit = pool.options().slowReaderLimit().toNanos();
+    holdStartedAt = now();
+    long left = Math.max(0, holdLimit() - head.holdNanos());
     stallTimer = ctx.executor().schedule(() -> {
       stallTimer = null;
       if (open && head == pending.peek() && head.holdsSource()) {
-        log.warn("pool '{}': a client took nothing of a long reply from {} for {} s; closing it,"
-                + " so that the server's other replies can flow", pool.config().name(),
-            head.source(), pool.options().slowReaderLimit().toMillis() / 1000.0);
-        failed = true;
-        ctx.close(); // the session's close abandons the reply, which frees the server
+        loseHold(head);
       }
-    }, limit, TimeUnit.NANOSECONDS);
+    }, left, TimeUnit.NANOSECONDS);
+  }
+
+  /**
+   * The head held its server as long as it may: the server is read again and the rest of the
+   * reply is gathered for the client, within its budget.
+   */
+  private void loseHold(PendingReply head) {
+    head.heldFor(now() - holdStartedAt);
+    head.loseHold();
+    mayHold = false;
+    if (log.isDebugEnabled()) {
+      log.debug("pool '{}': client {} took nothing of a long reply from {} for {} ms; the rest is"
+              + " gathered for it", pool.config().name(), ctx.channel().remoteAddress(),
+          head.source(), TimeUnit.NANOSECONDS.toMillis(head.holdNanos()));
+    }
+    checkBudget();
+  }
+
+  /**
+   * How long one long reply may hold its server while its client takes nothing, in all:
+   * {@link EngineOptions#slowReaderLimit()}, and at most half the pool's {@code timeout}, so that
+   * the requests queued behind it are answered within their timeout.
+   */
+  private long holdLimit() {
+    long limit = pool.options().slowReaderLimit().toNanos();
+    if (pool.config().hasTimeout()) {
+      limit = Math.min(limit, TimeUnit.MILLISECONDS.toNanos(pool.config().timeout()) / 2);
+    }
+    return limit;
   }
 
   private void cancelStall() {
@@ -289,6 +391,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
       pool.inflight().decrement();
     }
     pending.clear();
-    bytes = 0;
+    requestBytes = 0;
+    replyBytes = 0;
   }
 }

@@ -44,6 +44,8 @@ final class Requests {
   /** Runs when the head request's deadline passed: the connection fails. */
   private final Runnable timedOut;
   private ScheduledFuture<?> timer;
+  /** When {@link #timer} fires, on the loop's ticker. */
+  private long timerAt;
   /** Written requests exist: the head is the oldest written one, not the oldest queued. */
   private boolean connected;
   /** The long reply whose slow client holds the connection's reading, and since when. */
@@ -163,6 +165,7 @@ final class Requests {
     int requestBytes = waiting.headBytes();
     if (last) {
       waiting.poll();
+      armTimer(); // the next head may be due before the timer: a long reply restarts its own
     }
     if (head.isClientRequest()) {
       counters.add(ServerStat.RESPONSE_BYTES, bytes);
@@ -200,13 +203,25 @@ final class Requests {
     return connected ? waiting.headDeadline() : queued.headDeadline();
   }
 
-  /** Starts the head's timer if none runs: only the head needs one. */
+  /**
+   * Starts the head's timer if none runs, or moves it earlier when the head is due before it
+   * fires: only the head needs one, since later requests were sent later. (A head whose long reply
+   * restarted its deadline, or that a hold credited, may be due after the request behind it.)
+   */
   void armTimer() {
     long deadline = headDeadline();
-    if (timer == null && deadline != 0 && !closed) {
-      timer = loop.schedule(this::onTimer, Math.max(0, deadline - loop.ticker().nanoTime()),
-          TimeUnit.NANOSECONDS);
+    if (deadline == 0 || closed) {
+      return;
     }
+    if (timer != null) {
+      if (deadline - timerAt >= 0) {
+        return;
+      }
+      timer.cancel(false);
+    }
+    timerAt = deadline;
+    timer = loop.schedule(this::onTimer, Math.max(0, deadline - loop.ticker().nanoTime()),
+        TimeUnit.NANOSECONDS);
   }
 
   private void onTimer() {
@@ -215,14 +230,16 @@ final class Requests {
     if (closed || deadline == 0) {
       return;
     }
-    long left = deadline - loop.ticker().nanoTime();
+    long now = loop.ticker().nanoTime();
+    long left = deadline - now;
     if (heldBy != null) {
-      // Held for a slow client: the deadline moves on release; look again after the budget.
+      // Held for a slow client: the deadlines move on release, which looks again at once.
       left = Math.max(left, TimeUnit.MILLISECONDS.toNanos(pool.config().timeout()));
     }
     if (left <= 0) {
       timedOut.run();
     } else {
+      timerAt = now + left;
       timer = loop.schedule(this::onTimer, left, TimeUnit.NANOSECONDS);
     }
   }
@@ -247,15 +264,22 @@ final class Requests {
   }
 
   /**
-   * {@code holder} releases the reading: every written request's deadline moves on by the time
-   * held (the client's time, not the server's). Returns whether it held it.
+   * {@code holder} releases the reading: every written request is credited with the time it
+   * waited for the hold (the client's time, not the server's), and the head timer looks again.
+   * Returns whether it held it.
    */
   boolean release(Object holder) {
     if (heldBy != holder || holder == null) {
       return false;
     }
     heldBy = null;
-    waiting.shiftDeadlines(loop.ticker().nanoTime() - heldSince);
+    waiting.creditHold(heldSince, loop.ticker().nanoTime(),
+        TimeUnit.MILLISECONDS.toNanos(pool.config().timeout()));
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+    armTimer();
     return true;
   }
 

@@ -86,6 +86,11 @@ final class WriteCoalescer {
     frame.release();
   }
 
+  /** The bytes gathered or held here, not yet written to the channel. */
+  int pendingBytes() {
+    return held != null ? held.readableBytes() : gathered != null ? gathered.readableBytes() : 0;
+  }
+
   /** Writes what is gathered or held, ahead of anything written to the channel directly. */
   void emit() {
     if (held != null) {
