@@ -107,6 +107,10 @@ class LauncherIT {
     assertEquals(1, r.exit(), r.output());
     assertTrue(r.output().contains("option --slow-reader-limit requires a number > 0"),
         r.output());
+    r = walnut("--client-pending-limit", "64k", "-t");
+    assertEquals(1, r.exit(), r.output());
+    assertTrue(r.output().contains(
+        "option --client-pending-limit requires a size of at least 128k"), r.output());
   }
 
   @Test
