@@ -48,7 +48,7 @@ final class CommandDispatcher {
 
   private final CommandLine line = new CommandLine();
   private final MetaCommands meta = new MetaCommands();
-  private final long maxData;
+  private long maxData;
 
   Outcome outcome;
   Request request;
@@ -61,6 +61,11 @@ final class CommandDispatcher {
 
   /** {@code maxData}: the largest data block forwarded; larger ones are too large for cache. */
   CommandDispatcher(long maxData) {
+    this.maxData = maxData;
+  }
+
+  /** A reload changed the limit: it applies from the next command line. */
+  void maxData(long maxData) {
     this.maxData = maxData;
   }
 

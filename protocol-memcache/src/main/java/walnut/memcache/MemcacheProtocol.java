@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import jakarta.inject.Inject;
+import java.util.function.Supplier;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.Protocol;
 
@@ -28,6 +29,12 @@ public final class MemcacheProtocol implements Protocol {
 
   @Override
   public ChannelHandler newRequestDecoder(PoolConfig pool) {
+    return new MemcacheRequestDecoder(pool);
+  }
+
+  /** A reloaded pool's settings apply to the client from its next request. */
+  @Override
+  public ChannelHandler newLiveRequestDecoder(Supplier<PoolConfig> pool) {
     return new MemcacheRequestDecoder(pool);
   }
 

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
+import java.util.function.Supplier;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.Request;
 
@@ -76,7 +77,11 @@ public final class MemcacheRequestDecoder extends ByteToMessageDecoder {
   private enum State { LINE, DATA, SWALLOW, DISCARD }
 
   private final CommandDispatcher dispatcher;
-  private final long maxGetLine;
+  /** The pool's settings now (a reload changes them), or {@code null} when they are fixed. */
+  private final Supplier<PoolConfig> settings;
+  /** The settings the limits were last taken from. */
+  private PoolConfig applied;
+  private long maxGetLine;
   private State state = State.LINE;
   /** LINE: bytes of the current line searched for its LF, counted from the reader index. */
   private int scanned;
@@ -86,16 +91,48 @@ public final class MemcacheRequestDecoder extends ByteToMessageDecoder {
   /** SWALLOW: bytes still to skip. */
   private long swallow;
 
-  /** A decoder for one client connection of {@code pool}; its {@code max_request_size} applies. */
+  /**
+   * A decoder for one client connection of {@code pool}; its {@code max_request_size} applies for
+   * the connection's whole life.
+   */
   public MemcacheRequestDecoder(PoolConfig pool) {
     this(pool.maxRequestSize());
   }
 
   /** With any request limit, so tests reach it without a mebibyte of input. */
   MemcacheRequestDecoder(long maxRequestSize) {
+    this.settings = null;
+    this.dispatcher = new CommandDispatcher(0);
+    limit(maxRequestSize);
+  }
+
+  /**
+   * A decoder for one client connection of a pool that a reload may change: {@code settings}
+   * gives the pool's settings as they are now, read as each command line starts, so a reloaded
+   * {@code max_request_size} applies from the client's next request; a request partly received
+   * when the reload came (a line without its LF, a data block still arriving) keeps the limit it
+   * started with.
+   */
+  public MemcacheRequestDecoder(Supplier<PoolConfig> settings) {
+    this.settings = settings;
+    this.applied = settings.get();
+    this.dispatcher = new CommandDispatcher(0);
+    limit(applied.maxRequestSize());
+  }
+
+  private void limit(long maxRequestSize) {
     long limit = Math.min(maxRequestSize, MAX_DATA);
-    this.dispatcher = new CommandDispatcher(limit);
+    dispatcher.maxData(limit);
     this.maxGetLine = Math.max(MAX_LINE, limit);
+  }
+
+  /** Takes the pool's settings as they are now, when a command line starts. */
+  private void refresh() {
+    PoolConfig now = settings.get();
+    if (now != applied) {
+      applied = now;
+      limit(now.maxRequestSize());
+    }
   }
 
   @Override
@@ -120,6 +157,9 @@ public final class MemcacheRequestDecoder extends ByteToMessageDecoder {
   private boolean line(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
     if (!in.isReadable()) {
       return false;
+    }
+    if (scanned == 0 && settings != null) {
+      refresh();
     }
     int start = in.readerIndex();
     int lf = in.indexOf(start + scanned, in.writerIndex(), (byte) '\n');

@@ -27,12 +27,36 @@ final class CommandDispatcher {
   private static final byte[] DEFAULT_USER = {'d', 'e', 'f', 'a', 'u', 'l', 't'};
 
   /** The pool's {@code redis_auth}, or {@code null}: then every client is authenticated. */
-  private final byte[] password;
+  private byte[] password;
+  /** The client's last AUTH was right: it proved the password in force when it sent it. */
   private boolean authenticated;
   private byte[] clientName;
 
   CommandDispatcher(String redisAuth) {
-    this.password = redisAuth == null ? null : redisAuth.getBytes(StandardCharsets.UTF_8);
+    this.password = bytes(redisAuth);
+  }
+
+  private static byte[] bytes(String redisAuth) {
+    return redisAuth == null ? null : redisAuth.getBytes(StandardCharsets.UTF_8);
+  }
+
+  /**
+   * A reload set the pool's {@code redis_auth} to {@code redisAuth} (maybe {@code null}); it
+   * applies from this client's next request.
+   *
+   * <p>A client whose last AUTH was right stays authenticated, as Redis keeps a connection
+   * authenticated when {@code requirepass} changes: rotating the password must not fail the next
+   * command of every connected application with NOAUTH (client libraries authenticate once, when
+   * they connect, and do not authenticate again on NOAUTH), and the client did prove the password
+   * in force when it sent it. From now on only the new password authenticates, and a wrong one
+   * de-authenticates as always. A client that never sent a right password (the pool had none, or
+   * it has not yet) must send the new one: a password set on an open pool shuts out the clients
+   * already connected without one (Redis 7 keeps those in; an operator who adds a password means
+   * to close the pool). A connection authenticated with a password that leaked is cut off only by
+   * a restart (docs/compatibility.md#redis_auth).
+   */
+  void passwordChanged(String redisAuth) {
+    this.password = bytes(redisAuth);
   }
 
   /** Whether the pool has a password this client has not sent yet. */

@@ -7,6 +7,7 @@ import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Supplier;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.Protocol;
 
@@ -34,6 +35,12 @@ public final class RedisProtocol implements Protocol {
 
   @Override
   public ChannelHandler newRequestDecoder(PoolConfig pool) {
+    return new RedisRequestDecoder(pool);
+  }
+
+  /** A reloaded pool's settings apply to the client from its next request. */
+  @Override
+  public ChannelHandler newLiveRequestDecoder(Supplier<PoolConfig> pool) {
     return new RedisRequestDecoder(pool);
   }
 

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import java.util.List;
+import java.util.function.Supplier;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.Request;
 
@@ -51,9 +52,13 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
   private enum State { START, ARG_COUNT, BULK_HEADER, BULK_DATA, INLINE, DISCARD }
 
   private final CommandDispatcher dispatcher;
-  private final long maxRequest;
-  private final long maxArgs;
-  private final int maxInline;
+  /** The pool's settings now (a reload changes them), or {@code null} when they are fixed. */
+  private final Supplier<PoolConfig> settings;
+  /** The settings the limits and the password were last taken from. */
+  private PoolConfig applied;
+  private long maxRequest;
+  private long maxArgs;
+  private int maxInline;
   private final LengthLine line = new LengthLine();
   private final Args args = new Args();
   private State state = State.START;
@@ -64,10 +69,24 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
 
   /**
    * A decoder for one client connection of {@code pool}: its {@code redis_auth} applies, and its
-   * {@code max_request_size} bounds every request.
+   * {@code max_request_size} bounds every request, for the connection's whole life.
    */
   public RedisRequestDecoder(PoolConfig pool) {
     this(pool.redisAuth(), pool.maxRequestSize());
+  }
+
+  /**
+   * A decoder for one client connection of a pool that a reload may change: {@code settings}
+   * gives the pool's settings as they are now, read as each request starts, so a reloaded
+   * {@code redis_auth} or {@code max_request_size} applies from the client's next request; a
+   * request partly received when the reload came is decoded and judged with the settings it
+   * started with.
+   */
+  public RedisRequestDecoder(Supplier<PoolConfig> settings) {
+    this.settings = settings;
+    this.applied = settings.get();
+    this.dispatcher = new CommandDispatcher(applied.redisAuth());
+    limit(applied.maxRequestSize());
   }
 
   /** With the default request limit (512 MiB). */
@@ -81,13 +100,31 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
    * {@code proto-max-bulk-len}) nor an argument count that could not fit in it.
    */
   RedisRequestDecoder(String redisAuth, long maxRequest) {
+    this.settings = null;
+    this.dispatcher = new CommandDispatcher(redisAuth);
+    limit(maxRequest);
+  }
+
+  private void limit(long maxRequest) {
     if (maxRequest <= 0) {
       throw new IllegalArgumentException("max request size: " + maxRequest + " (expected: > 0)");
     }
-    this.dispatcher = new CommandDispatcher(redisAuth);
     this.maxRequest = Math.min(maxRequest, MAX_FRAME);
     this.maxArgs = Math.min(MAX_ARGS, this.maxRequest / MIN_ARG_SIZE);
     this.maxInline = (int) Math.min(MAX_INLINE, this.maxRequest);
+  }
+
+  /**
+   * Takes the pool's settings as they are now, when a request starts: nothing of a request is
+   * decoded under one setting and judged under another.
+   */
+  private void refresh() {
+    PoolConfig now = settings.get();
+    if (now != applied) {
+      applied = now;
+      dispatcher.passwordChanged(now.redisAuth());
+      limit(now.maxRequestSize());
+    }
   }
 
   @Override
@@ -114,6 +151,9 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
   private boolean start(ByteBuf in) {
     if (!in.isReadable()) {
       return false;
+    }
+    if (settings != null) {
+      refresh();
     }
     scanned = 0;
     state = in.getByte(in.readerIndex()) == '*' ? State.ARG_COUNT : State.INLINE;

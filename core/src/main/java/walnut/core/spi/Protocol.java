@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.channel.ChannelHandler;
 import java.util.List;
+import java.util.function.Supplier;
 import walnut.core.config.PoolConfig;
 
 /**
@@ -32,6 +33,17 @@ public interface Protocol {
 
   /** A new request decoder for one client connection of {@code pool}. */
   ChannelHandler newRequestDecoder(PoolConfig pool);
+
+  /**
+   * A new request decoder for one client connection of a pool that a reload may change while the
+   * connection stays open: {@code pool} gives the pool's settings as they are now. A decoder reads
+   * it as each request starts, so a reloaded setting it uses ({@code redis_auth},
+   * {@code max_request_size}) applies to the client from its next request, while a request partly
+   * received keeps the settings it started with. The default reads the settings once, at accept.
+   */
+  default ChannelHandler newLiveRequestDecoder(Supplier<PoolConfig> pool) {
+    return newRequestDecoder(pool.get());
+  }
 
   /** A new reply decoder for one backend connection of {@code pool}. */
   ChannelHandler newReplyDecoder(PoolConfig pool);
