@@ -76,7 +76,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter
     }
     this.admitted = true;
     this.ctx = ctx;
+    Pool accepted = pool;
     this.pool = handle.current();
+    if (pool != accepted) {
+      ClientPipeline.moved(ctx.channel(), accepted.config(), pool.config()); // reloaded meanwhile
+    }
     this.upstream = pool.loop(ctx.channel().eventLoop());
     this.replies = new ReplyQueue(ctx, this, pool, upstream);
     this.dispatcher = new Dispatcher(replies, this, ctx.alloc(), pool, upstream);
@@ -119,10 +123,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter
     Pool current = handle.current();
     if (current != pool && open) {
       // A reload: new requests use the new pool; replies owed stay in order in the queue.
+      Pool previous = pool;
       pool = current;
       upstream = pool.loop(ctx.channel().eventLoop());
       replies.moveTo(pool, upstream);
       dispatcher.moveTo(pool, upstream);
+      ClientPipeline.moved(ctx.channel(), previous.config(), pool.config());
     }
     if (request.kind() == Request.Kind.LOCAL && request.closeAfterReply()) {
       closing = true;

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
-import io.netty.handler.timeout.IdleStateHandler;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -18,7 +17,6 @@ import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import walnut.core.config.Endpoint;
@@ -28,8 +26,8 @@ import walnut.core.stats.ProxyStats;
 
 /**
  * The pools' listening sockets, by pool name: binds them (TCP or unix, with twemproxy's unlink and
- * chmod of a socket file), gives each accepted connection its pipeline (idle timer, the protocol's
- * request decoder, a {@link ClientSession}), and closes them. Not thread-safe: the proxy calls it
+ * chmod of a socket file), gives each accepted connection its pipeline ({@link ClientPipeline}),
+ * and closes them. Not thread-safe: the proxy calls it
  * under its own lock or before it is shared.
  */
 final class Listeners {
@@ -95,15 +93,7 @@ final class Listeners {
           protected void initChannel(Channel ch) {
             transport.prepareAccepted(ch);
             clients.add(ch);
-            Pool current = handle.current();
-            int idle = current.config().clientIdleTimeout();
-            if (idle > 0) {
-              ch.pipeline().addLast("idle",
-                  new IdleStateHandler(0, 0, idle, TimeUnit.MILLISECONDS));
-            }
-            ch.pipeline().addLast("decoder",
-                current.protocol().newRequestDecoder(current.config()));
-            ch.pipeline().addLast("session", new ClientSession(handle));
+            ClientPipeline.init(ch, handle);
           }
         });
     SocketAddress address;

@@ -1,6 +1,7 @@
 package walnut.core.proxy;
 
 import java.util.concurrent.atomic.AtomicInteger;
+import walnut.core.config.PoolConfig;
 
 /**
  * A pool by name, across configuration reloads: the listener and its client sessions hold the
@@ -22,6 +23,11 @@ final class PoolHandle {
 
   Pool current() {
     return current;
+  }
+
+  /** The current generation's settings: what a client's next request is decoded with. */
+  PoolConfig config() {
+    return current.config();
   }
 
   void replace(Pool next) {
