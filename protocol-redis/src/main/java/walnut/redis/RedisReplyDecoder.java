@@ -7,11 +7,15 @@ import io.netty.handler.codec.CorruptedFrameException;
 import java.util.Arrays;
 import java.util.List;
 import walnut.core.spi.ReplyPart;
+import walnut.core.spi.ServerPush;
 import walnut.core.spi.ServerTrouble;
 
 /**
- * Frames a Redis server's RESP2 replies: {@code + - : $ *}, the null forms {@code $-1} and
- * {@code *-1}, {@code *0}, and arrays nested to any depth.
+ * Frames a Redis server's replies, RESP2 and RESP3: {@code + - : $ *}, the null forms {@code $-1}
+ * and {@code *-1}, {@code *0}, and RESP3's null {@code _}, double {@code ,}, boolean {@code #}, big
+ * number {@code (}, blob error {@code !}, verbatim string {@code =}, map {@code %}, set {@code ~},
+ * push {@code >} and attribute {@code |}, aggregates nested to any depth. An attribute is part of
+ * the value that follows it: the two are one element, or one reply at the top level.
  *
  * <p>Ownership: receives the server's bytes through {@link ByteToMessageDecoder}'s cumulation;
  * passes on each complete top-level reply as a retained slice of it, byte for byte, owned by the
@@ -27,6 +31,9 @@ import walnut.core.spi.ServerTrouble;
  * header, the last the closing CRLF (checked as it passes). The proxy then holds no more of it
  * than the reads in flight, whatever its length. Bulks inside arrays (MGET, LRANGE) still come
  * whole with their reply.
+ *
+ * <p>A top-level push comes as a {@link ServerPush}: it answers no request, so it is never matched
+ * to one.
  *
  * <p>A top-level {@code -OOM}, {@code -BUSY} or {@code -LOADING} error (followed by a space or CR)
  * comes as a {@link ServerTrouble}: the engine gives it to its request and, for {@code -OOM} and
@@ -57,6 +64,8 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
   /** The reply being framed is a top-level -OOM, -BUSY or -LOADING, and whether it counts. */
   private boolean trouble;
   private boolean troubleCounts;
+  /** The reply being framed is a top-level push. */
+  private boolean pushed;
   private State state = State.TYPE;
   /** Bytes of the current reply framed so far, counted from the reader index. */
   private int scanned;
@@ -66,8 +75,10 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
   private int bulkEnd;
   /** Bytes of the streamed reply passed on so far. */
   private int streamed;
-  /** Elements still owed by each open array, innermost last. */
+  /** Elements still owed by each open aggregate, innermost last. */
   private int[] remaining = new int[8];
+  /** Whether each open aggregate is an attribute, which with the value after it is one element. */
+  private boolean[] attribute = new boolean[8];
   private int depth;
 
   @Override
@@ -89,8 +100,10 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
       }
       if (step == ELEMENT_DONE && closeElement()) {
         ByteBuf reply = in.retainedSlice(start, scanned);
-        out.add(trouble ? new ServerTrouble(reply, troubleCounts) : reply);
+        out.add(trouble ? new ServerTrouble(reply, troubleCounts)
+            : pushed ? new ServerPush(reply) : reply);
         trouble = false;
+        pushed = false;
         in.skipBytes(scanned);
         scanned = 0;
       }
@@ -105,40 +118,53 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
     }
     byte type = in.getByte(at);
     switch (type) {
-      case '+', '-', ':' -> {
+      case '+', '-', ':', '_', ',', '#', '(' -> {
         lineStart = scanned;
         scanned++;
         state = State.LINE;
         return PROGRESS;
       }
-      case '$', '*' -> {
-        int r = line.parse(in, at, Integer.MAX_VALUE, true);
+      case '$', '!', '=', '*', '%', '~', '>', '|' -> {
+        boolean nullable = type == '$' || type == '*';
+        int r = line.parse(in, at, Integer.MAX_VALUE, nullable);
         if (r == LengthLine.NEED_MORE) {
           return NEED_MORE;
         }
         if (r == LengthLine.INVALID) {
-          throw fail(in, (type == '$' ? "bulk" : "array") + " length: '"
+          throw fail(in, "length of '" + (char) type + "': '"
               + Replies.quote(in, at + 1, Math.min(12, in.writerIndex() - at - 1))
-              + "' (expected: -1 or 0.." + Integer.MAX_VALUE + ")");
+              + "' (expected: " + (nullable ? "-1 or " : "") + "0.." + Integer.MAX_VALUE + ")");
         }
         scanned = line.end - start;
-        if (line.value < 0 || (line.value == 0 && type == '*')) {
-          return ELEMENT_DONE; // null bulk, null array, empty array
-        }
-        if (type == '*') {
-          push((int) line.value);
+        if (type == '$' || type == '!' || type == '=') {
+          if (line.value < 0) {
+            return ELEMENT_DONE; // null bulk
+          }
+          long end = (long) scanned + line.value + 2;
+          if (end > MAX_REPLY) {
+            throw fail(in, "reply length: " + end + " (expected: <= " + MAX_REPLY + ")");
+          }
+          bulkEnd = (int) end;
+          state = State.BULK;
           return PROGRESS;
         }
-        long end = (long) scanned + line.value + 2;
-        if (end > MAX_REPLY) {
-          throw fail(in, "reply length: " + end + " (expected: <= " + MAX_REPLY + ")");
+        if (type == '>' && depth == 0) {
+          pushed = true;
         }
-        bulkEnd = (int) end;
-        state = State.BULK;
-        return PROGRESS;
+        long elements = type == '%' || type == '|' ? 2 * line.value : line.value;
+        if (elements > Integer.MAX_VALUE) {
+          throw fail(in, "aggregate of " + elements + " elements (expected: <= "
+              + Integer.MAX_VALUE + ")");
+        }
+        if (elements > 0) {
+          push((int) elements, type == '|');
+          return PROGRESS;
+        }
+        // An empty attribute is nothing: the value follows. A null or empty aggregate is done.
+        return type == '|' ? PROGRESS : ELEMENT_DONE;
       }
       default -> throw fail(in, "reply type: '" + Replies.quote(in, at, 1)
-          + "' (expected: one of + - : $ *)");
+          + "' (expected: one of + - : $ * _ , # ( ! = % ~ > |)");
     }
   }
 
@@ -200,9 +226,20 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
       throw fail(in, "reply line not terminated by CRLF");
     }
     byte type = in.getByte(lineAt);
-    if (type == ':' && !isInteger(in, lineAt + 1, lf - 1)) {
-      throw fail(in, "integer reply: '" + Replies.quote(in, lineAt + 1, lf - 1 - lineAt - 1)
-          + "' (expected: an integer)");
+    if ((type == ':' || type == '(') && !isInteger(in, lineAt + 1, lf - 1, type == '(')) {
+      throw fail(in, (type == ':' ? "integer" : "big number") + " reply: '"
+          + Replies.quote(in, lineAt + 1, lf - 1 - lineAt - 1) + "' (expected: an integer)");
+    }
+    if (type == '_' && lf - 1 != lineAt + 1) {
+      throw fail(in, "null reply with content (expected: _ and CRLF)");
+    }
+    if (type == '#' && (lf - 1 != lineAt + 2
+        || (in.getByte(lineAt + 1) != 't' && in.getByte(lineAt + 1) != 'f'))) {
+      throw fail(in, "boolean reply: '" + Replies.quote(in, lineAt + 1, lf - 1 - lineAt - 1)
+          + "' (expected: t or f)");
+    }
+    if (type == ',' && lf - 1 == lineAt + 1) {
+      throw fail(in, "double reply with no digits");
     }
     if (type == '-' && depth == 0 && isTransient(in, lineAt + 1, lf - 1)) {
       trouble = true; // the whole reply: it is emitted as a ServerTrouble
@@ -215,27 +252,36 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder {
     return ELEMENT_DONE;
   }
 
-  private void push(int count) {
+  private void push(int count, boolean isAttribute) {
     if (depth == remaining.length) {
       remaining = Arrays.copyOf(remaining, depth * 2);
+      attribute = Arrays.copyOf(attribute, depth * 2);
     }
+    attribute[depth] = isAttribute;
     remaining[depth++] = count;
   }
 
-  /** Counts a finished element against the open arrays; true when the top-level reply is done. */
+  /**
+   * Counts a finished element against the open aggregates; true when the top-level reply is done.
+   * A finished attribute is no element: the value after it is.
+   */
   private boolean closeElement() {
     while (depth > 0) {
       if (--remaining[depth - 1] > 0) {
         return false;
       }
       depth--;
+      if (attribute[depth]) {
+        return false;
+      }
     }
     return true;
   }
 
-  private static boolean isInteger(ByteBuf in, int from, int to) {
-    int i = from < to && in.getByte(from) == '-' ? from + 1 : from;
-    if (i == to || to - i > 19) {
+  private static boolean isInteger(ByteBuf in, int from, int to, boolean big) {
+    int i = from < to && (in.getByte(from) == '-' || (big && in.getByte(from) == '+'))
+        ? from + 1 : from;
+    if (i == to || (!big && to - i > 19)) {
       return false;
     }
     for (; i < to; i++) {

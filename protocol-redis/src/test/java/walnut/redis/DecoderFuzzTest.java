@@ -227,7 +227,7 @@ class DecoderFuzzTest {
       int before = replies.size();
       h.drainInto(replies); // a long bulk, streamed in parts, comes back whole
       for (int r = before; r < replies.size(); r++) {
-        assertTrue("+-:$*".indexOf(replies.get(r).charAt(0)) >= 0);
+        assertTrue("+-:$*_,#(!=%~>|".indexOf(replies.get(r).charAt(0)) >= 0);
       }
     }
     h.finish();
@@ -323,6 +323,10 @@ class DecoderFuzzTest {
   }
 
   private static void reply(Random random, StringBuilder b, int depth) {
+    if (random.nextInt(3) == 0) {
+      resp3(random, b, depth);
+      return;
+    }
     switch (random.nextInt(depth < 3 ? 8 : 6)) {
       case 0 -> b.append('+').append(new String(word(random, random.nextInt(6)),
           StandardCharsets.US_ASCII)).append("\r\n");
@@ -339,6 +343,34 @@ class DecoderFuzzTest {
         b.append('*').append(n).append("\r\n");
         for (int i = 0; i < n; i++) {
           reply(random, b, depth + 1);
+        }
+      }
+    }
+  }
+
+  /** A RESP3 value: the simple types, blob error and verbatim, and the aggregates. */
+  private static void resp3(Random random, StringBuilder b, int depth) {
+    switch (random.nextInt(depth < 3 ? 12 : 7)) {
+      case 0 -> b.append("_\r\n");
+      case 1 -> b.append(',').append(random.nextBoolean() ? "3.25" : "-inf").append("\r\n");
+      case 2 -> b.append(random.nextBoolean() ? "#t\r\n" : "#f\r\n");
+      case 3 -> b.append('(').append(random.nextLong()).append(random.nextInt(1000)).append("\r\n");
+      case 4, 5 -> {
+        byte[] v = bytes(random, random.nextInt(8));
+        b.append(random.nextBoolean() ? '!' : '=').append(v.length).append("\r\n")
+            .append(new String(v, StandardCharsets.ISO_8859_1)).append("\r\n");
+      }
+      case 6 -> b.append("-ERR resp2 error\r\n");
+      default -> {
+        char type = "%~>|*".charAt(random.nextInt(5));
+        int n = random.nextInt(4);
+        b.append(type).append(n).append("\r\n");
+        int elements = type == '%' || type == '|' ? 2 * n : n;
+        for (int i = 0; i < elements; i++) {
+          reply(random, b, depth + 1);
+        }
+        if (type == '|') {
+          reply(random, b, depth + 1); // the value the attribute is about
         }
       }
     }

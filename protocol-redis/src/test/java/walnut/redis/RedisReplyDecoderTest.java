@@ -43,6 +43,45 @@ class RedisReplyDecoderTest {
 
   @ParameterizedTest
   @EnumSource(Chunking.class)
+  void framesEveryResp3TypeByteForByte(Chunking chunking) {
+    List<String> replies = List.of("_\r\n", ",3.14\r\n", ",-inf\r\n", ",nan\r\n", "#t\r\n",
+        "#f\r\n", "(3492890328409238509324850943850943825024385\r\n", "(-1\r\n",
+        "!21\r\nSYNTAX invalid syntax\r\n", "=15\r\ntxt:Some string\r\n", "!0\r\n\r\n",
+        "%2\r\n+first\r\n:1\r\n+second\r\n_\r\n", "%0\r\n", "~3\r\n:1\r\n#t\r\n,2.5\r\n",
+        "~0\r\n", "*2\r\n%1\r\n$1\r\nk\r\n~1\r\n_\r\n_\r\n",
+        // An attribute and the value after it are one reply, or one element.
+        "|1\r\n+key-popularity\r\n%2\r\n$1\r\na\r\n,0.19\r\n$1\r\nb\r\n,0.54\r\n*2\r\n:2039\r\n:9\r\n",
+        "*2\r\n|1\r\n+ttl\r\n:3600\r\n:1\r\n:2\r\n", "|0\r\n+after an empty attribute\r\n");
+    assertEquals(replies, h.feed(String.join("", replies), chunking));
+    assertEquals(0, h.pushes());
+    h.finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void aTopLevelPushComesApartFromTheReplies(Chunking chunking) {
+    String push = ">3\r\n$10\r\ninvalidate\r\n*1\r\n$3\r\nfoo\r\n_\r\n";
+    String nested = "*1\r\n>1\r\n+inside a reply is a reply\r\n";
+    assertEquals(List.of("+OK\r\n", push, nested), h.feed("+OK\r\n" + push + nested, chunking));
+    assertEquals(1, h.pushes());
+    h.finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void refusesMalformedResp3(Chunking chunking) {
+    for (String bad : List.of("_x\r\n", "#x\r\n", "#tt\r\n", ",\r\n", "(12a\r\n", "%-1\r\n",
+        "~-1\r\n", ">-1\r\n", "!-1\r\n", "%1073741824\r\n")) {
+      ReplyDecoderHarness fresh = new ReplyDecoderHarness(new RedisReplyDecoder());
+      Throwable[] failure = new Throwable[1];
+      fresh.feed(bad.getBytes(StandardCharsets.US_ASCII), chunking, failure);
+      assertInstanceOf(CorruptedFrameException.class, failure[0], bad);
+      fresh.finish();
+    }
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
   void framesArraysNestedBeyondThePresizedStack(Chunking chunking) {
     String deep = "*1\r\n".repeat(1000) + "$1\r\nx\r\n";
     String wide = "*3\r\n" + "*2\r\n".repeat(20) + ":1\r\n" + ":2\r\n".repeat(20)

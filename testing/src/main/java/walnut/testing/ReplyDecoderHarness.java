@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
 import walnut.core.spi.ReplyPart;
+import walnut.core.spi.ServerPush;
 import walnut.core.spi.ServerTrouble;
 
 /**
@@ -25,6 +26,7 @@ public final class ReplyDecoderHarness {
 
   public final TrackingAllocator alloc = new TrackingAllocator();
   public final EmbeddedChannel ch;
+  private int pushes;
   private final Random random = new Random(Chunking.seed());
   private final StringBuilder streaming = new StringBuilder();
   private int parts;
@@ -85,11 +87,22 @@ public final class ReplyDecoderHarness {
         trouble.release();
         continue;
       }
+      if (m instanceof ServerPush push) {
+        pushes++;
+        out.add(push.content().toString(StandardCharsets.ISO_8859_1));
+        push.release();
+        continue;
+      }
       ByteBuf b = (ByteBuf) m;
       assertTrue(b.isReadable(), "an empty reply");
       out.add(b.toString(StandardCharsets.ISO_8859_1));
       b.release();
     }
+  }
+
+  /** Messages that came as {@link ServerPush} so far. */
+  public int pushes() {
+    return pushes;
   }
 
   /** Replies that came as {@link ServerTrouble} so far. */

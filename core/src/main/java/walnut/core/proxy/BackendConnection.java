@@ -10,6 +10,7 @@ import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import walnut.core.spi.ReplyPart;
+import walnut.core.spi.ServerPush;
 import walnut.core.spi.ServerTrouble;
 import walnut.core.stats.ServerStat;
 
@@ -194,6 +195,15 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     }
     if (msg instanceof ServerTrouble trouble) {
       readTrouble(trouble.content(), trouble.counts());
+      return;
+    }
+    if (msg instanceof ServerPush push) {
+      // Answers no request, and on a shared connection no one client can be told it is theirs.
+      push.release();
+      if (log.isDebugEnabled()) {
+        log.debug("pool '{}': server '{}' sent a push message; dropped", pool.config().name(),
+            pool.serverName(server));
+      }
       return;
     }
     ByteBuf reply = (ByteBuf) msg;

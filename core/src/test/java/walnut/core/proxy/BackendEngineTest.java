@@ -871,6 +871,25 @@ class BackendEngineTest {
     }
   }
 
+  // ---------------------------------------------------------------- a server's push message
+
+  @Test
+  void aPushMessageIsNeverTakenAsTheReplyToARequest() {
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.reply(s0, "PUSH invalidate 0a\n");
+      assertEquals("", written(c), "a push answers no request");
+      assertTrue(s0.isOpen(), "nor is it a stray reply");
+      h.reply(s0, "v\n");
+      assertEquals("v\n", written(c));
+      h.reply(s0, "PUSH with nothing in flight\n");
+      assertTrue(s0.isOpen());
+      assertEquals(0, h.serverStat(0, ServerStat.SERVER_ERR));
+      assertEquals(1, h.serverStat(0, ServerStat.RESPONSES));
+    }
+  }
+
   // ---------------------------------------------------------------- a server reporting trouble
 
   /**

@@ -15,6 +15,7 @@ import walnut.core.config.PoolConfig;
 import walnut.core.spi.AbstractSplit;
 import walnut.core.spi.KeyRouter;
 import walnut.core.spi.ReplyPart;
+import walnut.core.spi.ServerPush;
 import walnut.core.spi.ServerTrouble;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
@@ -51,7 +52,8 @@ import walnut.core.spi.Splitter;
  * a {@code STREAM} line whose length is not a non-negative decimal integer, throws a
  * {@link DecoderException}, after which the decoder discards every later byte. A line starting
  * {@code TROUBLE} (a server reporting trouble of its own, as Redis's {@code -LOADING}) comes as a
- * {@link ServerTrouble}. {@code script K …} is routed by K and owns its error replies.
+ * {@link ServerTrouble}, and one starting {@code PUSH} (a server's push message, as RESP3's
+ * {@code >}) as a {@link ServerPush}. {@code script K …} is routed by K and owns its error replies.
  *
  * <p>The {@code pool} arguments are ignored (tests may pass {@code null}).
  */
@@ -339,6 +341,8 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
               // TROUBLE is the server's state and counts; TROUBLEX (a busy server) does not
               boolean counts = in.getByte(start + 7) != 'X';
               out.add(new ServerTrouble(in.readRetainedSlice(length), counts));
+            } else if (lf - start >= 4 && regionEquals(in, start, start + 4, "PUSH")) {
+              out.add(new ServerPush(in.readRetainedSlice(length)));
             } else {
               out.add(in.readRetainedSlice(length));
             }
