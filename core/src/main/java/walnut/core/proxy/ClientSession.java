@@ -85,6 +85,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter
     this.replies = new ReplyQueue(ctx, this, pool, upstream);
     this.dispatcher = new Dispatcher(replies, this, ctx.alloc(), pool, upstream);
     this.open = true;
+    upstream.sessionJoined(); // left when it closes (open) or moves on
     pool.poolStats().increment(PoolStat.CLIENT_CONNECTIONS);
     pool.stats().connectionOpened();
     super.channelActive(ctx);
@@ -125,7 +126,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter
       // A reload: new requests use the new pool; replies owed stay in order in the queue.
       Pool previous = pool;
       pool = current;
+      upstream.sessionLeft(); // the old generation goes once nothing else uses it
       upstream = pool.loop(ctx.channel().eventLoop());
+      upstream.sessionJoined();
       replies.moveTo(pool, upstream);
       dispatcher.moveTo(pool, upstream);
       ClientPipeline.moved(ctx.channel(), previous.config(), pool.config());
@@ -286,6 +289,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter
     }
     handle.clientClosed();
     open = false;
+    upstream.sessionLeft();
     replies.close();
     while (!deferred.isEmpty()) {
       discard(deferred.poll());

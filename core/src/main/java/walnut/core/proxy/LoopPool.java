@@ -22,6 +22,8 @@ final class LoopPool implements Upstream {
   private final Burst burst;
   private final Latency.Recorder latency;
   private int sessions;
+  /** Client sessions routing with this part now. */
+  private int clients;
   /** Replaced by a reload: connections close once idle, no new ones open. */
   private boolean retired;
 
@@ -42,6 +44,16 @@ final class LoopPool implements Upstream {
   @Override
   public int nextSlot() {
     return (sessions++ & Integer.MAX_VALUE) % connections[0].length;
+  }
+
+  @Override
+  public void sessionJoined() {
+    clients++;
+  }
+
+  @Override
+  public void sessionLeft() {
+    clients--;
   }
 
   @Override
@@ -101,6 +113,7 @@ final class LoopPool implements Upstream {
    */
   void retire() {
     retired = true;
+    burst.flush(); // what was written in this pass goes out before an idle connection closes
     for (BackendConnection[] perServer : connections) {
       for (BackendConnection c : perServer) {
         if (c != null) {
@@ -109,6 +122,27 @@ final class LoopPool implements Upstream {
       }
     }
     burst.flush();
+  }
+
+  /**
+   * Whether nothing uses this part of a superseded generation any more: no session routes with it
+   * and every connection has closed. Once no session does, none can again (no session takes a
+   * superseded generation), so the connections still open close once idle, answering what is in
+   * flight on them first.
+   */
+  boolean unused() {
+    if (clients > 0) {
+      return false;
+    }
+    retire();
+    for (BackendConnection[] perServer : connections) {
+      for (BackendConnection c : perServer) {
+        if (c != null && !c.isClosed()) {
+          return false;
+        }
+      }
+    }
+    return true;
   }
 
   /** Closes every backend connection (shutdown). */

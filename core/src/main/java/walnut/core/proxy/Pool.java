@@ -4,6 +4,7 @@ import io.netty.channel.EventLoop;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.IdentityHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
@@ -38,6 +39,8 @@ final class Pool {
   private final Map<EventExecutor, LoopPool> loops = new IdentityHashMap<>();
   /** The only loop's part when there is one loop: every channel uses it. */
   private final LoopPool only;
+  /** A reload made another generation current, or removed the pool: no new client takes it. */
+  private volatile boolean superseded;
 
   Pool(PoolConfig config, Protocol protocol, PoolRouter router, Transport transport,
       ProxyStats stats, ProxyStats.Pool poolStats, Iterable<EventExecutor> executors,
@@ -78,15 +81,47 @@ final class Pool {
     return only != null ? only : loops.get(loop);
   }
 
-  /** Every loop's part: its connections close when idle, its clients move on their next request. */
+  /**
+   * A reload made another generation current, or removed the pool (or changed its protocol, which
+   * gives it another handle): no new client takes this generation, and {@link Generations#prune}
+   * drops it once its clients have left and nothing is in flight on it.
+   */
+  void supersede() {
+    superseded = true;
+  }
+
+  boolean superseded() {
+    return superseded;
+  }
+
+  /**
+   * Superseded by the next generation of the same pool: every loop's part closes its connections
+   * when idle, and its clients move on their next request.
+   */
   void retire() {
+    supersede();
     for (LoopPool loop : loops.values()) {
       loop.eventLoop().execute(loop::retire);
     }
   }
 
+  /**
+   * Dropped ({@link Generations#prune}), or never served (a reload that failed): what its loops
+   * recorded is folded into the pool's latency totals, and their recorders are read no more.
+   * Nothing records into them any longer: no session routes with this generation.
+   */
+  void dropped() {
+    for (LoopPool loop : loops.values()) {
+      latency().retire(loop.latency());
+    }
+  }
+
   Iterable<LoopPool> loops() {
     return loops.values();
+  }
+
+  List<LoopPool> loopList() {
+    return List.copyOf(loops.values());
   }
 
   PoolConfig config() {

@@ -27,9 +27,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
@@ -65,6 +65,12 @@ public final class ProxyServer implements AutoCloseable {
 
   private static final Logger log = LoggerFactory.getLogger(ProxyServer.class);
 
+  /**
+   * How often superseded pool generations are looked at: one that its last client left, or whose
+   * last request was answered, goes within this time (docs/architecture.md#reload).
+   */
+  private static final Duration PRUNE_PERIOD = Duration.ofSeconds(1);
+
   private volatile ProxyConfig config;
   private final PluginRegistry plugins;
   private final Transport transport;
@@ -74,8 +80,10 @@ public final class ProxyServer implements AutoCloseable {
   private final LongAdder inflight = new LongAdder();
   /** The pools by name, across reloads. */
   private final Map<String, PoolHandle> handles = new LinkedHashMap<>();
-  /** Every pool generation still running: the current ones and those a reload retired. */
-  private final List<Pool> generations = new CopyOnWriteArrayList<>();
+  /** Every pool generation still running: the current ones and those a reload superseded. */
+  private final Generations generations = new Generations();
+  /** Drops the superseded generations nothing uses any more, every {@link #PRUNE_PERIOD}. */
+  private final ScheduledFuture<?> pruning;
   private final Listeners listeners;
   private final ChannelGroup clients =
       new DefaultChannelGroup("walnut-clients", GlobalEventExecutor.INSTANCE);
@@ -111,6 +119,8 @@ public final class ProxyServer implements AutoCloseable {
       generations.add(pool);
       handles.put(pool.config().name(), new PoolHandle(pool, budget));
     }
+    this.pruning = group.next().scheduleAtFixedRate(generations::prune,
+        PRUNE_PERIOD.toMillis(), PRUNE_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
   }
 
   private static void checkConnectionCap(PoolConfig pc, EngineOptions options) {
@@ -183,7 +193,9 @@ public final class ProxyServer implements AutoCloseable {
    * Serves {@code next} in place of the running configuration without closing an established
    * client connection: pools are added, removed or changed (servers, hash, distribution,
    * timeouts, ...). A changed pool's clients route their next requests with the new continuum
-   * while requests in flight finish on the old connections, which then close. A pool whose
+   * while requests in flight finish on the old connections, which then close; the old generation
+   * goes once no client routes with it any more (an idle client moves, or lets go of it, when it
+   * sends or closes) and nothing is in flight on it. A pool whose
    * {@code listen} changed is bound at its new address before the old listener closes; one whose
    * protocol changed gets a new listener while its old clients keep the old pool, as do the
    * clients of a removed pool, until they disconnect.
@@ -196,10 +208,25 @@ public final class ProxyServer implements AutoCloseable {
       throw new IllegalStateException("the proxy is shut down");
     }
     Reload reload = new Reload(config, next, stats, this::newPool, budget, handles, listeners);
-    reload.plan();
-    reload.bind();
-    reload.commit(generations);
-    config = next;
+    try {
+      reload.plan();
+      reload.bind();
+      reload.commit(generations);
+      config = next;
+    } catch (RuntimeException | InterruptedException e) {
+      reload.abandon(generations);
+      throw e;
+    } finally {
+      generations.prune(); // what the reload superseded or abandoned goes once unused
+    }
+  }
+
+  /**
+   * How many pool generations are running: one per pool, plus those a reload superseded that a
+   * client still routes with or a request is in flight on. For diagnostics and tests.
+   */
+  public int generations() {
+    return generations.size();
   }
 
   /** The address pool {@code name} listens on (with the real port when the config said 0). */
@@ -262,6 +289,7 @@ public final class ProxyServer implements AutoCloseable {
       return;
     }
     closed = true;
+    pruning.cancel(false);
     listeners.closeAll(endpoints(config));
     long deadline = System.nanoTime() + grace.toNanos();
     while (inflight.sum() > 0 && System.nanoTime() < deadline) {
@@ -272,7 +300,7 @@ public final class ProxyServer implements AutoCloseable {
           grace.toMillis());
     }
     clients.close().await(grace.toMillis(), TimeUnit.MILLISECONDS);
-    for (Pool pool : generations) {
+    for (Pool pool : generations.all()) {
       for (LoopPool loop : pool.loops()) {
         loop.eventLoop().submit(loop::closeAll).await(1, TimeUnit.SECONDS);
       }

@@ -47,6 +47,8 @@ final class Reload {
   private final Map<String, Pool> fresh = new LinkedHashMap<>();
   private final Map<String, PoolHandle> freshHandles = new LinkedHashMap<>();
   private final Map<String, Channel> bound = new LinkedHashMap<>();
+  /** The generations {@link #commit} swapped in so far. */
+  private final List<Pool> committed = new ArrayList<>();
 
   Reload(ProxyConfig current, ProxyConfig next, ProxyStats stats, PoolFactory pools,
       ClientBudget budget, Map<String, PoolHandle> handles, Listeners listeners) {
@@ -115,9 +117,11 @@ final class Reload {
 
   /**
    * Step 3: swaps the new generations in, adding each to {@code generations} (closed at shutdown)
-   * before it serves, so that a commit cut short still leaves every swapped pool closable.
+   * before it serves, so that a commit cut short still leaves every swapped pool closable. Each
+   * generation replaced, and each of a removed pool, is superseded: it goes once its clients have
+   * left and nothing is in flight on it ({@link Generations#prune}).
    */
-  void commit(List<Pool> generations) throws InterruptedException {
+  void commit(Generations generations) throws InterruptedException {
     for (Pool pool : fresh.values()) {
       String name = pool.config().name();
       PoolConfig old = before.get(name);
@@ -139,24 +143,47 @@ final class Reload {
         listeners.put(name, listener);
       }
       generations.add(pool);
+      committed.add(pool);
       if (sameProtocol) {
         Pool previous = handle.current();
         handle.replace(pool);
         previous.retire();
       } else {
-        handles.put(name, handle); // the old handle keeps serving its clients with the old pool
+        // The old handle keeps serving its clients with the old pool, which takes no new one.
+        PoolHandle previous = handles.put(name, handle);
+        if (previous != null) {
+          previous.current().supersede();
+        }
       }
     }
     long removed = 0;
     for (PoolConfig old : before.values()) {
       if (next.pools().stream().noneMatch(pc -> pc.name().equals(old.name()))) {
         listeners.close(old.name(), old.listen());
-        handles.remove(old.name()); // its clients keep the old pool until they disconnect
+        // Its clients keep the old pool until they disconnect; it takes no new one.
+        PoolHandle gone = handles.remove(old.name());
+        if (gone != null) {
+          gone.current().supersede();
+        }
         removed++;
       }
     }
     stats.replacePools(statsList);
     log.info("reloaded: {} pools ({} added or changed, {} removed)", next.pools().size(),
         fresh.size(), removed);
+  }
+
+  /**
+   * A step threw: the generations this reload made and did not swap in never serve. They join
+   * {@code generations} superseded, so that they go like any other: their connections (a
+   * {@code preconnect} may have opened some) close, and their latency recorders are read no more.
+   */
+  void abandon(Generations generations) {
+    for (Pool pool : fresh.values()) {
+      if (!committed.contains(pool)) {
+        pool.retire();
+        generations.add(pool);
+      }
+    }
   }
 }

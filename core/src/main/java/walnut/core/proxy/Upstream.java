@@ -16,6 +16,15 @@ interface Upstream {
   int nextSlot();
 
   /**
+   * A client session routes with this upstream from now on: it connected, or a reload moved it
+   * here. Until it {@link #sessionLeft leaves}, the pool generation is kept.
+   */
+  void sessionJoined();
+
+  /** The session routes with it no more: it closed, or a reload moved it on. */
+  void sessionLeft();
+
+  /**
    * Sends {@code frame} to {@code server} on connection {@code slot} (a session always uses the
    * same slot, so its requests to one server never reorder) and queues {@code handler} for its
    * reply; takes ownership of the frame. When that connection's outbound buffer is full,

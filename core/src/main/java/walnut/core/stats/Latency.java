@@ -9,7 +9,8 @@ import org.HdrHistogram.SingleWriterRecorder;
 /**
  * A pool's request latencies, from the request's arrival to its reply being ready to write, in
  * microseconds. Each event loop records into its own {@link SingleWriterRecorder} (wait-free, no
- * sharing on the hot path); a reader folds their intervals into a running total.
+ * sharing on the hot path); a reader folds their intervals into a running total, and so does
+ * {@link #retire} when a recorder's loop part is gone.
  */
 public final class Latency {
 
@@ -24,6 +25,22 @@ public final class Latency {
     SingleWriterRecorder recorder = new SingleWriterRecorder(HIGHEST_MICROS, 2);
     recorders.add(recorder);
     return new Recorder(recorder);
+  }
+
+  /** How many recorders are read: one per event loop of each pool generation still running. */
+  public int recorders() {
+    return recorders.size();
+  }
+
+  /**
+   * Folds what {@code recorder} recorded since it was last read into the totals, and reads it no
+   * more: its loop's part of a pool generation is gone, and records nothing again. Nothing is lost
+   * and nothing counted twice, so the totals never go back.
+   */
+  public synchronized void retire(Recorder recorder) {
+    if (recorders.remove(recorder.recorder)) {
+      total.add(recorder.recorder.getIntervalHistogram());
+    }
   }
 
   /** Everything recorded so far, as a new histogram owned by the caller. */
