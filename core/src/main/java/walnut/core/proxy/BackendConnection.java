@@ -37,6 +37,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
 
   private final Pool pool;
   private final int server;
+  /** The kind of connection (Request#dialect()): its handshake, and whose requests it takes. */
+  private final int dialect;
   private final EventLoop loop;
   private final Connector connector;
   private final Burst burst;
@@ -55,9 +57,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   /** Senders whose reading is held because this connection's outbound buffer is full. */
   private final HeldGates held = new HeldGates(this);
 
-  BackendConnection(Pool pool, int server, EventLoop loop, Connector connector, Burst burst) {
+  BackendConnection(Pool pool, int server, int dialect, EventLoop loop, Connector connector,
+      Burst burst) {
     this.pool = pool;
     this.server = server;
+    this.dialect = dialect;
     this.loop = loop;
     this.connector = connector;
     this.burst = burst;
@@ -74,7 +78,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
 
   /** Starts connecting; requests sent meanwhile wait for the connect. */
   void connect() {
-    Channel opened = connector.connect(server, this, this);
+    Channel opened = connector.connect(server, dialect, this, this);
     if (opened != null) {
       channel = opened; // a shutdown or a timeout before the connect completes closes it
     }
@@ -100,7 +104,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     // head timer never fires later than a queued request's own timeout.
     long stepDeadline = requests.oldestDeadline(now());
     for (int i = 0; i < handshake.size(); i++) {
-      requests.written(connector.handshakeStep(server, i), 0, stepDeadline);
+      requests.written(connector.handshakeStep(server, dialect, i), 0, stepDeadline);
       writer.write(handshake.get(i));
     }
     requests.sendQueued(writer);

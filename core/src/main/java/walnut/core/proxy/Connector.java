@@ -124,7 +124,7 @@ final class Connector {
    * before this returns. Returns the channel (the caller may close it before it connects), or
    * {@code null} when the connect could not even start.
    */
-  Channel connect(int server, ChannelHandler handler, Attempt attempt) {
+  Channel connect(int server, int dialect, ChannelHandler handler, Attempt attempt) {
     pool.stats().connectionOpened(); // the connection's failure counts the close
     ChannelFuture f;
     try {
@@ -142,7 +142,7 @@ final class Connector {
     f.addListener(done -> {
       if (done.isSuccess()) {
         if (attempt.connected(f.channel(),
-            pool.protocol().handshake(pool.config(), f.channel().alloc()))) {
+            pool.protocol().handshake(pool.config(), dialect, f.channel().alloc()))) {
           succeeded(server);
         }
       } else {
@@ -170,18 +170,20 @@ final class Connector {
     retryAt[server] = 0;
   }
 
-  /** Checks the reply to handshake step {@code index} on a connection to {@code server}. */
-  ReplyHandler handshakeStep(int server, int index) {
-    return new HandshakeStep(server, index);
+  /** Checks the reply to {@code dialect}'s handshake step {@code index} on {@code server}. */
+  ReplyHandler handshakeStep(int server, int dialect, int index) {
+    return new HandshakeStep(server, dialect, index);
   }
 
   /** The proxy's own AUTH/SELECT: the reply is checked and logged, never forwarded. */
   private final class HandshakeStep implements ReplyHandler {
     private final int server;
+    private final int dialect;
     private final int index;
 
-    HandshakeStep(int server, int index) {
+    HandshakeStep(int server, int dialect, int index) {
       this.server = server;
+      this.dialect = dialect;
       this.index = index;
     }
 
@@ -193,7 +195,8 @@ final class Connector {
     @Override
     public void onReply(ByteBuf reply) {
       try {
-        String problem = pool.protocol().checkHandshakeReply(pool.config(), index, reply);
+        String problem =
+            pool.protocol().checkHandshakeReply(pool.config(), dialect, index, reply);
         if (problem != null) {
           log.error("pool '{}': server '{}': {}", pool.config().name(),
               pool.config().servers().get(server).name(), problem);

@@ -77,7 +77,7 @@ final class Dispatcher {
       if (server == KeyRouter.NO_SERVER) {
         frame.release();
       } else {
-        upstream.send(server, slot, frame, ReplyHandler.NO_REPLY, sender);
+        upstream.send(server, slot, request.dialect(), frame, ReplyHandler.NO_REPLY, sender);
       }
       return;
     }
@@ -86,7 +86,7 @@ final class Dispatcher {
       frame.release();
       reply.onError(ErrorText.REFUSED);
     } else {
-      upstream.send(server, slot, frame, reply, sender);
+      upstream.send(server, slot, request.dialect(), frame, reply, sender);
     }
   }
 
@@ -109,7 +109,8 @@ final class Dispatcher {
           fragment.release();
           reply.partError(ErrorText.REFUSED);
         } else {
-          upstream.send(server, slot, fragment, new PendingReply.Fragment(reply, sent), sender);
+          upstream.send(server, slot, request.dialect(), fragment,
+              new PendingReply.Fragment(reply, sent), sender);
         }
       }
     } catch (RuntimeException e) {

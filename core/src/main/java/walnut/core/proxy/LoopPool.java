@@ -18,7 +18,8 @@ final class LoopPool implements Upstream {
   private final Pool pool;
   private final EventLoop eventLoop;
   private final Connector connector;
-  private final BackendConnection[][] connections;
+  /** By dialect, server and slot. */
+  private final BackendConnection[][][] connections;
   private final Burst burst;
   private final Latency.Recorder latency;
   private int sessions;
@@ -31,8 +32,8 @@ final class LoopPool implements Upstream {
     this.pool = pool;
     this.eventLoop = eventLoop;
     this.connector = connector;
-    this.connections = new BackendConnection[pool.config().servers().size()]
-        [pool.config().serverConnections()];
+    this.connections = new BackendConnection[pool.protocol().dialects()]
+        [pool.config().servers().size()][pool.config().serverConnections()];
     this.burst = new Burst(eventLoop);
     this.latency = pool.latency().newRecorder();
   }
@@ -43,7 +44,7 @@ final class LoopPool implements Upstream {
 
   @Override
   public int nextSlot() {
-    return (sessions++ & Integer.MAX_VALUE) % connections[0].length;
+    return (sessions++ & Integer.MAX_VALUE) % connections[0][0].length;
   }
 
   @Override
@@ -57,8 +58,9 @@ final class LoopPool implements Upstream {
   }
 
   @Override
-  public void send(int server, int slot, ByteBuf frame, ReplyHandler handler, ReadGate sender) {
-    BackendConnection connection = connection(server, slot);
+  public void send(int server, int slot, int dialect, ByteBuf frame, ReplyHandler handler,
+      ReadGate sender) {
+    BackendConnection connection = connection(server, slot, dialect);
     connection.send(handler, frame);
     if (connection.congested()) {
       connection.park(sender);
@@ -76,14 +78,15 @@ final class LoopPool implements Upstream {
   }
 
   /**
-   * This loop's connection {@code slot} to {@code server}, connecting a new one when there is
-   * none or the last one failed (the next request after a failure opens a new connection).
+   * This loop's connection {@code slot} of {@code dialect} to {@code server}, connecting a new one
+   * when there is none or the last one failed (the next request after a failure opens a new
+   * connection).
    */
-  BackendConnection connection(int server, int slot) {
-    BackendConnection c = connections[server][slot];
+  BackendConnection connection(int server, int slot, int dialect) {
+    BackendConnection c = connections[dialect][server][slot];
     if (c == null || c.isClosed()) {
-      c = new BackendConnection(pool, server, eventLoop, connector, burst);
-      connections[server][slot] = c;
+      c = new BackendConnection(pool, server, dialect, eventLoop, connector, burst);
+      connections[dialect][server][slot] = c;
       if (connector.backingOff(server)) {
         // Backing off after failed connects: this attempt fails as the last one did, and
         // counts as twemproxy counts a failed attempt, without touching the network.
@@ -100,9 +103,9 @@ final class LoopPool implements Upstream {
     if (retired) {
       return;
     }
-    for (int server = 0; server < connections.length; server++) {
-      for (int slot = 0; slot < connections[server].length; slot++) {
-        connection(server, slot);
+    for (int server = 0; server < connections[0].length; server++) {
+      for (int slot = 0; slot < connections[0][server].length; slot++) {
+        connection(server, slot, 0); // the default dialect's: the others open when first used
       }
     }
   }
@@ -114,10 +117,12 @@ final class LoopPool implements Upstream {
   void retire() {
     retired = true;
     burst.flush(); // what was written in this pass goes out before an idle connection closes
-    for (BackendConnection[] perServer : connections) {
-      for (BackendConnection c : perServer) {
-        if (c != null) {
-          c.retire();
+    for (BackendConnection[][] perDialect : connections) {
+      for (BackendConnection[] perServer : perDialect) {
+        for (BackendConnection c : perServer) {
+          if (c != null) {
+            c.retire();
+          }
         }
       }
     }
@@ -135,10 +140,12 @@ final class LoopPool implements Upstream {
       return false;
     }
     retire();
-    for (BackendConnection[] perServer : connections) {
-      for (BackendConnection c : perServer) {
-        if (c != null && !c.isClosed()) {
-          return false;
+    for (BackendConnection[][] perDialect : connections) {
+      for (BackendConnection[] perServer : perDialect) {
+        for (BackendConnection c : perServer) {
+          if (c != null && !c.isClosed()) {
+            return false;
+          }
         }
       }
     }
@@ -147,10 +154,12 @@ final class LoopPool implements Upstream {
 
   /** Closes every backend connection (shutdown). */
   void closeAll() {
-    for (BackendConnection[] perServer : connections) {
-      for (BackendConnection c : perServer) {
-        if (c != null) {
-          c.close();
+    for (BackendConnection[][] perDialect : connections) {
+      for (BackendConnection[] perServer : perDialect) {
+        for (BackendConnection c : perServer) {
+          if (c != null) {
+            c.close();
+          }
         }
       }
     }

@@ -25,12 +25,14 @@ interface Upstream {
   void sessionLeft();
 
   /**
-   * Sends {@code frame} to {@code server} on connection {@code slot} (a session always uses the
-   * same slot, so its requests to one server never reorder) and queues {@code handler} for its
-   * reply; takes ownership of the frame. When that connection's outbound buffer is full,
-   * {@code sender} is held ({@link ReadGate#pauseReading}) until it drains or fails.
+   * Sends {@code frame} to {@code server} on connection {@code slot} of {@code dialect} (a session
+   * always uses the same slot, so its requests to one server never reorder; see
+   * {@link walnut.core.spi.Request#dialect()}) and queues {@code handler} for its reply; takes
+   * ownership of the frame. When that connection's outbound buffer is full, {@code sender} is held
+   * ({@link ReadGate#pauseReading}) until it drains or fails.
    */
-  void send(int server, int slot, ByteBuf frame, ReplyHandler handler, ReadGate sender);
+  void send(int server, int slot, int dialect, ByteBuf frame, ReplyHandler handler,
+      ReadGate sender);
 
   /** The loop's burst, in which the session registers what it wrote, to be flushed once. */
   Burst burst();

@@ -65,6 +65,28 @@ public interface Protocol {
   }
 
   /**
+   * How many kinds of server connection the protocol's requests may need ({@link
+   * Request#dialect()}): the engine keeps the connections of each dialect apart, per server and
+   * event loop. 1 by default; Redis has 2, RESP2 and RESP3.
+   */
+  default int dialects() {
+    return 1;
+  }
+
+  /**
+   * The handshake of a new server connection for requests of {@code dialect}: by default, for
+   * every dialect, {@link #handshake(PoolConfig, ByteBufAllocator)}.
+   */
+  default List<ByteBuf> handshake(PoolConfig pool, int dialect, ByteBufAllocator alloc) {
+    return handshake(pool, alloc);
+  }
+
+  /** Checks the reply to step {@code index} of {@code dialect}'s handshake (see above). */
+  default String checkHandshakeReply(PoolConfig pool, int dialect, int index, ByteBuf reply) {
+    return checkHandshakeReply(pool, index, reply);
+  }
+
+  /**
    * An error reply in the protocol's form, for example {@code -ERR Connection refused\r\n} or
    * {@code SERVER_ERROR Connection refused\r\n}. The caller owns the buffer.
    */

@@ -53,6 +53,7 @@ public final class Request {
   private ReplyFilter replyFilter;
   private ByteBuf routingKey;
   private boolean ownsErrorReplies;
+  private int dialect;
   private boolean recycled;
 
   private Request() {}
@@ -72,6 +73,7 @@ public final class Request {
     }
     r.recycled = false;
     r.ownsErrorReplies = false;
+    r.dialect = 0;
     r.protocolError = protocolError;
     r.replyFilter = replyFilter;
     r.routingKey = routingKey;
@@ -207,6 +209,24 @@ public final class Request {
 
   public boolean expectsReply() {
     return expectsReply;
+  }
+
+  /**
+   * Sends this request on the server connections of {@code dialect} (0, the default, up to
+   * {@link Protocol#dialects()} - 1): the kind of connection it needs, opened with
+   * {@link Protocol#handshake(walnut.core.config.PoolConfig, int,
+   * io.netty.buffer.ByteBufAllocator)} for that dialect. Requests of different dialects never
+   * share a connection, so one client's choice (Redis: RESP3 after {@code HELLO 3}) never changes
+   * the shape of another's replies. Returns this request.
+   */
+  public Request onDialect(int dialect) {
+    this.dialect = dialect;
+    return this;
+  }
+
+  /** The kind of server connection this request needs (see {@link #onDialect}). */
+  public int dialect() {
+    return dialect;
   }
 
   /** Whether its error replies are its own (see {@link #routedOwningErrors}). */

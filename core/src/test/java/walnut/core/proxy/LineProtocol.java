@@ -40,6 +40,8 @@ import walnut.core.spi.Splitter;
  *   <li>a line starting with {@code !}, or a line of more than {@link #MAX_LINE} bytes before its
  *       '\n': {@link Request#protocolError} {@code ERR protocol\n}; every later byte of the
  *       connection is discarded.
+ *   <li>{@code @} before any of these: the same request, of dialect 1 (its connections say
+ *       {@code hello 3} first); the frame keeps the {@code @}.
  *   <li>anything else (an unknown command, an empty line, a keyed command without its key, an
  *       mget without keys, a set without a value): local {@code ERR unknown\n}, connection stays.
  * </ul>
@@ -110,6 +112,22 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
     List<ByteBuf> steps = new ArrayList<>(handshakeLines.size());
     for (String line : handshakeLines) {
       steps.add(ascii(alloc, line.endsWith("\n") ? line : line + "\n"));
+    }
+    return steps;
+  }
+
+  /** Two dialects: a request line starting {@code @} needs a connection of dialect 1. */
+  @Override
+  public int dialects() {
+    return 2;
+  }
+
+  /** Dialect 1's connections say {@code hello 3} after the handshake's other lines. */
+  @Override
+  public List<ByteBuf> handshake(PoolConfig pool, int dialect, ByteBufAllocator alloc) {
+    List<ByteBuf> steps = new ArrayList<>(handshake(pool, alloc));
+    if (dialect == 1) {
+      steps.add(ascii(alloc, "hello 3\n"));
     }
     return steps;
   }
@@ -250,7 +268,16 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
 
     private static Request request(ChannelHandlerContext ctx, ByteBuf in, int start, int lf,
         int length) {
-      Tokens t = Tokens.of(in, start, lf);
+      if (in.getByte(start) == '@') {
+        return request(ctx, in, start, lf, length, 1).onDialect(1);
+      }
+      return request(ctx, in, start, lf, length, 0);
+    }
+
+    /** The request of the line at {@code start}, its tokens from {@code start + skip}. */
+    private static Request request(ChannelHandlerContext ctx, ByteBuf in, int start, int lf,
+        int length, int skip) {
+      Tokens t = Tokens.of(in, start + skip, lf);
       if (t.is(in, 0, "ping")) {
         return Request.local(ascii(ctx.alloc(), PONG));
       }
