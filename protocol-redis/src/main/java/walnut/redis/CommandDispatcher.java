@@ -5,6 +5,7 @@ import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.util.concurrent.atomic.AtomicLong;
 import walnut.core.spi.Request;
 import walnut.redis.RedisCommand.Action;
 
@@ -15,7 +16,12 @@ import walnut.redis.RedisCommand.Action;
  *
  * <p>The checks run in Redis's order: unknown command, then argument count, then authentication;
  * so an unauthenticated client still learns that a command does not exist, and AUTH, QUIT and
- * HELLO work before AUTH (HELLO must fail with "unknown command" for RESP3 clients to fall back).
+ * HELLO work before AUTH.
+ *
+ * <p>{@code HELLO 3} switches the client to RESP3 (unless the pool's {@code resp3} is false): its
+ * forwarded requests then go to RESP3 server connections ({@link RedisProtocol#RESP3}), whose
+ * replies pass through unchanged, and the proxy's own replies take RESP3's shapes where they differ
+ * (the null, the HELLO map).
  *
  * <p>One per client connection, confined to its event loop.
  */
@@ -25,15 +31,34 @@ final class CommandDispatcher {
   private static final byte[] GETNAME = {'G', 'E', 'T', 'N', 'A', 'M', 'E'};
   private static final byte[] SETINFO = {'S', 'E', 'T', 'I', 'N', 'F', 'O'};
   private static final byte[] DEFAULT_USER = {'d', 'e', 'f', 'a', 'u', 'l', 't'};
+  private static final byte[] TRACKING = {'T', 'R', 'A', 'C', 'K', 'I', 'N', 'G'};
+  private static final byte[] AUTH = {'A', 'U', 'T', 'H'};
+  /** Client ids for HELLO's reply, process-wide like Redis's. */
+  private static final AtomicLong IDS = new AtomicLong();
 
   /** The pool's {@code redis_auth}, or {@code null}: then every client is authenticated. */
   private byte[] password;
   /** The client's last AUTH was right: it proved the password in force when it sent it. */
   private boolean authenticated;
   private byte[] clientName;
+  /** The client switched to RESP3 with HELLO 3. */
+  private boolean resp3;
+  /** The pool's {@code resp3}: whether HELLO 3 may switch. */
+  private boolean resp3Allowed = true;
+  private long id;
 
   CommandDispatcher(String redisAuth) {
     this.password = bytes(redisAuth);
+  }
+
+  /** The pool's {@code resp3} (a reload may change it): whether HELLO 3 may switch from now on. */
+  void resp3Allowed(boolean allowed) {
+    this.resp3Allowed = allowed;
+  }
+
+  /** Whether the client speaks RESP3. */
+  boolean resp3() {
+    return resp3;
   }
 
   private static byte[] bytes(String redisAuth) {
@@ -76,6 +101,9 @@ final class CommandDispatcher {
     Request request = null;
     try {
       request = decide(alloc, buf, start, length, args, owned);
+      if (resp3 && request.kind() != Request.Kind.LOCAL) {
+        request.onDialect(RedisProtocol.RESP3);
+      }
       return request;
     } finally {
       if (owned && (request == null || request.frame() != buf)) {
@@ -98,7 +126,7 @@ final class CommandDispatcher {
       case QUIT:
         return Request.localThenClose(Replies.ok(alloc));
       case HELLO:
-        return Request.local(Replies.unknownCommand(alloc, buf, start));
+        return Request.local(hello(alloc, buf, start, args));
       case AUTH:
         return Request.local(auth(alloc, buf, start, args));
       default:
@@ -189,6 +217,92 @@ final class CommandDispatcher {
         : "ERR invalid password");
   }
 
+  /**
+   * Redis's {@code HELLO [protover [AUTH username password] [SETNAME clientname]]}: checked in
+   * Redis's order (version, options, credentials, authentication, name); only when all pass does
+   * the client switch protocol (and authenticate, and take the name), and the reply is in the
+   * protocol it switched to.
+   */
+  private ByteBuf hello(ByteBufAllocator alloc, ByteBuf buf, int start, Args args) {
+    int argc = args.count - 1;
+    int[] at = new int[argc + 1];
+    int[] len = new int[argc + 1];
+    FrameCursor cursor = new FrameCursor(buf, start);
+    for (int i = 0; i <= argc && cursor.next(); i++) {
+      at[i] = cursor.start();
+      len[i] = cursor.length();
+    }
+    boolean toResp3 = resp3;
+    if (argc >= 1) {
+      long version = number(buf, at[1], len[1]);
+      if (version < 0) {
+        return Replies.error(alloc, "ERR Protocol version is not an integer or out of range");
+      }
+      if (version < 2 || version > 3 || (version == 3 && !resp3Allowed)) {
+        return Replies.error(alloc, "NOPROTO sorry, this protocol version is not supported.");
+      }
+      toResp3 = version == 3;
+    }
+    int user = -1;
+    int name = -1;
+    for (int i = 2; i <= argc; i++) {
+      if (CommandTable.matches(buf, at[i], len[i], AUTH) && i + 2 <= argc) {
+        user = i + 1;
+        i += 2;
+      } else if (CommandTable.matches(buf, at[i], len[i], SETNAME) && i + 1 <= argc) {
+        name = ++i;
+      } else {
+        return Replies.error(alloc, "ERR Syntax error in HELLO option '"
+            + Replies.quote(buf, at[i], len[i]) + "'");
+      }
+    }
+    boolean nowAuthenticated = authenticated;
+    if (user > 0 && password != null) {
+      // Without a password the default user takes any: Redis's "nopass".
+      nowAuthenticated = isDefaultUser(buf, at[user], len[user])
+          && matchesPassword(buf, at[user + 1], len[user + 1]);
+      if (!nowAuthenticated) {
+        authenticated = false;
+        return Replies.error(alloc,
+            "WRONGPASS invalid username-password pair or user is disabled.");
+      }
+    }
+    if (password != null && !nowAuthenticated) {
+      return Replies.error(alloc, "NOAUTH HELLO must be called with the client already"
+          + " authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to"
+          + " authenticate the client and select the RESP protocol version at the same time");
+    }
+    if (name > 0) {
+      ByteBuf refused = setName(alloc, buf, at[name], len[name]);
+      if (refused.getByte(refused.readerIndex()) == '-') {
+        return refused;
+      }
+      refused.release();
+    }
+    authenticated = nowAuthenticated;
+    resp3 = toResp3;
+    if (id == 0) {
+      id = IDS.incrementAndGet();
+    }
+    return Replies.hello(alloc, resp3, id);
+  }
+
+  /** A non-negative decimal of at most 9 digits, or -1. */
+  private static long number(ByteBuf buf, int index, int length) {
+    if (length == 0 || length > 9) {
+      return -1;
+    }
+    long v = 0;
+    for (int i = 0; i < length; i++) {
+      byte b = buf.getByte(index + i);
+      if (b < '0' || b > '9') {
+        return -1;
+      }
+      v = v * 10 + (b - '0');
+    }
+    return v;
+  }
+
   private boolean matchesPassword(ByteBuf buf, int index, int length) {
     // MessageDigest.isEqual takes time independent of where the bytes differ; an absurdly long
     // candidate is refused without copying it.
@@ -262,12 +376,16 @@ final class CommandDispatcher {
       if (argc != 0) {
         return Replies.wrongArity(alloc, "client|getname");
       }
-      return clientName == null ? Replies.nullBulk(alloc) : Replies.bulk(alloc, clientName);
+      return clientName == null ? Replies.nil(alloc, resp3) : Replies.bulk(alloc, clientName);
     }
     if (CommandTable.matches(buf, sub, subLength, SETINFO)) {
       // Jedis and Lettuce announce themselves; the servers never see this connection, so the
       // proxy accepts and forgets it.
       return argc == 2 ? Replies.ok(alloc) : Replies.wrongArity(alloc, "client|setinfo");
+    }
+    if (CommandTable.matches(buf, sub, subLength, TRACKING)) {
+      return Replies.error(alloc, "ERR CLIENT TRACKING is not supported through the proxy: its"
+          + " server connections are shared, so no invalidation could be told to the right client");
     }
     return Replies.error(alloc, "ERR CLIENT " + Replies.quote(buf, sub, subLength)
         + " is not supported through the proxy (supported: SETNAME, GETNAME, SETINFO)");

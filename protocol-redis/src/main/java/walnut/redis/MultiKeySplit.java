@@ -106,6 +106,14 @@ final class MultiKeySplit extends AbstractSplit {
       int[] starts = new int[n];
       int[] lengths = new int[n];
       for (int j = 0; j < n; j++) {
+        if (p + 3 <= r.writerIndex() && r.getByte(p) == '_' && r.getByte(p + 1) == '\r'
+            && r.getByte(p + 2) == '\n') {
+          starts[j] = p; // RESP3's null, from a connection a RESP3 client's request went to
+          lengths[j] = 3;
+          total += 3;
+          p += 3;
+          continue;
+        }
         if (p >= r.writerIndex() || r.getByte(p) != '$'
             || line.parse(r, p, Integer.MAX_VALUE, true) != LengthLine.OK) {
           return null;

@@ -12,7 +12,7 @@ import walnut.core.config.PoolConfig;
 import walnut.core.spi.Protocol;
 
 /**
- * The Redis protocol (RESP2), as twemproxy 0.5.0 speaks it with the differences of
+ * The Redis protocol (RESP2, and RESP3 after {@code HELLO 3}), as twemproxy 0.5.0 speaks it with the differences of
  * docs/compatibility.md#where-walnut-differs.
  *
  * <p>Stateless and thread-safe: per-connection state lives in the decoders it creates, one
@@ -21,9 +21,14 @@ import walnut.core.spi.Protocol;
  *
  * <p>Backend handshake: AUTH first when {@code redis_auth} is set, then {@code SELECT <redis_db>}
  * when {@code redis_db > 0}. twemproxy sends SELECT before AUTH, so with both keys its data lands
- * in DB 0; Walnut does it in the working order (docs/compatibility.md#where-walnut-differs).
+ * in DB 0; Walnut does it in the working order (docs/compatibility.md#where-walnut-differs). A
+ * connection for RESP3 clients ({@link #RESP3}) then says {@code HELLO 3}: replies are passed
+ * through, never converted, so each client gets its own protocol's shapes.
  */
 public final class RedisProtocol implements Protocol {
+
+  /** The dialect of a RESP3 client's requests (after {@code HELLO 3}): RESP3 connections. */
+  static final int RESP3 = 1;
 
   @Inject
   public RedisProtocol() {}
@@ -51,7 +56,7 @@ public final class RedisProtocol implements Protocol {
 
   @Override
   public List<ByteBuf> handshake(PoolConfig pool, ByteBufAllocator alloc) {
-    List<ByteBuf> steps = new ArrayList<>(2);
+    List<ByteBuf> steps = new ArrayList<>(3);
     if (pool.redisAuth() != null) {
       steps.add(command(alloc, "AUTH", pool.redisAuth().getBytes(StandardCharsets.UTF_8)));
     }
@@ -62,6 +67,35 @@ public final class RedisProtocol implements Protocol {
     return steps;
   }
 
+  /** RESP2 and RESP3: a client's requests after {@code HELLO 3} need RESP3 connections. */
+  @Override
+  public int dialects() {
+    return 2;
+  }
+
+  /** A RESP3 connection ({@link #RESP3}) says {@code HELLO 3} after AUTH and SELECT. */
+  @Override
+  public List<ByteBuf> handshake(PoolConfig pool, int dialect, ByteBufAllocator alloc) {
+    List<ByteBuf> steps = handshake(pool, alloc);
+    if (dialect == RESP3) {
+      steps.add(command(alloc, "HELLO", new byte[] {'3'}));
+    }
+    return steps;
+  }
+
+  @Override
+  public String checkHandshakeReply(PoolConfig pool, int dialect, int index, ByteBuf reply) {
+    int helloStep = (pool.redisAuth() != null ? 1 : 0) + (pool.redisDb() > 0 ? 1 : 0);
+    if (dialect != RESP3 || index != helloStep) {
+      return checkHandshakeReply(pool, index, reply);
+    }
+    if (reply.isReadable() && reply.getByte(reply.readerIndex()) == '%') {
+      return null;
+    }
+    return "HELLO 3 to backend failed: " + firstLine(reply) + " (its RESP3 clients get RESP2"
+        + " replies; a server older than Redis 6 needs resp3: false)";
+  }
+
   @Override
   public String checkHandshakeReply(PoolConfig pool, int index, ByteBuf reply) {
     if (reply.readableBytes() == 5
@@ -70,14 +104,17 @@ public final class RedisProtocol implements Protocol {
     }
     boolean auth = pool.redisAuth() != null && index == 0;
     String step = auth ? "AUTH" : "SELECT " + pool.redisDb();
+    return step + " to backend failed: " + firstLine(reply);
+  }
+
+  private static String firstLine(ByteBuf reply) {
     int end = reply.readerIndex();
     int limit = reply.readerIndex() + Math.min(reply.readableBytes(), 200);
     while (end < limit && reply.getByte(end) != '\r' && reply.getByte(end) != '\n') {
       end++;
     }
-    String text = reply.toString(reply.readerIndex(), end - reply.readerIndex(),
+    return reply.toString(reply.readerIndex(), end - reply.readerIndex(),
         StandardCharsets.ISO_8859_1);
-    return step + " to backend failed: " + text;
   }
 
   @Override

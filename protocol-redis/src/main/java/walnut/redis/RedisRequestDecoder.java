@@ -86,6 +86,7 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
     this.settings = settings;
     this.applied = settings.get();
     this.dispatcher = new CommandDispatcher(applied.redisAuth());
+    dispatcher.resp3Allowed(applied.resp3());
     limit(applied.maxRequestSize());
   }
 
@@ -123,6 +124,7 @@ public final class RedisRequestDecoder extends ByteToMessageDecoder {
     if (now != applied) {
       applied = now;
       dispatcher.passwordChanged(now.redisAuth());
+      dispatcher.resp3Allowed(now.resp3());
       limit(now.maxRequestSize());
     }
   }

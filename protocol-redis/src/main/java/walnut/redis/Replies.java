@@ -52,6 +52,40 @@ final class Replies {
     return alloc.buffer(5).writeByte('$').writeByte('-').writeByte('1').writeShort(Resp.CRLF);
   }
 
+  /** RESP3's null, {@code _\r\n}, or RESP2's null bulk. */
+  static ByteBuf nil(ByteBufAllocator alloc, boolean resp3) {
+    return resp3 ? alloc.buffer(3).writeByte('_').writeShort(Resp.CRLF) : nullBulk(alloc);
+  }
+
+  /** The Redis version a HELLO reply names: the command set Walnut's command table follows. */
+  static final String HELLO_VERSION = "7.0.0";
+
+  /**
+   * Redis's reply to {@code HELLO}: a map in RESP3, a flat array of the same pairs in RESP2, for
+   * client {@code id}. {@code mode} is {@code standalone}: a reply that looks like a cluster's would
+   * push smart clients into cluster mode.
+   */
+  static ByteBuf hello(ByteBufAllocator alloc, boolean resp3, long id) {
+    ByteBuf out = alloc.buffer(160);
+    Resp.writeHeader(out, resp3 ? '%' : '*', resp3 ? 7 : 14);
+    pair(out, "server", "redis");
+    pair(out, "version", HELLO_VERSION);
+    Resp.writeBulk(out, "proto".getBytes(StandardCharsets.US_ASCII));
+    Resp.writeHeader(out, ':', resp3 ? 3 : 2);
+    Resp.writeBulk(out, "id".getBytes(StandardCharsets.US_ASCII));
+    Resp.writeHeader(out, ':', id);
+    pair(out, "mode", "standalone");
+    pair(out, "role", "master");
+    Resp.writeBulk(out, "modules".getBytes(StandardCharsets.US_ASCII));
+    Resp.writeHeader(out, '*', 0);
+    return out;
+  }
+
+  private static void pair(ByteBuf out, String key, String value) {
+    Resp.writeBulk(out, key.getBytes(StandardCharsets.US_ASCII));
+    Resp.writeBulk(out, value.getBytes(StandardCharsets.US_ASCII));
+  }
+
   /** Redis's reply to a known command with an argument count it does not accept. */
   static ByteBuf wrongArity(ByteBufAllocator alloc, String lowerName) {
     return error(alloc, "ERR wrong number of arguments for '" + lowerName + "' command");

@@ -85,7 +85,7 @@ class LocalCommandsTest {
         "-ERR unknown command '', with args beginning with: \r\n",
         "-ERR unknown command 'FOO', with args beginning with: 'ab' '" + "y".repeat(123)
             + "' \r\n",
-        "-ERR unknown command 'HELLO', with args beginning with: '3' 'AUTH' \r\n",
+        "-ERR Syntax error in HELLO option 'AUTH'\r\n",
         "-ERR unknown command 'multi', with args beginning with: \r\n",
         "ROUTED"),
         replies(h, chunking, resp("FOOBAR", "a", "b\r\nc"), resp("keys", "*"), resp("x\ny"),
@@ -177,7 +177,9 @@ class LocalCommandsTest {
     assertEquals(List.of(noauth, noauth, noauth, noauth,
         "-ERR unknown command 'FOO', with args beginning with: \r\n",
         "-ERR wrong number of arguments for 'get' command\r\n",
-        "-ERR unknown command 'HELLO', with args beginning with: '3' \r\n",
+        "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO"
+            + " <proto> AUTH <user> <pass> option can be used to authenticate the client and"
+            + " select the RESP protocol version at the same time\r\n",
         "-ERR invalid password\r\n", noauth,
         "+OK\r\n", "ROUTED", "+PONG\r\n", "SPLIT",
         "-ERR invalid password\r\n", noauth,

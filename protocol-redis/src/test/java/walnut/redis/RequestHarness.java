@@ -19,7 +19,7 @@ final class RequestHarness {
 
   /** What a test checks of one request; the frame is already released. */
   record Decoded(Request.Kind kind, String frame, String key, boolean closeAfter,
-      Splitter splitter) {
+      Splitter splitter, int dialect) {
 
     @Override
     public String toString() {
@@ -53,7 +53,7 @@ final class RequestHarness {
       try {
         out.add(new Decoded(r.kind(), text(r), r.hasKey()
             ? r.frame().toString(r.keyIndex(), r.keyLength(), StandardCharsets.ISO_8859_1) : null,
-            r.closeAfterReply(), r.splitter()));
+            r.closeAfterReply(), r.splitter(), r.dialect()));
       } finally {
         r.frame().release();
       }

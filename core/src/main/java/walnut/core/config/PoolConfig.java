@@ -40,6 +40,7 @@ public record PoolConfig(
     long maxRequestSize,
     boolean reuseport,
     int clientIdleTimeout,
+    boolean resp3,
     List<ServerConfig> servers) {
 
   public static final String DEFAULT_HASH = "fnv1a_64";
@@ -126,6 +127,7 @@ public record PoolConfig(
     b.maxRequestSize = maxRequestSize;
     b.reuseport = reuseport;
     b.clientIdleTimeout = clientIdleTimeout;
+    b.resp3 = resp3;
     b.servers.addAll(servers);
     return b;
   }
@@ -151,6 +153,7 @@ public record PoolConfig(
     private boolean tcpKeepalive;
     private long maxRequestSize;
     private boolean reuseport;
+    private boolean resp3 = true;
     private int clientIdleTimeout;
     private final List<ServerConfig> servers = new ArrayList<>();
 
@@ -265,6 +268,16 @@ public record PoolConfig(
       return this;
     }
 
+    /**
+     * Whether a Redis client may switch to RESP3 with {@code HELLO 3} (Walnut's {@code resp3}
+     * key, default true); when false, {@code HELLO 3} is answered {@code -NOPROTO}, so clients
+     * stay in RESP2, as with a server older than Redis 6.
+     */
+    public Builder resp3(boolean resp3) {
+      this.resp3 = resp3;
+      return this;
+    }
+
     public Builder server(ServerConfig server) {
       servers.add(server);
       return this;
@@ -280,7 +293,7 @@ public record PoolConfig(
       return new PoolConfig(name, listen, hash, hashTag, distribution, timeout, backlog,
           clientConnections, redis, redisAuth, redisDb, preconnect, autoEjectHosts,
           serverConnections, serverRetryTimeout, serverFailureLimit, tcpKeepalive, maxRequestSize,
-          reuseport, clientIdleTimeout, servers);
+          reuseport, clientIdleTimeout, resp3, servers);
     }
   }
 }

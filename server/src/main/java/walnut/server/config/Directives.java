@@ -14,12 +14,13 @@ final class Directives {
 
   /**
    * twemproxy 0.5.0's pool keys, plus Walnut's extensions: {@code reuseport} (twemproxy master
-   * has it), {@code max_request_size} and {@code client_idle_timeout}.
+   * has it), {@code max_request_size}, {@code client_idle_timeout} and {@code resp3}.
    */
   static final Set<String> KEYS = Set.of("listen", "hash", "hash_tag", "distribution", "timeout",
       "backlog", "client_connections", "redis", "redis_auth", "redis_db", "preconnect",
       "auto_eject_hosts", "server_connections", "server_retry_timeout", "server_failure_limit",
-      "tcpkeepalive", "servers", "reuseport", "max_request_size", "client_idle_timeout");
+      "tcpkeepalive", "servers", "reuseport", "max_request_size", "client_idle_timeout",
+      "resp3");
 
   private final String fileName;
   private final ListenParser listen;

@@ -99,6 +99,8 @@ final class PoolDraft {
       case "max_request_size" -> builder.maxRequestSize(Values.size(value));
       // Walnut extension: close clients idle this many ms (0: never).
       case "client_idle_timeout" -> builder.clientIdleTimeout(Values.number(value));
+      // Walnut extension: whether HELLO 3 switches a Redis client to RESP3 (default true).
+      case "resp3" -> builder.resp3(Values.bool(value));
       case "servers" -> {
         servers.add(ServerLineParser.parse(value));
         serverLines.add(valueLine);
@@ -118,6 +120,10 @@ final class PoolDraft {
     }
     if (redisAuth != null && !redis) {
       throw directiveError(seen.get("redis_auth"), "redis_auth:",
+          "is only valid for a redis pool (add redis: true)");
+    }
+    if (seen.containsKey("resp3") && !redis) {
+      throw directiveError(seen.get("resp3"), "resp3:",
           "is only valid for a redis pool (add redis: true)");
     }
     if (servers.isEmpty()) {

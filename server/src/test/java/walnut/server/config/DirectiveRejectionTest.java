@@ -127,6 +127,8 @@ class DirectiveRejectionTest {
             + " \"redis_auth:\" is only valid for a redis pool (add redis: true)"),
         Arguments.of(pool("redis: false", "redis_auth: s3cret"), "conf/nutcracker.yml:4: pool"
             + " 'alpha': directive \"redis_auth:\" is only valid for a redis pool"),
+        Arguments.of(pool("resp3: true"), "conf/nutcracker.yml:3: pool 'alpha': directive"
+            + " \"resp3:\" is only valid for a redis pool (add redis: true)"),
         Arguments.of("alpha:\n  listen:\n   - 127.0.0.1:22121\n",
             "conf/nutcracker.yml:1: pool 'alpha' has no servers"),
         Arguments.of(servers("127.0.0.1:6379:1", "127.0.0.1:6379:2"), "conf/nutcracker.yml:5:"
