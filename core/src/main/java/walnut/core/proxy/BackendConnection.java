@@ -66,7 +66,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     this.connector = connector;
     this.burst = burst;
     this.requests = new Requests(pool, server, loop,
-        () -> fail(ErrorText.TIMED_OUT, Requests.Close.TIMEOUT, null));
+        () -> fail(ErrorText.TIMED_OUT, Requests.Close.TIMEOUT, null),
+        this::holdExpired);
   }
 
   /** Fails this never-connected connection at once (connect back-off): no network touched. */
@@ -311,6 +312,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     if (!requests.closed() && requests.hold(holder)) {
       channel.config().setAutoRead(false);
     }
+  }
+
+  /** A hold lasted as long as the requests behind it may wait: the server is read again. */
+  private void holdExpired() {
+    resumeReading(requests.heldBy());
   }
 
   @Override

@@ -13,10 +13,18 @@ final class InFlight {
   private ByteBuf[] frames = new ByteBuf[16];
   private int[] bytes = new int[16];
   private long[] deadlines = new long[16];
+  /** When a request was added during a hold of the reading (0: before it). */
+  private long[] sentAt = new long[16];
+  /** The time each request waited for holds of the reading, in all. */
+  private long[] credits = new long[16];
   private int head;
   private int size;
 
-  void add(ReplyHandler handler, ByteBuf frame, int requestBytes, long deadline) {
+  /**
+   * Adds a request; {@code sentAt} is the time it came during a hold of the reading, or 0 when no
+   * hold was on.
+   */
+  void add(ReplyHandler handler, ByteBuf frame, int requestBytes, long deadline, long sentAt) {
     if (size == handlers.length) {
       grow();
     }
@@ -25,6 +33,8 @@ final class InFlight {
     frames[i] = frame;
     bytes[i] = requestBytes;
     deadlines[i] = deadline;
+    this.sentAt[i] = sentAt;
+    credits[i] = 0;
     size++;
   }
 
@@ -75,22 +85,28 @@ final class InFlight {
   }
 
   /**
-   * Credits every timed request with the time it waited for a hold of the reading from
-   * {@code since} to {@code now}: a request due at d was sent at d - {@code timeout} (or, if a
-   * hold credited it before, it is due as if sent then), so it waited
-   * {@code now - max(since, d - timeout)} of this one.
+   * Credits every request with the time it waited for a hold of the reading from {@code since} to
+   * {@code now}: {@code now - max(since, sentAt)}. A timed request's deadline moves on by as much.
    */
-  void creditHold(long since, long now, long timeout) {
+  void creditHold(long since, long now) {
     for (int n = 0; n < size; n++) {
       int i = (head + n) & (handlers.length - 1);
-      long d = deadlines[i];
-      if (d != 0) {
-        long waited = now - Math.max(since, d - timeout);
-        if (waited > 0) {
-          deadlines[i] = d + waited;
+      long waited = now - Math.max(since, sentAt[i]);
+      if (waited > 0) {
+        credits[i] += waited;
+        if (deadlines[i] != 0) {
+          deadlines[i] += waited;
         }
       }
     }
+  }
+
+  /**
+   * The most time a request behind the head has waited for holds in all: the oldest one's, which
+   * waited through every hold a later one did.
+   */
+  long creditBehindHead() {
+    return size < 2 ? 0 : credits[(head + 1) & (handlers.length - 1)];
   }
 
   private void grow() {
@@ -99,17 +115,23 @@ final class InFlight {
     ByteBuf[] f = new ByteBuf[capacity];
     int[] b = new int[capacity];
     long[] d = new long[capacity];
+    long[] s = new long[capacity];
+    long[] c = new long[capacity];
     for (int n = 0; n < size; n++) {
       int i = (head + n) & (handlers.length - 1);
       h[n] = handlers[i];
       f[n] = frames[i];
       b[n] = bytes[i];
       d[n] = deadlines[i];
+      s[n] = sentAt[i];
+      c[n] = credits[i];
     }
     handlers = h;
     frames = f;
     bytes = b;
     deadlines = d;
+    sentAt = s;
+    credits = c;
     head = 0;
   }
 }

@@ -6,6 +6,7 @@ import io.netty.util.concurrent.EventExecutor;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
 import walnut.core.config.PoolConfig;
@@ -143,6 +144,20 @@ final class Pool {
   /** The process-wide counters (connections). */
   ProxyStats stats() {
     return stats;
+  }
+
+  /**
+   * How long, in all, a client that cannot take more may hold a server connection's reading for
+   * its long reply, and how long a request may wait behind such holds:
+   * {@link EngineOptions#slowReaderLimit()}, and at most half the pool's {@code timeout}, so that
+   * the requests queued behind are answered within theirs.
+   */
+  long holdLimitNanos() {
+    long limit = options.slowReaderLimit().toNanos();
+    if (config().hasTimeout()) {
+      limit = Math.min(limit, TimeUnit.MILLISECONDS.toNanos(config().timeout()) / 2);
+    }
+    return limit;
   }
 
   EngineOptions options() {

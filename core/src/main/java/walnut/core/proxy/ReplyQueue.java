@@ -361,17 +361,9 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     checkBudget();
   }
 
-  /**
-   * How long one long reply may hold its server while its client takes nothing, in all:
-   * {@link EngineOptions#slowReaderLimit()}, and at most half the pool's {@code timeout}, so that
-   * the requests queued behind it are answered within their timeout.
-   */
+  /** How long one long reply may hold its server in all ({@link Pool#holdLimitNanos()}). */
   private long holdLimit() {
-    long limit = pool.options().slowReaderLimit().toNanos();
-    if (pool.config().hasTimeout()) {
-      limit = Math.min(limit, TimeUnit.MILLISECONDS.toNanos(pool.config().timeout()) / 2);
-    }
-    return limit;
+    return pool.holdLimitNanos();
   }
 
   private void cancelStall() {

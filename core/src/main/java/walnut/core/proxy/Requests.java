@@ -43,6 +43,9 @@ final class Requests {
   private final EventLoop loop;
   /** Runs when the head request's deadline passed: the connection fails. */
   private final Runnable timedOut;
+  /** Runs when a hold has lasted as long as the requests behind it may wait: reading resumes. */
+  private final Runnable holdExpired;
+  private ScheduledFuture<?> holdTimer;
   private ScheduledFuture<?> timer;
   /** When {@link #timer} fires, on the loop's ticker. */
   private long timerAt;
@@ -55,11 +58,12 @@ final class Requests {
   /** Why the connection failed: answers requests that arrive after the failure. */
   private String failure = ErrorText.UNKNOWN;
 
-  Requests(Pool pool, int server, EventLoop loop, Runnable timedOut) {
+  Requests(Pool pool, int server, EventLoop loop, Runnable timedOut, Runnable holdExpired) {
     this.pool = pool;
     this.server = server;
     this.loop = loop;
     this.timedOut = timedOut;
+    this.holdExpired = holdExpired;
     this.counters = pool.serverStats(server);
   }
 
@@ -104,7 +108,7 @@ final class Requests {
 
   /** A request waiting for the connect; its frame is kept until then. */
   void queue(ReplyHandler handler, ByteBuf frame, int bytes, long deadline) {
-    queued.add(handler, frame.touch("queued until the backend connects"), bytes, deadline);
+    queued.add(handler, frame.touch("queued until the backend connects"), bytes, deadline, 0);
     counters.increment(ServerStat.IN_QUEUE);
     counters.add(ServerStat.IN_QUEUE_BYTES, bytes);
   }
@@ -114,7 +118,8 @@ final class Requests {
     if (handler == ReplyHandler.NO_REPLY) {
       return;
     }
-    waiting.add(handler, null, bytes, deadline);
+    waiting.add(handler, null, bytes, deadline,
+        heldBy == null ? 0 : loop.ticker().nanoTime());
     if (handler.isClientRequest()) {
       counters.increment(ServerStat.OUT_QUEUE);
       counters.add(ServerStat.OUT_QUEUE_BYTES, bytes);
@@ -246,15 +251,28 @@ final class Requests {
 
   /**
    * A long reply's slow client holds the connection's reading: the other replies wait behind it
-   * meanwhile, so the time held does not count against their timeouts. One holder at a time
-   * (only the head streams); returns whether {@code holder} now holds it.
+   * meanwhile, so the time held does not count against their timeouts. One holder at a time (only
+   * the head streams); returns whether {@code holder} now holds it. A request waits behind holds
+   * for at most {@link Pool#holdLimitNanos()} in all, whichever clients held them: a hold is
+   * refused once the oldest request behind has waited that long, and ends (through
+   * {@code holdExpired}) when it would have.
    */
   boolean hold(Object holder) {
     if (heldBy != null) {
       return false;
     }
+    long allowed = pool.holdLimitNanos() - waiting.creditBehindHead();
+    if (allowed <= 0) {
+      return false;
+    }
     heldBy = holder;
     heldSince = loop.ticker().nanoTime();
+    holdTimer = loop.schedule(() -> {
+      holdTimer = null;
+      if (heldBy == holder && !closed) {
+        holdExpired.run();
+      }
+    }, allowed, TimeUnit.NANOSECONDS);
     return true;
   }
 
@@ -273,8 +291,8 @@ final class Requests {
       return false;
     }
     heldBy = null;
-    waiting.creditHold(heldSince, loop.ticker().nanoTime(),
-        TimeUnit.MILLISECONDS.toNanos(pool.config().timeout()));
+    cancelHoldTimer();
+    waiting.creditHold(heldSince, loop.ticker().nanoTime());
     if (timer != null) {
       timer.cancel(false);
       timer = null;
@@ -283,11 +301,19 @@ final class Requests {
     return true;
   }
 
+  private void cancelHoldTimer() {
+    if (holdTimer != null) {
+      holdTimer.cancel(false);
+      holdTimer = null;
+    }
+  }
+
   /** The connection is closing with {@code reason}: later requests are answered with it. */
   void close(String reason) {
     closed = true;
     failure = reason;
     heldBy = null;
+    cancelHoldTimer();
     if (timer != null) {
       timer.cancel(false);
       timer = null;

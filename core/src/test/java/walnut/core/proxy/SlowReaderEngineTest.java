@@ -161,6 +161,67 @@ class SlowReaderEngineTest {
     }
   }
 
+  /**
+   * Holds add up for the requests behind them, whichever clients hold: a request waits behind
+   * holds for at most the hold limit in all, so a second slow client's long reply may not hold the
+   * connection once the request behind has waited that long.
+   */
+  @Test
+  void aRequestWaitsBehindTheHoldsOfAllClientsForAtMostTheHoldLimit() {
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
+      EmbeddedChannel c1 = h.client();
+      EmbeddedChannel c2 = h.client();
+      EmbeddedChannel victim = h.client();
+      h.send(c1, "get 0a\n");
+      h.send(c2, "get 0b\n");
+      h.send(victim, "get 0c\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.reply(s0, LONG_REPLY_HEAD);
+      h.setWritable(c1, false);
+      h.advance(30);
+      h.setWritable(c1, true); // the requests behind waited 30 ms
+      h.reply(s0, LONG_REPLY_REST);
+      h.reply(s0, LONG_REPLY_HEAD); // c2's long reply, and c2 is full too
+      h.setWritable(c2, false);
+      assertFalse(s0.config().isAutoRead(), "20 ms of the limit left for the victim");
+      h.advance(19);
+      assertFalse(s0.config().isAutoRead());
+      h.advance(1);
+      assertTrue(s0.config().isAutoRead(), "the victim waited 50 ms behind holds: read again");
+      assertTrue(c2.isOpen());
+
+      h.reply(s0, LONG_REPLY_REST);
+      h.setWritable(c1, false); // a third hold, by anyone, is refused while the victim waits
+      h.send(c1, "get 0d\n");
+      h.reply(s0, "v\n");
+      assertEquals("v\n", written(victim));
+      assertEquals(0, h.serverStat(0, ServerStat.SERVER_TIMEDOUT));
+    }
+  }
+
+  @Test
+  void aHoldIsRefusedOnceTheRequestBehindHasWaitedTheHoldLimit() {
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
+      EmbeddedChannel c1 = h.client();
+      EmbeddedChannel c2 = h.client();
+      EmbeddedChannel victim = h.client();
+      h.send(c1, "get 0a\n");
+      h.send(c2, "get 0b\n");
+      h.send(victim, "get 0c\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.reply(s0, LONG_REPLY_HEAD);
+      h.setWritable(c1, false);
+      h.advance(50); // c1 loses its hold: the victim waited 50 ms
+      assertTrue(s0.config().isAutoRead());
+      h.reply(s0, LONG_REPLY_REST);
+      h.reply(s0, LONG_REPLY_HEAD);
+      h.setWritable(c2, false);
+      assertTrue(s0.config().isAutoRead(), "c2's hold is refused: the victim waited enough");
+      h.reply(s0, LONG_REPLY_REST + "v\n");
+      assertEquals("v\n", written(victim));
+    }
+  }
+
   // ---------------------------------------------------------------- deadlines behind a hold
 
   /**
