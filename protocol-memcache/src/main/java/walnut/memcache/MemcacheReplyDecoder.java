@@ -6,6 +6,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.CorruptedFrameException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
+import walnut.core.spi.PartialReplies;
 
 /**
  * Frames a memcached server's replies: a retrieval's {@code VALUE} blocks through their {@code END}
@@ -28,7 +29,14 @@ import java.util.List;
  * never transient failures). After it the decoder discards the rest of the stream, which can no
  * longer be matched to requests. One instance per backend channel, confined to its event loop.
  */
-public final class MemcacheReplyDecoder extends ByteToMessageDecoder {
+public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements PartialReplies {
+
+  /** What has arrived of the reply being framed: the bytes this decoder holds. */
+  @Override
+  public int partialReplyBytes() {
+    return actualReadableBytes();
+  }
+
 
   static final int MAX_LINE = 8192;
   static final int MAX_VALUE = 1 << 30;

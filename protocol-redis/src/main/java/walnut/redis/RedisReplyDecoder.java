@@ -6,6 +6,7 @@ import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.CorruptedFrameException;
 import java.util.Arrays;
 import java.util.List;
+import walnut.core.spi.PartialReplies;
 import walnut.core.spi.ReplyPart;
 import walnut.core.spi.ServerPush;
 import walnut.core.spi.ServerTrouble;
@@ -44,7 +45,14 @@ import walnut.core.spi.ServerTrouble;
  * the stream, which can no longer be matched to requests. One instance per backend channel,
  * confined to its event loop.
  */
-public final class RedisReplyDecoder extends ByteToMessageDecoder {
+public final class RedisReplyDecoder extends ByteToMessageDecoder implements PartialReplies {
+
+  /** What has arrived of the reply being framed: the bytes this decoder holds. */
+  @Override
+  public int partialReplyBytes() {
+    return actualReadableBytes();
+  }
+
 
   /** A reply must fit one buffer. */
   static final long MAX_REPLY = Integer.MAX_VALUE - 1;

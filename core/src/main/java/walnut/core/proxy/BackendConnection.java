@@ -9,6 +9,7 @@ import io.netty.channel.EventLoop;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import walnut.core.spi.PartialReplies;
 import walnut.core.spi.ReplyPart;
 import walnut.core.spi.ServerPush;
 import walnut.core.spi.ServerTrouble;
@@ -54,6 +55,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   private boolean retiring;
   /** The pieces of a long reply so far, for a head request that takes its reply whole. */
   private CompositeByteBuf gathered;
+  /** The reply decoder, when it tells how much of a reply it holds; set once connected. */
+  private PartialReplies partial;
   /** Senders whose reading is held because this connection's outbound buffer is full. */
   private final HeldGates held = new HeldGates(this);
 
@@ -100,6 +103,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     }
     connected = true;
     writer = new WriteCoalescer(channel, channel.alloc());
+    if (channel.pipeline().get("decoder") instanceof PartialReplies p) {
+      partial = p;
+    }
     pool.serverStats(server).increment(ServerStat.SERVER_CONNECTIONS);
     // The steps run ahead of the queued requests: they inherit the oldest deadline, so the
     // head timer never fires later than a queued request's own timeout.
@@ -326,8 +332,25 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     }
   }
 
+  /**
+   * After each read: what the decoder holds of an incomplete reply is the head's. The server is
+   * answering it, so its timeout starts again (as for each piece of a streamed reply), and its
+   * client is charged for those bytes before the reply is complete.
+   */
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
+    if (partial != null && !requests.closed()) {
+      int bytes = partial.partialReplyBytes();
+      ReplyHandler head = bytes > 0 ? requests.head() : null;
+      if (head != null) {
+        requests.progress();
+        try {
+          head.buffering(bytes);
+        } catch (RuntimeException e) {
+          log.error("pool '{}': counting a reply failed", pool.config().name(), e);
+        }
+      }
+    }
     burst.flushSoon();
   }
 

@@ -65,6 +65,9 @@ final class PendingReply implements ReplyHandler {
   /** How long this reply held its source in all, and whether it may no longer hold it. */
   private long holdNanos;
   private boolean holdLost;
+  /** Bytes reported waiting in a connection's reply decoder, per part ({@link #buffering}). */
+  private int buffered;
+  private int[] partsBuffered;
   /** {@link #takeReply} made an error reply. */
   private boolean madeError;
 
@@ -144,6 +147,45 @@ final class PendingReply implements ReplyHandler {
   }
 
   @Override
+  public void buffering(int bytes) {
+    partBuffering(0, bytes);
+  }
+
+  /** Part {@code index}'s reply has {@code bytes} so far in its connection's decoder. */
+  void partBuffering(int index, int bytes) {
+    if (abandoned || remaining == 0) {
+      return;
+    }
+    int before;
+    if (parts == null) {
+      before = buffered;
+      buffered = bytes;
+    } else {
+      if (partsBuffered == null) {
+        partsBuffered = new int[parts.length];
+      }
+      before = partsBuffered[index];
+      partsBuffered[index] = bytes;
+    }
+    hold(bytes - before);
+  }
+
+  /** The bytes reported waiting for part {@code index}, which has now arrived: no longer waiting. */
+  private int arrived(int index) {
+    int before;
+    if (parts == null) {
+      before = buffered;
+      buffered = 0;
+    } else {
+      before = partsBuffered == null ? 0 : partsBuffered[index];
+      if (partsBuffered != null) {
+        partsBuffered[index] = 0;
+      }
+    }
+    return before;
+  }
+
+  @Override
   public boolean ownsErrorReplies() {
     return ownsErrorReplies;
   }
@@ -170,12 +212,13 @@ final class PendingReply implements ReplyHandler {
         partDone();
       }
     } else if (streaming) {
+      hold(-arrived(0)); // nothing waits in the decoder once it streams
       if (last) {
         remaining--;
       }
       owner.streamed(this, part, last);
     } else {
-      hold(part.readableBytes());
+      hold(part.readableBytes() - arrived(0));
       if (reply == null) {
         reply = part.alloc().compositeBuffer(Integer.MAX_VALUE)
             .touch("the start of a long reply, written once the client's turn comes");
@@ -263,7 +306,7 @@ final class PendingReply implements ReplyHandler {
     if (abandoned) {
       r.release();
     } else {
-      hold(r.readableBytes());
+      hold(r.readableBytes() - arrived(index));
       if (parts == null) {
         reply = r;
       } else {
@@ -363,6 +406,11 @@ final class PendingReply implements ReplyHandler {
     @Override
     public void onError(String reason) {
       owner.partError(reason);
+    }
+
+    @Override
+    public void buffering(int bytes) {
+      owner.partBuffering(index, bytes);
     }
   }
 }

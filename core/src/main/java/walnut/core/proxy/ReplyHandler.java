@@ -45,6 +45,13 @@ interface ReplyHandler {
     throw new UnsupportedOperationException("this request takes its reply whole");
   }
 
+  /**
+   * {@code bytes} of this request's reply have arrived so far and wait in the connection's reply
+   * decoder ({@link walnut.core.spi.PartialReplies}), before the reply is complete: counted for
+   * the requester until the reply comes (or the connection fails). Each call gives the total.
+   */
+  default void buffering(int bytes) {}
+
   /** The connection failed before the whole reply came; {@code reason} is a strerror-style text. */
   void onError(String reason);
 

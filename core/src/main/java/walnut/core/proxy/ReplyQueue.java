@@ -61,6 +61,11 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
   private boolean mayHold = true;
   /** When the head started holding its server, on the loop's ticker. */
   private long holdStartedAt;
+  /** Bytes written to the client, in all; and how many its socket had taken at the last check. */
+  private long written;
+  private long takenAtCheck;
+  /** Runs while the replies held for the client exceed its budget: is it draining them? */
+  private ScheduledFuture<?> budgetTimer;
   private boolean dirty;
   private boolean open = true;
   /** The queue closed the client for a fault: counted as a client error. */
@@ -115,23 +120,57 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     return out == null ? 0 : out.totalPendingWriteBytes();
   }
 
+  /** Bytes the client's socket has taken of what was written to it. */
+  private long taken() {
+    return written - writer.pendingBytes() - unsent();
+  }
+
+  private long heldReplies() {
+    return replyBytes + writer.pendingBytes() + unsent();
+  }
+
   /**
-   * Closes the client when the replies held for it exceed its budget: they can only pile up
-   * further, since its servers are not held for it (that would stall the other clients).
+   * Watches a client whose replies held in the proxy exceed its budget: they are not refused, since
+   * holding its servers would stall the other clients, but a client that stays past it with its
+   * socket taking nothing for the hold limit is closed, and so is one past twice the budget at
+   * once, which bounds the memory it can hold.
    */
   private void checkBudget() {
+    if (!open || failed || budgetTimer != null) {
+      return;
+    }
+    long held = heldReplies();
+    long limit = pool.options().maxPendingBytesPerClient();
+    if (held > 2 * limit) {
+      closeOverBudget(held, "more than twice its limit of " + limit);
+    } else if (held > limit) {
+      takenAtCheck = taken();
+      budgetTimer = ctx.executor().schedule(this::budgetCheck, pool.holdLimitNanos(),
+          TimeUnit.NANOSECONDS);
+    }
+  }
+
+  private void budgetCheck() {
+    budgetTimer = null;
     if (!open || failed) {
       return;
     }
-    long held = replyBytes + writer.pendingBytes() + unsent();
+    long held = heldReplies();
     long limit = pool.options().maxPendingBytesPerClient();
-    if (held > limit) {
-      log.warn("pool '{}': {} bytes of replies are held for client {}, more than its limit of {}"
-              + " (--client-pending-limit); closing it", pool.config().name(), held,
-          ctx.channel().remoteAddress(), limit);
-      failed = true;
-      ctx.close(); // the session's close abandons its replies and releases what they hold
+    long taken = taken();
+    if (held > limit && taken == takenAtCheck) {
+      closeOverBudget(held, "more than its limit of " + limit + ", and its socket took nothing for "
+          + TimeUnit.NANOSECONDS.toMillis(pool.holdLimitNanos()) + " ms");
+    } else {
+      checkBudget(); // still over but draining: look again later
     }
+  }
+
+  private void closeOverBudget(long held, String why) {
+    log.warn("pool '{}': {} bytes of replies are held for client {}, {} (--client-pending-limit);"
+        + " closing it", pool.config().name(), held, ctx.channel().remoteAddress(), why);
+    failed = true;
+    ctx.close(); // the session's close abandons its replies and releases what they hold
   }
 
   boolean failed() {
@@ -186,7 +225,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
    */
   @Override
   public void streamed(PendingReply reply, ByteBuf part, boolean last) {
-    writer.write(part);
+    write(part);
     markDirty();
     if (last) {
       cancelStall();
@@ -212,7 +251,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
         if (head.canStartStreaming()) {
           // A long reply's turn: what came of it goes out now, the rest as it arrives.
           replyBytes -= head.replyBytes();
-          writer.write(head.startStreaming());
+          write(head.startStreaming());
           wrote = true;
           if (!ctx.channel().isWritable()) {
             holdSource(head);
@@ -259,7 +298,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
       if (out == null) {
         continue; // a quiet request's reply the client does not want
       }
-      writer.write(out);
+      write(out);
       wrote = true;
     }
     if (wrote) {
@@ -270,6 +309,12 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
       }
     }
     listener.drained();
+  }
+
+  /** Every write to the client, counted for {@link #taken()}. */
+  private void write(ByteBuf out) {
+    written += out.readableBytes();
+    writer.write(out);
   }
 
   private void closeForFault() {
@@ -378,6 +423,10 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     open = false;
     writer.discard();
     cancelStall();
+    if (budgetTimer != null) {
+      budgetTimer.cancel(false);
+      budgetTimer = null;
+    }
     for (PendingReply reply : pending) {
       reply.abandon();
       pool.inflight().decrement();

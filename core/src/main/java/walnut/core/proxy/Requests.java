@@ -197,6 +197,11 @@ final class Requests {
     }
   }
 
+  /** The written request whose reply comes next, or {@code null}. */
+  ReplyHandler head() {
+    return waiting.peek();
+  }
+
   /** Whether the head is the proxy's own request (a handshake step), not a client's. */
   boolean headIsOwnStep() {
     ReplyHandler head = waiting.peek();

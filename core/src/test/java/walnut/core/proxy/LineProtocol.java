@@ -14,6 +14,7 @@ import java.util.List;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.AbstractSplit;
 import walnut.core.spi.KeyRouter;
+import walnut.core.spi.PartialReplies;
 import walnut.core.spi.ReplyPart;
 import walnut.core.spi.ServerPush;
 import walnut.core.spi.ServerTrouble;
@@ -313,7 +314,13 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
   }
 
   /** Backend lines to reply buffers and {@link ReplyPart}s. One per backend channel. */
-  public static final class ReplyDecoder extends ByteToMessageDecoder {
+  public static final class ReplyDecoder extends ByteToMessageDecoder implements PartialReplies {
+
+    @Override
+    public int partialReplyBytes() {
+      return actualReadableBytes();
+    }
+
     private enum State { LINE, STREAM, FAILED }
 
     private State state = State.LINE;

@@ -281,21 +281,24 @@ class SlowReaderEngineTest {
   // ---------------------------------------------------------------- the client's byte budget
 
   @Test
-  void repliesGatheredForAClientBeyondItsBudgetCloseIt() {
+  void aClientPastItsBudgetThatTakesNothingForTheHoldLimitIsClosed() {
+    // No pool timeout: the hold limit is the harness's slow-reader limit, 10 s.
     try (EngineHarness h = EngineHarness.of(2, EngineHarness.options(16384, 40))) {
       EmbeddedChannel c1 = h.clientSending("get 0a\nget 1b\nget 1c\n");
       EmbeddedChannel c2 = h.clientSending("get 1d\n");
       EmbeddedChannel s1 = h.backend(1);
       h.reply(s1, "0123456789\n"); // 11 bytes gathered behind the unanswered get 0a
       h.reply(s1, "0123456789\n"); // 22
-      assertTrue(c1.isOpen(), "within the budget");
       h.reply(s1, "01234567890123456789\n"); // c2's: not c1's budget
       assertEquals("01234567890123456789\n", written(c2));
-      assertTrue(c1.isOpen());
 
       h.send(c1, "get 1e\n");
       h.reply(s1, "0123456789012345678\n"); // 20 more: 42 held for c1, over its 40
-      assertFalse(c1.isOpen(), "a client whose replies pile up past its budget is closed");
+      assertTrue(c1.isOpen(), "past its budget, reading stops; it may still drain");
+      h.advance(9_999);
+      assertTrue(c1.isOpen());
+      h.advance(1);
+      assertFalse(c1.isOpen(), "past its budget and nothing drained for 10 s: closed");
       assertEquals(1, h.poolStat(PoolStat.CLIENT_ERR));
       assertTrue(h.backend(1).isOpen(), "its servers are not at fault");
       assertEquals(0, h.serverStat(1, ServerStat.SERVER_ERR));
@@ -303,6 +306,34 @@ class SlowReaderEngineTest {
       h.send(c2, "get 1f\n");
       h.reply(s1, "ok\n");
       assertEquals("ok\n", written(c2), "the others are served as before");
+    }
+  }
+
+  @Test
+  void aClientPastItsBudgetThatDrainsIsNotClosed() {
+    try (EngineHarness h = EngineHarness.of(2, EngineHarness.options(16384, 40))) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\nget 1b\nget 1c\n");
+      EmbeddedChannel s1 = h.backend(1);
+      h.reply(s1, "01234567890123456789\n");
+      h.reply(s1, "01234567890123456789\n"); // 42 held behind get 0a
+      h.advance(5_000);
+      h.reply(h.backend(0), "a\n"); // all three go out, and the client takes them
+      assertEquals(44, written(c1).length());
+      h.advance(5_000);
+      assertTrue(c1.isOpen());
+      assertEquals(0, h.poolStat(PoolStat.CLIENT_ERR));
+    }
+  }
+
+  @Test
+  void repliesPastTwiceTheBudgetCloseTheClientAtOnce() {
+    try (EngineHarness h = EngineHarness.of(2, EngineHarness.options(16384, 40))) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\nget 1b\n");
+      h.reply(h.backend(1), "0".repeat(80) + "\n"); // 81 bytes behind get 0a
+      assertFalse(c1.isOpen());
+      assertEquals(1, h.poolStat(PoolStat.CLIENT_ERR));
+      h.reply(h.backend(0), "late\n"); // released: the client is gone
+      assertTrue(h.backend(0).isOpen());
     }
   }
 
@@ -320,24 +351,36 @@ class SlowReaderEngineTest {
     }
   }
 
+  // ---------------------------------------------------------------- a reply still arriving
+
   @Test
-  void theRestOfALongReplyGatheredForASlowReaderCountsAgainstItsBudget() {
-    try (EngineHarness h = new EngineHarness(EngineHarness.poolConfig(1, 100).build(),
-        EngineHarness.options(16384, 40))) {
-      EmbeddedChannel c1 = h.client();
-      EmbeddedChannel c2 = h.client();
-      EmbeddedChannel s0 = h.longReplyUnderWay(c1, c2);
-      h.setWritable(c1, false);
-      h.advance(50); // lost its hold
-      c1.unsafe().outboundBuffer().addMessage(
-          io.netty.buffer.Unpooled.wrappedBuffer(new byte[39]), 39, c1.newPromise());
-      assertTrue(c1.isOpen(), "39 bytes not taken by the client: within its 40");
-      h.reply(s0, "de");
-      assertFalse(c1.isOpen(), "41 bytes held for a client that takes nothing: closed");
-      assertEquals(1, h.poolStat(PoolStat.CLIENT_ERR));
-      h.reply(s0, "fghij");
-      h.reply(s0, "v2\n");
+  void aReplyArrivingInManyReadsRestartsTheHeadsTimeout() {
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.advance(90);
+      h.reply(s0, "abc"); // t=90: the server is answering: due at 190
+      h.advance(99);
+      assertTrue(s0.isOpen());
+      h.reply(s0, "def\n");
+      assertEquals("abcdef\n", written(c));
+      assertEquals(0, h.serverStat(0, ServerStat.SERVER_TIMEDOUT));
+    }
+  }
+
+  @Test
+  void theBytesOfAReplyStillArrivingCountAgainstItsClientsBudget() {
+    try (EngineHarness h = EngineHarness.of(1, EngineHarness.options(16384, 40))) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\n");
+      EmbeddedChannel c2 = h.clientSending("get 0b\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.reply(s0, "0".repeat(40));
+      assertTrue(c1.isOpen());
+      h.reply(s0, "0".repeat(41)); // 81 bytes of c1's reply in the decoder: twice its budget
+      assertFalse(c1.isOpen(), "closed before its reply is even complete");
+      h.reply(s0, "\nv2\n"); // the rest is dropped; the connection stays in step
       assertEquals("v2\n", written(c2));
+      assertTrue(s0.isOpen());
       assertEquals(0, h.serverStat(0, ServerStat.OUT_QUEUE));
     }
   }
