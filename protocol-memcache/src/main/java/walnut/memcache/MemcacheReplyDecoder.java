@@ -37,6 +37,13 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
     return actualReadableBytes();
   }
 
+  @Override
+  public void dropPartialReply() {
+    dropping = state != State.FAILED;
+    if (dropping) {
+      dropFramed(internalBuffer()); // between reads: what the last one framed goes now
+    }
+  }
 
   static final int MAX_LINE = 8192;
   static final int MAX_VALUE = 1 << 30;
@@ -58,6 +65,8 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
   private int dataEnd;
   /** Inside a retrieval reply: {@code VALUE} blocks until {@code END}. */
   private boolean values;
+  /** The reply being framed is wanted by no one: what is framed of it is dropped as it goes. */
+  private boolean dropping;
 
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -72,6 +81,9 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
         }
       };
       if (end == 0) {
+        if (dropping) {
+          dropFramed(in);
+        }
         return;
       }
       if (end > 0) {
@@ -80,8 +92,24 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
         lineStart = 0;
         searched = 0;
         values = false;
+        dropping = false;
       }
     }
+  }
+
+  /**
+   * Drops what is framed of an unwanted reply: the blocks before the current line, or a data
+   * block's bytes as they come (all but its CRLF, which is still checked).
+   */
+  private void dropFramed(ByteBuf in) {
+    int k = state == State.DATA ? Math.min(in.readableBytes(), dataEnd - 2) : lineStart;
+    if (k <= 0) {
+      return;
+    }
+    in.skipBytes(k);
+    dataEnd -= state == State.DATA ? k : 0;
+    lineStart = Math.max(0, lineStart - k);
+    searched = Math.max(0, searched - k);
   }
 
   /** Returns the reply's length when it is complete, 0 when more is needed, -1 to go on. */
@@ -244,6 +272,7 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
     lineStart = 0;
     searched = 0;
     values = false;
+    dropping = false;
     return new CorruptedFrameException(message);
   }
 }

@@ -53,6 +53,17 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder implements Par
     return actualReadableBytes();
   }
 
+  @Override
+  public void dropPartialReply() {
+    dropping = state != State.FAILED && state != State.STREAM;
+    if (dropping) {
+      dropFramed(internalBuffer()); // between reads: what the last one framed goes now
+    }
+  }
+
+  /** The reply being framed is wanted by no one: what is framed of it is dropped as it goes. */
+  private boolean dropping;
+
 
   /** A reply must fit one buffer. */
   static final long MAX_REPLY = Integer.MAX_VALUE - 1;
@@ -104,6 +115,9 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder implements Par
         }
       };
       if (step == NEED_MORE) {
+        if (dropping) {
+          dropFramed(in);
+        }
         return;
       }
       if (step == ELEMENT_DONE && closeElement()) {
@@ -112,9 +126,33 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder implements Par
             : pushed ? new ServerPush(reply) : reply);
         trouble = false;
         pushed = false;
+        dropping = false;
         in.skipBytes(scanned);
         scanned = 0;
       }
+    }
+  }
+
+  /**
+   * Drops what is framed of an unwanted reply: the elements before the current one, or a bulk's
+   * bytes as they come (all but its CRLF, which is still checked). Offsets are relative to the
+   * reply's first byte, which moves on by as much.
+   */
+  private void dropFramed(ByteBuf in) {
+    int k = switch (state) {
+      case TYPE -> scanned;
+      case LINE -> lineStart;
+      case BULK -> Math.min(in.readableBytes(), bulkEnd - 2);
+      default -> 0;
+    };
+    if (k <= 0) {
+      return;
+    }
+    in.skipBytes(k);
+    scanned = Math.max(0, scanned - k);
+    lineStart = Math.max(0, lineStart - k);
+    if (state == State.BULK) {
+      bulkEnd -= k;
     }
   }
 
@@ -331,5 +369,6 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder implements Par
     state = State.FAILED;
     scanned = 0;
     depth = 0;
+    dropping = false;
   }
 }

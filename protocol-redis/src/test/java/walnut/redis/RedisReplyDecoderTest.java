@@ -80,6 +80,28 @@ class RedisReplyDecoderTest {
     }
   }
 
+  @org.junit.jupiter.api.Test
+  void aReplyNoOneWantsIsFramedWithoutBeingKept() {
+    RedisReplyDecoder decoder = new RedisReplyDecoder();
+    ReplyDecoderHarness d = new ReplyDecoderHarness(decoder);
+    List<String> out = new ArrayList<>(d.feed("*2001\r\n$5\r\nhello\r\n$3\r\nab", Chunking.WHOLE));
+    assertEquals(List.of(), out);
+    assertTrue(decoder.partialReplyBytes() > 15);
+    decoder.dropPartialReply();
+    assertTrue(decoder.partialReplyBytes() <= 4, "at most the element under way");
+    String element = "$10\r\n0123456789\r\n";
+    out.addAll(d.feed("c\r\n", Chunking.WHOLE));
+    for (int i = 0; i < 999; i++) {
+      out.addAll(d.feed(element + "*2\r\n:1\r\n,2.5\r\n", Chunking.WHOLE));
+      assertTrue(decoder.partialReplyBytes() < element.length(), "kept " + decoder.partialReplyBytes());
+    }
+    out.addAll(d.feed("$4\r\nlast\r\n+OK\r\n", Chunking.WHOLE));
+    assertEquals(2, out.size(), "the dropped reply's tail, then the next reply whole: " + out);
+    assertTrue(out.get(0).endsWith("$4\r\nlast\r\n"));
+    assertEquals("+OK\r\n", out.get(1));
+    d.finish();
+  }
+
   @ParameterizedTest
   @EnumSource(Chunking.class)
   void framesArraysNestedBeyondThePresizedStack(Chunking chunking) {

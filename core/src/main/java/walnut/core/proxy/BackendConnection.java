@@ -335,7 +335,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   /**
    * After each read: what the decoder holds of an incomplete reply is the head's. The server is
    * answering it, so its timeout starts again (as for each piece of a streamed reply), and its
-   * client is charged for those bytes before the reply is complete.
+   * client is charged for those bytes before the reply is complete; or, when its client has gone,
+   * the decoder drops the rest as it comes.
    */
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
@@ -345,7 +346,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
       if (head != null) {
         requests.progress();
         try {
-          head.buffering(bytes);
+          if (head.wanted()) {
+            head.buffering(bytes);
+          } else {
+            partial.dropPartialReply(); // its client is gone: keep none of the rest
+          }
         } catch (RuntimeException e) {
           log.error("pool '{}': counting a reply failed", pool.config().name(), e);
         }

@@ -151,6 +151,11 @@ final class PendingReply implements ReplyHandler {
     partBuffering(0, bytes);
   }
 
+  @Override
+  public boolean wanted() {
+    return !abandoned;
+  }
+
   /** Part {@code index}'s reply has {@code bytes} so far in its connection's decoder. */
   void partBuffering(int index, int bytes) {
     if (abandoned || remaining == 0) {
@@ -411,6 +416,11 @@ final class PendingReply implements ReplyHandler {
     @Override
     public void buffering(int bytes) {
       owner.partBuffering(index, bytes);
+    }
+
+    @Override
+    public boolean wanted() {
+      return owner.wanted();
     }
   }
 }

@@ -52,6 +52,14 @@ interface ReplyHandler {
    */
   default void buffering(int bytes) {}
 
+  /**
+   * Whether anyone still wants the reply: false once the client went away, so that the rest of a
+   * long reply still arriving is framed without being kept.
+   */
+  default boolean wanted() {
+    return true;
+  }
+
   /** The connection failed before the whole reply came; {@code reason} is a strerror-style text. */
   void onError(String reason);
 

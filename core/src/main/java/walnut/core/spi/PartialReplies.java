@@ -14,4 +14,12 @@ public interface PartialReplies {
 
   /** Bytes received of the reply being framed and not yet passed on; 0 between replies. */
   int partialReplyBytes();
+
+  /**
+   * No one wants the reply being framed (its client is gone): frame the rest of it without keeping
+   * what has been framed, so the connection stays in step while holding at most about one read and
+   * one element of it. When complete it is passed on as what is left of it (perhaps only its last
+   * bytes), for the engine to release. Ends with that reply.
+   */
+  void dropPartialReply();
 }

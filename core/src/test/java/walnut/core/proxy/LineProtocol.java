@@ -321,6 +321,18 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
       return actualReadableBytes();
     }
 
+    /** Drops the current line's bytes as they come; its last one or more is passed on. */
+    @Override
+    public void dropPartialReply() {
+      dropping = state == State.LINE;
+      if (dropping) {
+        internalBuffer().skipBytes(internalBuffer().readableBytes()); // no '\n' in it yet
+        scanned = 0;
+      }
+    }
+
+    private boolean dropping;
+
     private enum State { LINE, STREAM, FAILED }
 
     private State state = State.LINE;
@@ -351,9 +363,14 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
             int lf = in.indexOf(start + scanned, in.writerIndex(), (byte) '\n');
             if (lf < 0) {
               scanned = in.readableBytes();
+              if (dropping) {
+                in.skipBytes(scanned);
+                scanned = 0;
+              }
               return;
             }
             scanned = 0;
+            dropping = false;
             int length = lf + 1 - start;
             if (regionEquals(in, start, lf, "BROKEN")) {
               throw fail(in, "BROKEN reply");

@@ -378,6 +378,9 @@ class SlowReaderEngineTest {
       assertTrue(c1.isOpen());
       h.reply(s0, "0".repeat(41)); // 81 bytes of c1's reply in the decoder: twice its budget
       assertFalse(c1.isOpen(), "closed before its reply is even complete");
+      h.reply(s0, "0".repeat(100));
+      assertEquals(0, s0.pipeline().get(LineProtocol.ReplyDecoder.class).partialReplyBytes(),
+          "the rest of a reply no one wants is not kept");
       h.reply(s0, "\nv2\n"); // the rest is dropped; the connection stays in step
       assertEquals("v2\n", written(c2));
       assertTrue(s0.isOpen());
