@@ -47,6 +47,15 @@ import walnut.core.spi.ServerTrouble;
  */
 public final class RedisReplyDecoder extends ByteToMessageDecoder implements PartialReplies {
 
+  /**
+   * A reply that arrives in many reads is kept as the reads' buffers, not copied into one that
+   * grows: growing a buffer copies what it holds, which made gathering a reply of n bytes cost
+   * about n squared over 8 MiB (a 100 MB reply: 0.8 s instead of 0.07 s).
+   */
+  public RedisReplyDecoder() {
+    setCumulator(COMPOSITE_CUMULATOR);
+  }
+
   /** What has arrived of the reply being framed: the bytes this decoder holds. */
   @Override
   public int partialReplyBytes() {
