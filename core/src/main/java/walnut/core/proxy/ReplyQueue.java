@@ -136,14 +136,14 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
    * once, which bounds the memory it can hold.
    */
   private void checkBudget() {
-    if (!open || failed || budgetTimer != null) {
+    if (!open || failed) {
       return;
     }
     long held = heldReplies();
     long limit = pool.options().maxPendingBytesPerClient();
     if (held > 2 * limit) {
       closeOverBudget(held, "more than twice its limit of " + limit);
-    } else if (held > limit) {
+    } else if (held > limit && budgetTimer == null) {
       takenAtCheck = taken();
       budgetTimer = ctx.executor().schedule(this::budgetCheck, pool.holdLimitNanos(),
           TimeUnit.NANOSECONDS);

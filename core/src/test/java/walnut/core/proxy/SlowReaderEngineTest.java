@@ -326,6 +326,17 @@ class SlowReaderEngineTest {
   }
 
   @Test
+  void repliesPastTwiceTheBudgetCloseTheClientAtOnceEvenWhileItIsWatched() {
+    try (EngineHarness h = EngineHarness.of(2, EngineHarness.options(16384, 40))) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\nget 1b\nget 1c\n");
+      h.reply(h.backend(1), "0".repeat(50) + "\n"); // 51: over the budget, watched
+      assertTrue(c1.isOpen());
+      h.reply(h.backend(1), "0".repeat(30) + "\n"); // 82: past twice the budget
+      assertFalse(c1.isOpen());
+    }
+  }
+
+  @Test
   void repliesPastTwiceTheBudgetCloseTheClientAtOnce() {
     try (EngineHarness h = EngineHarness.of(2, EngineHarness.options(16384, 40))) {
       EmbeddedChannel c1 = h.clientSending("get 0a\nget 1b\n");
