@@ -60,7 +60,7 @@ class FaultManyClientsIT {
         + DESCRIPTORS_NEEDED + ": raise the hard limit, e.g. `ulimit -Hn 65536` before Maven,"
         + " or `--ulimit nofile=65536:65536` for Docker");
 
-    try (FaultRig rig = FaultRig.start(KvDialect.REDIS)) {
+    try (FaultRig rig = FaultRig.start(KvDialect.REDIS_MIXED)) {
       rig.startProxy(rig.pool(b -> b.timeout(5_000).backlog(1_024)).build(), 16, 30);
       long started = System.nanoTime();
       List<Conn> conns = new ArrayList<>(CLIENTS);

@@ -58,7 +58,7 @@ final class FaultRig implements AutoCloseable {
 
   /** Starts three backends; skips the test if Walnut has no such protocol yet. */
   static FaultRig start(KvDialect dialect) {
-    String protocol = dialect == KvDialect.REDIS ? "redis" : "memcache";
+    String protocol = dialect.isRedis() ? "redis" : "memcache";
     assumeTrue(ProxyFixture.PLUGINS.protocols().containsKey(protocol),
         "Walnut has no protocol named '" + protocol + "' on this class path");
     FaultRig rig = new FaultRig(dialect);
@@ -81,7 +81,7 @@ final class FaultRig implements AutoCloseable {
       servers.add(new ServerConfig("s" + i, Endpoint.tcp(b.host(), b.port()), 1));
     }
     return configure.apply(PoolConfig.builder("test").listen(Endpoint.tcp("127.0.0.1", 0))
-        .redis(dialect == KvDialect.REDIS).servers(servers));
+        .redis(dialect.isRedis()).servers(servers));
   }
 
   /**

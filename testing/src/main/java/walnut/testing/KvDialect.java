@@ -213,7 +213,108 @@ public enum KvDialect {
         }
       }
     }
+  },
+
+  /** RESP3: a connection that starts with {@code HELLO 3}; nulls come as {@code _}. */
+  REDIS_RESP3 {
+    @Override
+    public byte[] handshake() {
+      return "*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n".getBytes(StandardCharsets.US_ASCII);
+    }
+
+    @Override
+    public byte[] set(String key, String value) {
+      return REDIS.set(key, value);
+    }
+
+    @Override
+    public byte[] get(String key) {
+      return REDIS.get(key);
+    }
+
+    @Override
+    public Reply read(InputStream in, String key) throws IOException {
+      return REDIS.read(in, key);
+    }
+
+    @Override
+    public byte[] multiGet(List<String> keys) {
+      return REDIS.multiGet(keys);
+    }
+
+    @Override
+    public MultiReply readMulti(InputStream in, List<String> keys) throws IOException {
+      return REDIS.readMulti(in, keys);
+    }
+
+    @Override
+    public ServerFixture startServer() {
+      return REDIS.startServer();
+    }
+
+    @Override
+    public Set<String> held(ServerFixture backend, Collection<String> keys) {
+      return REDIS.held(backend, keys);
+    }
+  },
+
+  /** Redis with every other client in RESP3 ({@link #forClient}): both on the same pool. */
+  REDIS_MIXED {
+    @Override
+    public KvDialect forClient(int id) {
+      return id % 2 == 0 ? REDIS : REDIS_RESP3;
+    }
+
+    @Override
+    public byte[] set(String key, String value) {
+      return REDIS.set(key, value);
+    }
+
+    @Override
+    public byte[] get(String key) {
+      return REDIS.get(key);
+    }
+
+    @Override
+    public Reply read(InputStream in, String key) throws IOException {
+      return REDIS.read(in, key);
+    }
+
+    @Override
+    public byte[] multiGet(List<String> keys) {
+      return REDIS.multiGet(keys);
+    }
+
+    @Override
+    public MultiReply readMulti(InputStream in, List<String> keys) throws IOException {
+      return REDIS.readMulti(in, keys);
+    }
+
+    @Override
+    public ServerFixture startServer() {
+      return REDIS.startServer();
+    }
+
+    @Override
+    public Set<String> held(ServerFixture backend, Collection<String> keys) {
+      return REDIS.held(backend, keys);
+    }
   };
+
+  /** Whether the servers are Redis (any protocol version). */
+  public boolean isRedis() {
+    return this != MEMCACHE;
+  }
+
+  /** What a connection sends before its first request (its reply is read and dropped). */
+  public byte[] handshake() {
+    return new byte[0];
+  }
+
+  /** The dialect client {@code id} of a load speaks: this one, unless it mixes several. */
+  public KvDialect forClient(int id) {
+    return this;
+  }
 
   /** What a reply is, whatever the protocol spells it. */
   public enum Kind {

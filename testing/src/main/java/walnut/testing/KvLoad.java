@@ -273,6 +273,8 @@ public final class KvLoad implements AutoCloseable {
 
   /** One connection and the thread that drives it; every field is the thread's own. */
   private final class Client {
+    /** This client's own: a load may mix RESP2 and RESP3 clients on one pool. */
+    final KvDialect dialect;
     final int id;
     final List<String> keys;
     final Socket socket;
@@ -282,6 +284,7 @@ public final class KvLoad implements AutoCloseable {
     volatile long maxLatency;
 
     Client(int id, List<String> keys, Socket socket) {
+      this.dialect = KvLoad.this.dialect.forClient(id);
       this.id = id;
       this.keys = keys;
       this.socket = socket;
@@ -299,6 +302,14 @@ public final class KvLoad implements AutoCloseable {
       try {
         OutputStream out = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
         InputStream in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
+        if (dialect.handshake().length > 0) {
+          out.write(dialect.handshake());
+          out.flush();
+          Object hello = Resp.readReply(in);
+          if (!(hello instanceof List)) {
+            throw new IOException("client " + id + ": HELLO 3 answered " + hello);
+          }
+        }
         while (!stopping) {
           long first = next;
           for (int p = 0; p < pairs; p++) {

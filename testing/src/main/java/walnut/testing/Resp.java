@@ -33,7 +33,10 @@ final class Resp {
   /**
    * Reads one reply: simple string and bulk string as {@code String}, integer as {@code Long},
    * array as an unmodifiable {@code List<Object>} (elements may be null), null bulk string and null
-   * array as {@code null}, error as {@link RedisServer.ErrorReply}.
+   * array as {@code null}, error as {@link RedisServer.ErrorReply}; and RESP3's: null as
+   * {@code null}, boolean as {@code Boolean}, double and big number as their text, blob error as
+   * an error, verbatim string as its text, set and push as a list, map as a list of its keys and
+   * values in turn.
    */
   static Object readReply(InputStream in) throws IOException {
     int type = in.read();
@@ -69,8 +72,34 @@ final class Resp {
           }
           return Collections.unmodifiableList(elements);
         }
+      case '_':
+        return null;
+      case '#':
+        return "t".equals(line);
+      case ',':
+      case '(':
+        return line;
+      case '!':
+      case '=':
+        {
+          byte[] bytes = readExactly(in, Integer.parseInt(line) + 2);
+          String text = new String(bytes, 0, bytes.length - 2, StandardCharsets.UTF_8);
+          return type == '!' ? new RedisServer.ErrorReply(text) : text.substring(4);
+        }
+      case '%':
+      case '~':
+      case '>':
+        {
+          // A map as its keys and values in turn, as RESP2 gives HGETALL.
+          int count = Integer.parseInt(line) * (type == '%' ? 2 : 1);
+          List<Object> elements = new ArrayList<>(count);
+          for (int i = 0; i < count; i++) {
+            elements.add(readReply(in));
+          }
+          return Collections.unmodifiableList(elements);
+        }
       default:
-        throw new IOException("not a RESP2 reply: type byte 0x" + Integer.toHexString(type));
+        throw new IOException("not a RESP reply: type byte 0x" + Integer.toHexString(type));
     }
   }
 
