@@ -14,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
@@ -82,7 +81,7 @@ public final class KvLoad implements AutoCloseable {
   private final Set<Integer> faulty;
   private final Options options;
   private final String padding;
-  private final PerServer[] servers;
+  private final KvLoadServer[] servers;
   private final List<Client> clients = new ArrayList<>();
   private final AtomicLong misdeliveries = new AtomicLong();
   private final LongAdder multiGets = new LongAdder();
@@ -98,9 +97,9 @@ public final class KvLoad implements AutoCloseable {
     this.faulty = Set.copyOf(faulty);
     this.options = options;
     this.padding = "p".repeat(options.valuePadding());
-    this.servers = new PerServer[serverCount];
+    this.servers = new KvLoadServer[serverCount];
     for (int i = 0; i < serverCount; i++) {
-      servers[i] = new PerServer();
+      servers[i] = new KvLoadServer();
     }
   }
 
@@ -139,7 +138,7 @@ public final class KvLoad implements AutoCloseable {
   /** Requests sent so far (a pair is two). */
   public long requests() {
     long n = 0;
-    for (PerServer s : servers) {
+    for (KvLoadServer s : servers) {
       n += s.requests.sum();
     }
     return n;
@@ -148,7 +147,7 @@ public final class KvLoad implements AutoCloseable {
   /** Replies read so far, errors included. */
   public long replies() {
     long n = 0;
-    for (PerServer s : servers) {
+    for (KvLoadServer s : servers) {
       n += s.replies.sum();
     }
     return n;
@@ -191,7 +190,7 @@ public final class KvLoad implements AutoCloseable {
 
   /** The counters for the keys of {@code server}; a multi-key read counts with its first key's. */
   public ServerStats stats(int server) {
-    PerServer s = servers[server];
+    KvLoadServer s = servers[server];
     Map<String, Long> texts = new TreeMap<>();
     s.errorTexts.forEach((text, n) -> texts.put(text, n.sum()));
     return new ServerStats(s.requests.sum(), s.replies.sum(), s.errors.sum(), s.stored.sum(),
@@ -246,28 +245,6 @@ public final class KvLoad implements AutoCloseable {
     misdeliveries.incrementAndGet();
     if (misdeliverySamples.size() < SAMPLES) {
       misdeliverySamples.add(what);
-    }
-  }
-
-  private static final class PerServer {
-    final LongAdder requests = new LongAdder();
-    final LongAdder replies = new LongAdder();
-    final LongAdder errors = new LongAdder();
-    final LongAdder stored = new LongAdder();
-    final ConcurrentHashMap<String, LongAdder> errorTexts = new ConcurrentHashMap<>();
-    final AtomicLong maxLatency = new AtomicLong();
-    final AtomicLong maxErrorLatency = new AtomicLong();
-    volatile long lastError;
-
-    void replied(KvDialect.Reply reply, long latency) {
-      replies.increment();
-      maxLatency.accumulateAndGet(latency, Math::max);
-      if (reply.kind() == KvDialect.Kind.ERROR) {
-        errors.increment();
-        errorTexts.computeIfAbsent(reply.text(), t -> new LongAdder()).increment();
-        maxErrorLatency.accumulateAndGet(latency, Math::max);
-        lastError = System.nanoTime();
-      }
     }
   }
 
@@ -336,7 +313,7 @@ public final class KvLoad implements AutoCloseable {
           out.flush();
           for (long i = first; i < next; i++) {
             String key = keyOf(i);
-            PerServer server = servers[placement.get(key)];
+            KvLoadServer server = servers[placement.get(key)];
             KvDialect.Reply set = dialect.read(in, key);
             server.replied(set, System.nanoTime() - start);
             KvDialect.Reply get = dialect.read(in, key);
@@ -375,7 +352,7 @@ public final class KvLoad implements AutoCloseable {
 
     /** Checks a SET/GET pair; returns whether the SET was stored. */
     private boolean checkPair(long i, String key, KvDialect.Reply set, KvDialect.Reply get,
-        PerServer server) {
+        KvLoadServer server) {
       boolean stored = set.kind() == KvDialect.Kind.STORED;
       if (!stored && set.kind() != KvDialect.Kind.ERROR) {
         wrong("client " + id + " pair " + i + ": SET " + key + " answered " + set);
@@ -397,12 +374,12 @@ public final class KvLoad implements AutoCloseable {
      */
     private void checkMulti(long first, List<String> multiKeys, KvDialect.MultiReply reply,
         boolean[] stored, int offset, long latency) {
-      PerServer counted = servers[placement.get(multiKeys.get(0))];
+      KvLoadServer counted = servers[placement.get(multiKeys.get(0))];
       multiGets.increment();
       if (reply.error() != null) {
         multiGetErrors.increment();
         // Charged to a broken server if one of the keys is on one, else to a healthy one.
-        PerServer charged = counted;
+        KvLoadServer charged = counted;
         for (String key : multiKeys) {
           if (faulty.contains(placement.get(key))) {
             charged = servers[placement.get(key)];
