@@ -7,10 +7,14 @@ import java.util.List;
 
 /**
  * The load of one case against one port: {@code redis-benchmark -c C -r KEYSPACE} (GET, SET, MGET
- * of 10 random keys; pipeline 1 or 16) or {@code memcslap -c C} (get, set), and its figures.
+ * of 10 random keys; pipeline 1 or 16; in RESP3 with the suffix {@link #RESP3}) or
+ * {@code memcslap -c C} (get, set), and its figures.
  * Every tool's command line and output go to the run's {@code load.log}.
  */
 final class Load {
+
+  /** A Redis case's suffix: the same load in RESP3 ({@code redis-benchmark -3}). */
+  static final String RESP3 = " RESP3";
 
   /** The keys the Redis cases draw from ({@code -r}), filled through twemproxy first. */
   static final int KEYSPACE = 10_000;
@@ -63,14 +67,22 @@ final class Load {
           "-c", Integer.toString(clients), "-e", Long.toString(perThread)));
       return c;
     }
-    int space = testCase.indexOf(" P");
+    String redisCase = testCase;
+    boolean resp3 = testCase.endsWith(RESP3);
+    if (resp3) {
+      redisCase = testCase.substring(0, testCase.length() - RESP3.length());
+    }
+    int space = redisCase.indexOf(" P");
     if (space < 0) {
       throw new IllegalArgumentException("case '" + testCase + "'");
     }
     c.addAll(List.of("redis-benchmark", "-h", "127.0.0.1", "-p", Integer.toString(port),
         "-c", Integer.toString(clients), "-n", Long.toString(requests),
-        "-P", testCase.substring(space + 2), "-r", Integer.toString(KEYSPACE)));
-    switch (testCase.substring(0, space)) {
+        "-P", redisCase.substring(space + 2), "-r", Integer.toString(KEYSPACE)));
+    if (resp3) {
+      c.add("-3"); // every connection starts with HELLO 3
+    }
+    switch (redisCase.substring(0, space)) {
       case "GET" -> c.addAll(List.of("-t", "get"));
       case "SET" -> c.addAll(List.of("-t", "set"));
       case "MGET10" -> {

@@ -102,6 +102,12 @@ final class Meta {
     }
     skippedBy.forEach((reason, names) -> b.append("\nMemcache cases skipped for ")
         .append(String.join(", ", names)).append(": ").append(reason).append(".\n"));
+    for (Target t : proxies) {
+      if (t.resp3Skip != null) {
+        b.append("\nRESP3 cases skipped for ").append(t.name).append(": ").append(t.resp3Skip)
+            .append(".\n");
+      }
+    }
     for (String note : notes) {
       b.append('\n').append(note).append('\n');
     }

@@ -24,7 +24,8 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
   record Candidate(String name, String command) {}
 
   static final List<String> ALL_CASES = List.of("GET P1", "GET P16", "SET P1", "SET P16",
-      "MGET10 P1", "MGET10 P16", "mc get", "mc set");
+      "MGET10 P1", "MGET10 P16", "GET P1 RESP3", "GET P16 RESP3", "SET P16 RESP3", "mc get",
+      "mc set");
   static final int DEFAULT_IDLE_CLIENTS = 5000;
 
   private static final Pattern POSITIVE = Pattern.compile("[1-9][0-9]*");

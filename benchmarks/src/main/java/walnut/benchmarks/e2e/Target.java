@@ -14,6 +14,8 @@ final class Target {
   final int memcachePort; // 0: no memcache pool
   final String description;
   String memcacheSkip;
+  /** Why the RESP3 cases are skipped for this proxy, or {@code null}. */
+  String resp3Skip;
   long idleKib = -1;
   int idleClients = -1;
   long withClientsKib = -1;
@@ -41,7 +43,8 @@ final class Target {
   }
 
   boolean skips(String testCase) {
-    return testCase.startsWith("mc ") && (memcachePort == 0 || memcacheSkip != null);
+    return testCase.startsWith("mc ") && (memcachePort == 0 || memcacheSkip != null)
+        || testCase.endsWith(Load.RESP3) && resp3Skip != null;
   }
 
   /** The proxy's resident memory now, in KiB; -1 if it cannot be read. */

@@ -18,6 +18,13 @@ class LoadTest {
   }
 
   @Test
+  void aResp3CaseIsTheSameLoadWithHello3() {
+    assertEquals(List.of("redis-benchmark", "-h", "127.0.0.1", "-p", "7000", "-c", "50", "-n",
+        "1000", "-P", "16", "-r", "10000", "-3", "-t", "get"),
+        Load.command("GET P16 RESP3", 7000, 1000, 50));
+  }
+
+  @Test
   void memcacheCasesSpreadTheRequestsOverMemcslapsThreads() {
     assertEquals(List.of("memcslap", "-s", "127.0.0.1:7001", "-t", "set", "-c", "50", "-e", "21"),
         Load.command("mc set", 7001, 1001, 50));

@@ -55,7 +55,7 @@ class OptionsTest {
   void casesNoMemcacheAndTheirInteraction() {
     Options redisOnly = parse("--no-memcache");
     assertFalse(redisOnly.memcache());
-    assertEquals(6, redisOnly.cases().size());
+    assertEquals(9, redisOnly.cases().size(), "six RESP2 cases and three RESP3");
     Options chosen = parse("--cases", "GET P1,mc get");
     assertEquals(List.of("GET P1", "mc get"), chosen.cases());
     assertTrue(chosen.memcache());
