@@ -43,6 +43,11 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
   /** What has arrived of the reply being framed: the bytes this decoder holds. */
   @Override
   public int partialReplyBytes() {
+    return (int) Math.min(Integer.MAX_VALUE, actualReadableBytes() + dropped);
+  }
+
+  /** Bytes this decoder holds now (for tests: those dropped are gone). */
+  int heldBytes() {
     return actualReadableBytes();
   }
 
@@ -76,6 +81,8 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
   private boolean values;
   /** The reply being framed is wanted by no one: what is framed of it is dropped as it goes. */
   private boolean dropping;
+  /** Bytes of the reply being framed dropped so far: still received, not passed on. */
+  private long dropped;
 
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -102,6 +109,7 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
         searched = 0;
         values = false;
         dropping = false;
+        dropped = 0;
       }
     }
   }
@@ -116,6 +124,7 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
       return;
     }
     in.skipBytes(k);
+    dropped += k;
     dataEnd -= state == State.DATA ? k : 0;
     lineStart = Math.max(0, lineStart - k);
     searched = Math.max(0, searched - k);
@@ -282,6 +291,7 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
     searched = 0;
     values = false;
     dropping = false;
+    dropped = 0;
     return new CorruptedFrameException(message);
   }
 }

@@ -59,6 +59,11 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder implements Par
   /** What has arrived of the reply being framed: the bytes this decoder holds. */
   @Override
   public int partialReplyBytes() {
+    return (int) Math.min(Integer.MAX_VALUE, actualReadableBytes() + dropped);
+  }
+
+  /** Bytes this decoder holds now (for tests: those dropped are gone). */
+  int heldBytes() {
     return actualReadableBytes();
   }
 
@@ -72,6 +77,8 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder implements Par
 
   /** The reply being framed is wanted by no one: what is framed of it is dropped as it goes. */
   private boolean dropping;
+  /** Bytes of the reply being framed dropped so far: still received, not passed on. */
+  private long dropped;
 
 
   /** A reply must fit one buffer. */
@@ -136,6 +143,7 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder implements Par
         trouble = false;
         pushed = false;
         dropping = false;
+        dropped = 0;
         in.skipBytes(scanned);
         scanned = 0;
       }
@@ -158,6 +166,7 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder implements Par
       return;
     }
     in.skipBytes(k);
+    dropped += k;
     scanned = Math.max(0, scanned - k);
     lineStart = Math.max(0, lineStart - k);
     if (state == State.BULK) {
@@ -379,5 +388,6 @@ public final class RedisReplyDecoder extends ByteToMessageDecoder implements Par
     scanned = 0;
     depth = 0;
     dropping = false;
+    dropped = 0;
   }
 }

@@ -12,7 +12,10 @@ package walnut.core.spi;
  */
 public interface PartialReplies {
 
-  /** Bytes received of the reply being framed and not yet passed on; 0 between replies. */
+  /**
+   * Bytes received of the reply being framed and not yet passed on (those dropped included, see
+   * {@link #dropPartialReply}); 0 between replies.
+   */
   int partialReplyBytes();
 
   /**

@@ -318,6 +318,13 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
 
     @Override
     public int partialReplyBytes() {
+      return actualReadableBytes() + dropped;
+    }
+
+    private int dropped;
+
+    /** Bytes this decoder holds now: those dropped are gone. */
+    int heldBytes() {
       return actualReadableBytes();
     }
 
@@ -326,6 +333,7 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
     public void dropPartialReply() {
       dropping = state == State.LINE;
       if (dropping) {
+        dropped += internalBuffer().readableBytes();
         internalBuffer().skipBytes(internalBuffer().readableBytes()); // no '\n' in it yet
         scanned = 0;
       }
@@ -364,6 +372,7 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
             if (lf < 0) {
               scanned = in.readableBytes();
               if (dropping) {
+                dropped += scanned;
                 in.skipBytes(scanned);
                 scanned = 0;
               }
@@ -371,6 +380,7 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
             }
             scanned = 0;
             dropping = false;
+            dropped = 0;
             int length = lf + 1 - start;
             if (regionEquals(in, start, lf, "BROKEN")) {
               throw fail(in, "BROKEN reply");

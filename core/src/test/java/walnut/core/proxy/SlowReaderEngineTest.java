@@ -390,12 +390,32 @@ class SlowReaderEngineTest {
       h.reply(s0, "0".repeat(41)); // 81 bytes of c1's reply in the decoder: twice its budget
       assertFalse(c1.isOpen(), "closed before its reply is even complete");
       h.reply(s0, "0".repeat(100));
-      assertEquals(0, s0.pipeline().get(LineProtocol.ReplyDecoder.class).partialReplyBytes(),
+      assertEquals(0, s0.pipeline().get(LineProtocol.ReplyDecoder.class).heldBytes(),
           "the rest of a reply no one wants is not kept");
       h.reply(s0, "\nv2\n"); // the rest is dropped; the connection stays in step
       assertEquals("v2\n", written(c2));
       assertTrue(s0.isOpen());
       assertEquals(0, h.serverStat(0, ServerStat.OUT_QUEUE));
+    }
+  }
+
+  @Test
+  void aReplyNoOneWantsStillRestartsTheHeadsTimeoutAsItArrives() {
+    try (EngineHarness h = new EngineHarness(EngineHarness.poolConfig(1, 100).build(),
+        EngineHarness.options(16384, 40))) {
+      EmbeddedChannel c1 = h.clientSending("get 0a\n");
+      EmbeddedChannel c2 = h.clientSending("get 0b\n");
+      EmbeddedChannel s0 = h.backend(0);
+      h.reply(s0, "0".repeat(81)); // c1 closed: its reply is dropped as it comes
+      assertFalse(c1.isOpen());
+      for (int i = 0; i < 5; i++) {
+        h.advance(60); // 300 ms of a reply still arriving, 60 ms apart: the server answers
+        h.reply(s0, "0".repeat(1000));
+        assertTrue(s0.isOpen(), "read " + i);
+      }
+      h.reply(s0, "\nv2\n");
+      assertEquals("v2\n", written(c2));
+      assertEquals(0, h.serverStat(0, ServerStat.SERVER_TIMEDOUT));
     }
   }
 }
