@@ -83,17 +83,37 @@ public final class RedisProtocol implements Protocol {
     return steps;
   }
 
+  /**
+   * A server older than Redis 6 answers HELLO with an error (unknown command, or -NOPROTO): it
+   * has no RESP3.
+   */
+  @Override
+  public boolean refusesDialect(PoolConfig pool, int dialect, int index, ByteBuf reply) {
+    return dialect == RESP3 && index == helloStep(pool) && reply.isReadable()
+        && reply.getByte(reply.readerIndex()) == '-';
+  }
+
+  /** Once the servers refused RESP3, HELLO 3 is answered -NOPROTO: clients stay in RESP2. */
+  @Override
+  public PoolConfig withoutDialect(PoolConfig pool, int dialect) {
+    return dialect == RESP3 ? pool.toBuilder().resp3(false).build() : pool;
+  }
+
+  private static int helloStep(PoolConfig pool) {
+    return (pool.redisAuth() != null ? 1 : 0) + (pool.redisDb() > 0 ? 1 : 0);
+  }
+
   @Override
   public String checkHandshakeReply(PoolConfig pool, int dialect, int index, ByteBuf reply) {
-    int helloStep = (pool.redisAuth() != null ? 1 : 0) + (pool.redisDb() > 0 ? 1 : 0);
+    int helloStep = helloStep(pool);
     if (dialect != RESP3 || index != helloStep) {
       return checkHandshakeReply(pool, index, reply);
     }
     if (reply.isReadable() && reply.getByte(reply.readerIndex()) == '%') {
       return null;
     }
-    return "HELLO 3 to backend failed: " + firstLine(reply) + " (its RESP3 clients get RESP2"
-        + " replies; a server older than Redis 6 needs resp3: false)";
+    return "HELLO 3 to backend failed: " + firstLine(reply) + " (the server has no RESP3:"
+        + " HELLO 3 is refused from now on; set resp3: false for this pool)";
   }
 
   @Override

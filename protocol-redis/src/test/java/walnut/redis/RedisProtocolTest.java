@@ -48,6 +48,29 @@ class RedisProtocolTest {
   }
 
   @Test
+  void aResp3ConnectionSaysHello3AfterAuthAndSelectAndAnErrorToItRefusesResp3() {
+    PoolConfig both = pool("pw", 2);
+    List<String> steps = texts(protocol.handshake(both, RedisProtocol.RESP3, alloc));
+    assertEquals("*2\r\n$5\r\nHELLO\r\n$1\r\n3\r\n", steps.get(2));
+    assertEquals(2, texts(protocol.handshake(both, 0, alloc)).size());
+    ByteBuf unknown = reply("-ERR unknown command 'HELLO'\r\n");
+    ByteBuf map = reply("%7\r\n");
+    try {
+      assertTrue(protocol.refusesDialect(both, RedisProtocol.RESP3, 2, unknown));
+      assertFalse(protocol.refusesDialect(both, RedisProtocol.RESP3, 2, map));
+      assertFalse(protocol.refusesDialect(both, RedisProtocol.RESP3, 0, unknown), "AUTH's");
+      assertFalse(protocol.refusesDialect(both, 0, 2, unknown));
+      assertNull(protocol.checkHandshakeReply(both, RedisProtocol.RESP3, 2, map));
+    } finally {
+      unknown.release();
+      map.release();
+    }
+    assertFalse(protocol.withoutDialect(both, RedisProtocol.RESP3).resp3(),
+        "once refused, HELLO 3 is answered -NOPROTO");
+    assertTrue(protocol.withoutDialect(both, 0).resp3());
+  }
+
+  @Test
   void isFoundByServiceLoaderUnderItsName() {
     assertEquals("redis", protocol.name());
     boolean found = false;

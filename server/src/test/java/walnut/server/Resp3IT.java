@@ -26,6 +26,7 @@ import redis.clients.jedis.Pipeline;
 import redis.clients.jedis.RedisProtocol;
 import redis.clients.jedis.exceptions.JedisDataException;
 import walnut.core.proxy.EngineOptions;
+import walnut.core.stats.ServerStat;
 import walnut.testing.RedisServer;
 import walnut.testing.SingleTransport;
 
@@ -159,6 +160,35 @@ class Resp3IT {
       } finally {
         client.shutdown(0, 2, TimeUnit.SECONDS);
       }
+    }
+  }
+
+  @Test
+  void aServerWithoutResp3MakesWalnutRefuseHello3FromThenOn() throws Exception {
+    // HELLO renamed away: the server answers it as Redis 5 did, with an unknown-command error.
+    try (RedisServer old = RedisServer.start("--rename-command", "HELLO", "");
+        ProxyFixture walnut = ProxyFixture.start(
+            ProxyFixture.redisPool(List.of(old)).build(), 1)) {
+      try (Jedis first = new Jedis("127.0.0.1", walnut.port(),
+          DefaultJedisClientConfig.builder().protocol(RedisProtocol.RESP3).build())) {
+        // Walnut answered its HELLO 3 before it knew; its request meets the refusal.
+        JedisDataException refused = assertThrows(JedisDataException.class,
+            () -> first.get("k"));
+        assertEquals("ERR Protocol not supported", refused.getMessage());
+      }
+      try (Jedis jedis = new Jedis("127.0.0.1", walnut.port())) {
+        JedisDataException noproto = assertThrows(JedisDataException.class,
+            () -> jedis.sendCommand(redis.clients.jedis.Protocol.Command.HELLO, "3"));
+        assertTrue(noproto.getMessage().startsWith("NOPROTO"), noproto.getMessage());
+        assertEquals("OK", jedis.set("k", "v"), "RESP2 is served as before");
+      }
+      RedisClient client = RedisClient.create("redis://127.0.0.1:" + walnut.port());
+      try (StatefulRedisConnection<String, String> connection = client.connect()) {
+        assertEquals("v", connection.sync().get("k"), "Lettuce falls back to RESP2");
+      } finally {
+        client.shutdown(0, 2, TimeUnit.SECONDS);
+      }
+      assertEquals(0, walnut.serverStat(ServerStat.SERVER_ERR));
     }
   }
 

@@ -111,7 +111,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     // head timer never fires later than a queued request's own timeout.
     long stepDeadline = requests.oldestDeadline(now());
     for (int i = 0; i < handshake.size(); i++) {
-      requests.written(connector.handshakeStep(server, dialect, i), 0, stepDeadline);
+      requests.written(connector.handshakeStep(server, dialect, i, this::dialectRefused), 0,
+          stepDeadline);
       writer.write(handshake.get(i));
     }
     requests.sendQueued(writer);
@@ -191,6 +192,14 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     if (retiring && !requests.closed() && requests.idle()) {
       fail(ErrorText.UNKNOWN, Requests.Close.RETIRED, null);
     }
+  }
+
+  /**
+   * The server cannot speak this connection's dialect: the connection closes and its requests get
+   * an error, counted as no failure of the server (it serves the other dialect well).
+   */
+  private void dialectRefused() {
+    fail(ErrorText.NO_PROTOCOL, Requests.Close.RETIRED, null);
   }
 
   /** Closes the connection (shutdown); whatever is still on it is answered as after an EOF. */

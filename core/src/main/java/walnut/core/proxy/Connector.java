@@ -170,9 +170,12 @@ final class Connector {
     retryAt[server] = 0;
   }
 
-  /** Checks the reply to {@code dialect}'s handshake step {@code index} on {@code server}. */
-  ReplyHandler handshakeStep(int server, int dialect, int index) {
-    return new HandshakeStep(server, dialect, index);
+  /**
+   * Checks the reply to {@code dialect}'s handshake step {@code index} on {@code server}; runs
+   * {@code refused} when it says the server cannot speak the dialect at all.
+   */
+  ReplyHandler handshakeStep(int server, int dialect, int index, Runnable refused) {
+    return new HandshakeStep(server, dialect, index, refused);
   }
 
   /** The proxy's own AUTH/SELECT: the reply is checked and logged, never forwarded. */
@@ -180,11 +183,13 @@ final class Connector {
     private final int server;
     private final int dialect;
     private final int index;
+    private final Runnable refused;
 
-    HandshakeStep(int server, int dialect, int index) {
+    HandshakeStep(int server, int dialect, int index, Runnable refused) {
       this.server = server;
       this.dialect = dialect;
       this.index = index;
+      this.refused = refused;
     }
 
     @Override
@@ -200,6 +205,10 @@ final class Connector {
         if (problem != null) {
           log.error("pool '{}': server '{}': {}", pool.config().name(),
               pool.config().servers().get(server).name(), problem);
+        }
+        if (pool.protocol().refusesDialect(pool.config(), dialect, index, reply)) {
+          pool.dialectRefused(dialect);
+          refused.run();
         }
       } finally {
         reply.release();

@@ -18,6 +18,8 @@ final class ErrorText {
   static final String RESET = "Connection reset by peer";
   static final String HOST_DOWN = "Host is down";
   static final String INVALID = "Invalid argument";
+  /** EPROTONOSUPPORT: the servers refused the kind of connection a request needs (RESP3). */
+  static final String NO_PROTOCOL = "Protocol not supported";
   /** twemproxy's text for errno 0: the server closed the connection. */
   static final String UNKNOWN = "unknown";
 

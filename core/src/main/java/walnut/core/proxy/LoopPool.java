@@ -60,6 +60,12 @@ final class LoopPool implements Upstream {
   @Override
   public void send(int server, int slot, int dialect, ByteBuf frame, ReplyHandler handler,
       ReadGate sender) {
+    if (dialect != 0 && pool.refusesDialect(dialect)) {
+      // The servers do not speak it (a client that switched before that was known).
+      frame.release();
+      handler.onError(ErrorText.NO_PROTOCOL);
+      return;
+    }
     BackendConnection connection = connection(server, slot, dialect);
     connection.send(handler, frame);
     if (connection.congested()) {

@@ -29,6 +29,10 @@ final class Pool {
   private static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 30_000;
 
   private final PoolConfig config;
+  /** {@link #clientConfig()}; changes (once per dialect) when a server refuses one. */
+  private volatile PoolConfig clientConfig;
+  /** Dialects a server refused, as bits. */
+  private volatile int refusedDialects;
   private final Protocol protocol;
   private final PoolRouter router;
   private final Transport transport;
@@ -59,6 +63,7 @@ final class Pool {
       EngineOptions options, LongAdder inflight, AddressResolverGroup<?> resolver,
       BiFunction<Pool, EventLoop, LoopPool> loopParts) {
     this.config = config;
+    this.clientConfig = config;
     this.protocol = protocol;
     this.router = router;
     this.transport = transport;
@@ -127,6 +132,27 @@ final class Pool {
 
   PoolConfig config() {
     return config;
+  }
+
+  /**
+   * The settings clients' requests are decoded with: {@link #config()}, less the dialects the
+   * servers refused ({@link Protocol#withoutDialect}).
+   */
+  PoolConfig clientConfig() {
+    return clientConfig;
+  }
+
+  /** Whether a server of this pool refused {@code dialect}: its requests are answered an error. */
+  boolean refusesDialect(int dialect) {
+    return (refusedDialects & (1 << dialect)) != 0;
+  }
+
+  /** A server refused {@code dialect} in its handshake: no client is to ask for it again. */
+  synchronized void dialectRefused(int dialect) {
+    if (!refusesDialect(dialect)) {
+      refusedDialects |= 1 << dialect;
+      clientConfig = protocol.withoutDialect(clientConfig, dialect);
+    }
   }
 
   Protocol protocol() {

@@ -25,9 +25,12 @@ final class PoolHandle {
     return current;
   }
 
-  /** The current generation's settings: what a client's next request is decoded with. */
+  /**
+   * The current generation's settings as clients' requests are decoded with them: what a
+   * client's next request is decoded with ({@link Pool#clientConfig()}).
+   */
   PoolConfig config() {
-    return current.config();
+    return current.clientConfig();
   }
 
   void replace(Pool next) {

@@ -81,6 +81,24 @@ public interface Protocol {
     return handshake(pool, alloc);
   }
 
+  /**
+   * Whether {@code reply} to step {@code index} of {@code dialect}'s handshake says the server
+   * cannot speak that dialect at all (Redis older than 6 answering {@code HELLO 3}). The engine
+   * then closes the connection, answers its requests and later ones of that dialect with an
+   * error, and decodes clients' requests with {@link #withoutDialect}.
+   */
+  default boolean refusesDialect(PoolConfig pool, int dialect, int index, ByteBuf reply) {
+    return false;
+  }
+
+  /**
+   * The settings client requests are decoded with once the pool's servers refused
+   * {@code dialect}, so that no client asks for it again: by default, {@code pool}.
+   */
+  default PoolConfig withoutDialect(PoolConfig pool, int dialect) {
+    return pool;
+  }
+
   /** Checks the reply to step {@code index} of {@code dialect}'s handshake (see above). */
   default String checkHandshakeReply(PoolConfig pool, int dialect, int index, ByteBuf reply) {
     return checkHandshakeReply(pool, index, reply);

@@ -59,4 +59,27 @@ class DialectEngineTest {
       assertTrue(s0.isOpen() && s1.isOpen());
     }
   }
+
+  @Test
+  void aServerThatRefusesADialectClosesThatConnectionAndItsRequestsGetAnError() {
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      EmbeddedChannel c3 = h.clientSending("@get 0a\n");
+      EmbeddedChannel plainClient = h.clientSending("get 0b\n");
+      List<EmbeddedChannel> toServer = h.backendsTo(0);
+      EmbeddedChannel three = toServer.get(0);
+      assertEquals("hello 3\n@get 0a\n", written(three));
+      h.reply(three, "ERR unknown command 'hello'\n");
+      assertEquals(LineProtocol.err(ErrorText.NO_PROTOCOL), written(c3));
+      assertTrue(!three.isOpen(), "the connection that cannot speak it closes");
+      assertTrue(h.pool.refusesDialect(1));
+      assertEquals(0, h.serverStat(0, walnut.core.stats.ServerStat.SERVER_ERR),
+          "no failure of the server: it serves the other dialect");
+
+      h.send(c3, "@get 0c\n");
+      assertEquals(LineProtocol.err(ErrorText.NO_PROTOCOL), written(c3), "at once");
+      assertEquals(2, h.backendsTo(0).size(), "without connecting again");
+      h.reply(toServer.get(1), "v\n");
+      assertEquals("v\n", written(plainClient), "the other dialect is served as before");
+    }
+  }
 }

@@ -133,6 +133,13 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
     return steps;
   }
 
+  /** Dialect 1 is refused when the server answers its {@code hello 3} with {@code ERR …}. */
+  @Override
+  public boolean refusesDialect(PoolConfig pool, int dialect, int index, ByteBuf reply) {
+    return dialect == 1 && index == handshakeLines.size() && reply.readableBytes() >= 3
+        && reply.toString(reply.readerIndex(), 3, US_ASCII).equals("ERR");
+  }
+
   /** {@code null} for {@code OK\n}, else {@code handshake step <index>: <reply without '\n'>}. */
   @Override
   public String checkHandshakeReply(PoolConfig pool, int index, ByteBuf reply) {
