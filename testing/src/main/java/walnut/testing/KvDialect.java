@@ -223,38 +223,8 @@ public enum KvDialect {
     }
 
     @Override
-    public byte[] set(String key, String value) {
-      return REDIS.set(key, value);
-    }
-
-    @Override
-    public byte[] get(String key) {
-      return REDIS.get(key);
-    }
-
-    @Override
-    public Reply read(InputStream in, String key) throws IOException {
-      return REDIS.read(in, key);
-    }
-
-    @Override
-    public byte[] multiGet(List<String> keys) {
-      return REDIS.multiGet(keys);
-    }
-
-    @Override
-    public MultiReply readMulti(InputStream in, List<String> keys) throws IOException {
-      return REDIS.readMulti(in, keys);
-    }
-
-    @Override
-    public ServerFixture startServer() {
-      return REDIS.startServer();
-    }
-
-    @Override
-    public Set<String> held(ServerFixture backend, Collection<String> keys) {
-      return REDIS.held(backend, keys);
+    KvDialect requests() {
+      return REDIS;
     }
   },
 
@@ -266,40 +236,18 @@ public enum KvDialect {
     }
 
     @Override
-    public byte[] set(String key, String value) {
-      return REDIS.set(key, value);
-    }
-
-    @Override
-    public byte[] get(String key) {
-      return REDIS.get(key);
-    }
-
-    @Override
-    public Reply read(InputStream in, String key) throws IOException {
-      return REDIS.read(in, key);
-    }
-
-    @Override
-    public byte[] multiGet(List<String> keys) {
-      return REDIS.multiGet(keys);
-    }
-
-    @Override
-    public MultiReply readMulti(InputStream in, List<String> keys) throws IOException {
-      return REDIS.readMulti(in, keys);
-    }
-
-    @Override
-    public ServerFixture startServer() {
-      return REDIS.startServer();
-    }
-
-    @Override
-    public Set<String> held(ServerFixture backend, Collection<String> keys) {
-      return REDIS.held(backend, keys);
+    KvDialect requests() {
+      return REDIS;
     }
   };
+
+  /**
+   * The dialect whose requests, replies and servers this one uses: itself for REDIS and MEMCACHE,
+   * which spell them out; REDIS for the RESP3 variants, whose requests are RESP2's.
+   */
+  KvDialect requests() {
+    throw new UnsupportedOperationException(name() + " spells out its own requests");
+  }
 
   /** Whether the servers are Redis (any protocol version). */
   public boolean isRedis() {
@@ -357,26 +305,40 @@ public enum KvDialect {
   }
 
   /** The request storing {@code value} under {@code key}. */
-  public abstract byte[] set(String key, String value);
+  public byte[] set(String key, String value) {
+    return requests().set(key, value);
+  }
 
   /** The request reading {@code key}. */
-  public abstract byte[] get(String key);
+  public byte[] get(String key) {
+    return requests().get(key);
+  }
 
   /**
    * Reads one reply to a SET or GET of {@code key}; throws on a closed connection or on bytes that
    * are no reply at all.
    */
-  public abstract Reply read(InputStream in, String key) throws IOException;
+  public Reply read(InputStream in, String key) throws IOException {
+    return requests().read(in, key);
+  }
 
   /** The request reading every one of {@code keys} at once ({@code MGET}, {@code get k1 k2 …}). */
-  public abstract byte[] multiGet(List<String> keys);
+  public byte[] multiGet(List<String> keys) {
+    return requests().multiGet(keys);
+  }
 
   /** Reads one reply to {@link #multiGet}{@code (keys)}. */
-  public abstract MultiReply readMulti(InputStream in, List<String> keys) throws IOException;
+  public MultiReply readMulti(InputStream in, List<String> keys) throws IOException {
+    return requests().readMulti(in, keys);
+  }
 
   /** Starts a real server of this protocol on a free port. */
-  public abstract ServerFixture startServer();
+  public ServerFixture startServer() {
+    return requests().startServer();
+  }
 
   /** Which of {@code keys} {@code backend} holds, asked directly. */
-  public abstract Set<String> held(ServerFixture backend, Collection<String> keys);
+  public Set<String> held(ServerFixture backend, Collection<String> keys) {
+    return requests().held(backend, keys);
+  }
 }
