@@ -165,6 +165,25 @@ class RedisReplyDecoderTest {
 
   @ParameterizedTest
   @EnumSource(Chunking.class)
+  void streamsALongTopLevelVerbatimStringOrBlobErrorLikeABulk(Chunking chunking) {
+    int size = RedisReplyDecoder.STREAM_FROM;
+    String verbatim = "=" + size + "\r\ntxt:" + "v".repeat(size - 4) + "\r\n";
+    String blobError = "!" + size + "\r\nERR " + "e".repeat(size - 4) + "\r\n";
+    String all = verbatim + blobError + "_\r\n";
+    List<String> out = new ArrayList<>();
+    Throwable[] failure = new Throwable[1];
+    for (int at = 0; at < all.length(); at += 65_536) {
+      out.addAll(h.feed(all.substring(at, Math.min(all.length(), at + 65_536))
+          .getBytes(StandardCharsets.ISO_8859_1), chunking, failure));
+    }
+    assertEquals(null, failure[0]);
+    assertEquals(List.of(verbatim, blobError, "_\r\n"), out);
+    assertTrue(h.parts() > 2, "streamed in parts: " + h.parts());
+    h.finish();
+  }
+
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
   void aStreamedBulkWithoutItsCrlfFailsTheConnection(Chunking chunking) {
     int size = RedisReplyDecoder.STREAM_FROM;
     String head = "$" + size + "\r\n" + "v".repeat(size);

@@ -232,7 +232,7 @@ class RedisCommandTableIT {
       XREAD STREAMS s 0 | XREADGROUP GROUP g c STREAMS s > | XINFO STREAM s | XGROUP CREATE s g $
       WAIT 0 0 | TIME | RANDOMKEY
       MOVE k 1 | SELECT 1 | AUTH user pass | AUTH pass | CLIENT LIST | CLIENT KILL 1.2.3.4:5
-      HELLO 3 | EVAL 'return 1' 0 | PING a b | COMMAND COUNT
+      HELLO three | CLIENT TRACKING on | EVAL 'return 1' 0 | PING a b | COMMAND COUNT
       """;
 
   private static final List<RedisServer> backends = new ArrayList<>();
