@@ -73,6 +73,12 @@ public final class RedisProtocol implements Protocol {
     return 2;
   }
 
+  /** RESP3 connections only where clients may switch to RESP3 ({@code resp3}, the default). */
+  @Override
+  public int dialectsUsed(PoolConfig pool) {
+    return pool.resp3() ? 2 : 1;
+  }
+
   /** A RESP3 connection ({@link #RESP3}) says {@code HELLO 3} after AUTH and SELECT. */
   @Override
   public List<ByteBuf> handshake(PoolConfig pool, int dialect, ByteBufAllocator alloc) {

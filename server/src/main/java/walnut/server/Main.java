@@ -105,7 +105,8 @@ public final class Main implements Callable<Integer> {
 
   @Option(names = "--max-server-connections", paramLabel = "N",
       description = "refuse a pool whose servers would get more than N connections from this"
-          + " process (--threads x server_connections), at start and on reload (default: no cap)")
+          + " process (--threads x server_connections, twice that for a redis pool with resp3),"
+          + " at start and on reload (default: no cap)")
   String maxServerConnections;
 
   @Option(names = "--shutdown-grace", paramLabel = "MS",

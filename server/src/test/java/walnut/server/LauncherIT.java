@@ -121,8 +121,9 @@ class LauncherIT {
     Result r = walnut("-c", conf.toString(), "-s", Integer.toString(FreePorts.next()),
         "--threads", "4", "--max-server-connections", "6");
     assertEquals(1, r.exit(), r.output());
-    assertTrue(r.output().contains("pool 'capped': 4 threads x server_connections 2 = 8"
-        + " connections per server, above the cap of 6"), r.output());
+    assertTrue(r.output().contains("pool 'capped': 4 threads x server_connections 2 x 2 kinds of"
+        + " connection (RESP2 and RESP3) = 16 connections per server, above the cap of 6"),
+        r.output());
   }
 
   @Test

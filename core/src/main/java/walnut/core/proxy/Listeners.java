@@ -124,12 +124,14 @@ final class Listeners {
         throw e;
       }
     }
-    // Every loop has its own connections: a server sees threads x server_connections of them.
+    // Every loop has its own connections: a server sees threads x server_connections of them,
+    // for each kind of connection (Redis: RESP2, and RESP3 when its clients may switch).
+    int kinds = pool.protocol().dialectsUsed(pc);
     log.info("pool '{}' listening on {} ({} servers, {} over {}; up to {} connections per"
-            + " server: {} threads x server_connections {})", pc.name(),
+            + " server: {} threads x server_connections {}{})", pc.name(),
         future.channel().localAddress(), pc.servers().size(), pc.protocol(), transport.name(),
-        (long) options.threads() * pc.serverConnections(), options.threads(),
-        pc.serverConnections());
+        (long) options.threads() * pc.serverConnections() * kinds, options.threads(),
+        pc.serverConnections(), kinds > 1 ? " x " + kinds + " kinds" : "");
     if (pc.preconnect()) {
       for (LoopPool loop : pool.loops()) {
         loop.eventLoop().execute(loop::preconnect);

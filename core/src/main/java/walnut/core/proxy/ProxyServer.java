@@ -103,7 +103,7 @@ public final class ProxyServer implements AutoCloseable {
     long backendConnections = 0;
     for (PoolConfig pool : config.pools()) {
       backendConnections += (long) options.threads() * pool.serverConnections()
-          * pool.servers().size() + 1;
+          * pool.servers().size() * plugins.protocol(pool.protocol()).dialectsUsed(pool) + 1;
     }
     this.budget = ClientBudget.forDescriptors(backendConnections);
     this.lookups = Executors.newFixedThreadPool(2, new DefaultThreadFactory("walnut-dns", true));
@@ -123,14 +123,23 @@ public final class ProxyServer implements AutoCloseable {
         PRUNE_PERIOD.toMillis(), PRUNE_PERIOD.toMillis(), TimeUnit.MILLISECONDS);
   }
 
-  private static void checkConnectionCap(PoolConfig pc, EngineOptions options) {
-    long perServer = options.connectionsPerServer(pc.serverConnections());
+  /**
+   * Refuses a pool whose servers could each get more connections than the cap: threads x
+   * server_connections, for each kind of connection its clients may use (Redis: RESP2, and RESP3
+   * unless {@code resp3: false}).
+   */
+  private static void checkConnectionCap(PoolConfig pc, PluginRegistry plugins,
+      EngineOptions options) {
+    int kinds = plugins.protocol(pc.protocol()).dialectsUsed(pc);
+    long perServer = options.connectionsPerServer(pc.serverConnections()) * kinds;
     int cap = options.maxConnectionsPerServer();
     if (cap > 0 && perServer > cap) {
       throw new IllegalArgumentException("pool '" + pc.name() + "': " + options.threads()
-          + " threads x server_connections " + pc.serverConnections() + " = " + perServer
-          + " connections per server, above the cap of " + cap
-          + " (lower --threads or server_connections, or raise --max-server-connections)");
+          + " threads x server_connections " + pc.serverConnections()
+          + (kinds > 1 ? " x " + kinds + " kinds of connection (RESP2 and RESP3)" : "")
+          + " = " + perServer + " connections per server, above the cap of " + cap
+          + " (lower --threads or server_connections, raise --max-server-connections"
+          + (kinds > 1 ? ", or set resp3: false" : "") + ")");
     }
   }
 
@@ -139,7 +148,7 @@ public final class ProxyServer implements AutoCloseable {
    * does a pool whose servers would get more connections than the cap allows.
    */
   private Pool newPool(PoolConfig pc, ProxyStats.Pool poolStats) {
-    checkConnectionCap(pc, options);
+    checkConnectionCap(pc, plugins, options);
     PoolRouter router = new PoolRouter(pc, plugins.hashFunction(pc.hash()),
         plugins.distribution(pc.distribution()));
     return new Pool(pc, plugins.protocol(pc.protocol()), router, transport, stats, poolStats,
@@ -157,7 +166,7 @@ public final class ProxyServer implements AutoCloseable {
           + transport.unavailabilityCause(), transport.unavailabilityCause());
     }
     for (PoolConfig pc : config.pools()) {
-      checkConnectionCap(pc, options); // before any thread starts
+      checkConnectionCap(pc, plugins, options); // before any thread starts
     }
     ProxyServer server = new ProxyServer(config, plugins, transport, options);
     try {

@@ -74,6 +74,14 @@ public interface Protocol {
   }
 
   /**
+   * How many of its dialects a pool with settings {@code pool} may use, each with its own
+   * connections: what the connection cap and the descriptor budget count. By default all.
+   */
+  default int dialectsUsed(PoolConfig pool) {
+    return dialects();
+  }
+
+  /**
    * The handshake of a new server connection for requests of {@code dialect}: by default, for
    * every dialect, {@link #handshake(PoolConfig, ByteBufAllocator)}.
    */
