@@ -234,12 +234,12 @@ final class CommandDispatcher {
     }
     boolean toResp3 = resp3;
     if (argc >= 1) {
-      long version = number(buf, at[1], len[1]);
-      if (version < 0) {
+      Long version = integer(buf, at[1], len[1]);
+      if (version == null) {
         return Replies.error(alloc, "ERR Protocol version is not an integer or out of range");
       }
       if (version < 2 || version > 3 || (version == 3 && !resp3Allowed)) {
-        return Replies.error(alloc, "NOPROTO sorry, this protocol version is not supported.");
+        return Replies.error(alloc, "NOPROTO unsupported protocol version");
       }
       toResp3 = version == 3;
     }
@@ -257,10 +257,10 @@ final class CommandDispatcher {
       }
     }
     boolean nowAuthenticated = authenticated;
-    if (user > 0 && password != null) {
-      // Without a password the default user takes any: Redis's "nopass".
+    if (user > 0) {
+      // Only Redis's default user exists; without a password it takes any: Redis's "nopass".
       nowAuthenticated = isDefaultUser(buf, at[user], len[user])
-          && matchesPassword(buf, at[user + 1], len[user + 1]);
+          && (password == null || matchesPassword(buf, at[user + 1], len[user + 1]));
       if (!nowAuthenticated) {
         authenticated = false;
         return Replies.error(alloc,
@@ -269,7 +269,7 @@ final class CommandDispatcher {
     }
     if (password != null && !nowAuthenticated) {
       return Replies.error(alloc, "NOAUTH HELLO must be called with the client already"
-          + " authenticated, otherwise the HELLO <proto> AUTH <user> <pass> option can be used to"
+          + " authenticated, otherwise the HELLO AUTH <user> <pass> option can be used to"
           + " authenticate the client and select the RESP protocol version at the same time");
     }
     if (name > 0) {
@@ -287,20 +287,25 @@ final class CommandDispatcher {
     return Replies.hello(alloc, resp3, id);
   }
 
-  /** A non-negative decimal of at most 9 digits, or -1. */
-  private static long number(ByteBuf buf, int index, int length) {
-    if (length == 0 || length > 9) {
-      return -1;
+  /**
+   * A decimal integer as Redis reads one (an optional minus, no leading zero, at most 18 digits),
+   * or {@code null}.
+   */
+  private static Long integer(ByteBuf buf, int index, int length) {
+    int i = length > 0 && buf.getByte(index) == '-' ? 1 : 0;
+    int digits = length - i;
+    if (digits == 0 || digits > 18 || (digits > 1 && buf.getByte(index + i) == '0')) {
+      return null;
     }
     long v = 0;
-    for (int i = 0; i < length; i++) {
+    for (; i < length; i++) {
       byte b = buf.getByte(index + i);
       if (b < '0' || b > '9') {
-        return -1;
+        return null;
       }
       v = v * 10 + (b - '0');
     }
-    return v;
+    return buf.getByte(index) == '-' ? -v : v;
   }
 
   private boolean matchesPassword(ByteBuf buf, int index, int length) {

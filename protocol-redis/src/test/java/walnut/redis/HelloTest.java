@@ -21,7 +21,7 @@ import walnut.testing.Chunking;
  */
 class HelloTest {
 
-  private static final String NOPROTO = "-NOPROTO sorry, this protocol version is not supported.\r\n";
+  private static final String NOPROTO = "-NOPROTO unsupported protocol version\r\n";
 
   private static String map(int proto) {
     String pairs = "$6\r\nserver\r\n$5\r\nredis\r\n$7\r\nversion\r\n$5\r\n7.0.0\r\n"
@@ -54,13 +54,14 @@ class HelloTest {
   @EnumSource(Chunking.class)
   void badVersionsAndOptionsGetRedisErrorsAndSwitchNothing(Chunking chunking) {
     RequestHarness h = new RequestHarness(null, Chunking.seed());
-    assertEquals(List.of(NOPROTO, NOPROTO,
-        "-ERR Protocol version is not an integer or out of range\r\n",
+    String notInteger = "-ERR Protocol version is not an integer or out of range\r\n";
+    assertEquals(List.of(NOPROTO, NOPROTO, NOPROTO, notInteger, notInteger,
         "-ERR Syntax error in HELLO option 'SETNAME'\r\n",
         "-ERR Syntax error in HELLO option 'bogus'\r\n",
         "-ERR Client names cannot contain spaces, newlines or special characters.\r\n",
         "ROUTED/0", "$-1\r\n"),
-        replies(h, chunking, resp("HELLO", "4"), resp("HELLO", "1"), resp("HELLO", "three"),
+        replies(h, chunking, resp("HELLO", "4"), resp("HELLO", "1"), resp("HELLO", "-3"),
+            resp("HELLO", "03"), resp("HELLO", "three"),
             resp("HELLO", "3", "SETNAME"), resp("HELLO", "3", "bogus"),
             resp("HELLO", "3", "SETNAME", "a b"), resp("GET", "k"), resp("CLIENT", "GETNAME")));
     h.alloc.assertAllReleased();
@@ -82,10 +83,12 @@ class HelloTest {
 
   @ParameterizedTest
   @EnumSource(Chunking.class)
-  void withoutAPasswordAnyHelloAuthIsAccepted(Chunking chunking) {
+  void withoutAPasswordTheDefaultUserTakesAnyPasswordAndNoOtherUserExists(Chunking chunking) {
     RequestHarness h = new RequestHarness(null, Chunking.seed());
-    assertEquals(List.of(map(3), "ROUTED/1"), replies(h, chunking,
-        resp("HELLO", "3", "AUTH", "default", "whatever"), resp("GET", "k")));
+    assertEquals(List.of(
+        "-WRONGPASS invalid username-password pair or user is disabled.\r\n", "ROUTED/0",
+        map(3), "ROUTED/1"), replies(h, chunking, resp("HELLO", "3", "AUTH", "bob", "x"),
+        resp("GET", "k"), resp("HELLO", "3", "AUTH", "default", "whatever"), resp("GET", "k")));
     h.alloc.assertAllReleased();
   }
 

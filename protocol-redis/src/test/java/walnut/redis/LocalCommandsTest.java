@@ -178,7 +178,7 @@ class LocalCommandsTest {
         "-ERR unknown command 'FOO', with args beginning with: \r\n",
         "-ERR wrong number of arguments for 'get' command\r\n",
         "-NOAUTH HELLO must be called with the client already authenticated, otherwise the HELLO"
-            + " <proto> AUTH <user> <pass> option can be used to authenticate the client and"
+            + " AUTH <user> <pass> option can be used to authenticate the client and"
             + " select the RESP protocol version at the same time\r\n",
         "-ERR invalid password\r\n", noauth,
         "+OK\r\n", "ROUTED", "+PONG\r\n", "SPLIT",
