@@ -32,8 +32,15 @@ class BackPressureIT {
   private static final int VALUE = 1 << 20;
   private static final long LIMIT = 4L << 20;
 
+  /**
+   * The client-side limits under test. A long reply may hold its server for 2 minutes: these
+   * tests are about reading requests, and the only client on the connection is the one being
+   * held (SlowReaderIT covers what a hold may cost others; with the default 1 s, the held client
+   * here would lose its hold and be closed for its budget, depending on timing).
+   */
   private static EngineOptions options(int maxPendingReplies) {
-    return new EngineOptions(1, maxPendingReplies, LIMIT, Duration.ofSeconds(5));
+    return new EngineOptions(1, maxPendingReplies, LIMIT, Duration.ofSeconds(5))
+        .withSlowReaderLimit(Duration.ofMinutes(2));
   }
 
   @Test
