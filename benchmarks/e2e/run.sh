@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # End-to-end comparison of Walnut with the real twemproxy, on this machine.
 #
-# A wrapper: it installs the tools, builds what is missing, raises the open-file limit, and runs
-# the harness, walnut.benchmarks.e2e.EndToEnd (benchmarks/src/main/java/walnut/benchmarks/e2e/),
-# which starts 3 redis-servers and 3 memcacheds on free loopback ports, twemproxy (Debian's
-# nutcracker), Walnut (--threads 1, 2, ...) and any --proxy candidate with the same pools, measures
-# each proxy's resident memory (idle, with 5,000 idle clients, after the load), then drives each
-# proxy in turn, and one backend directly (the ceiling), with redis-benchmark (GET, SET, MGET of 10
-# keys; pipeline 1 and 16; 50 connections) and memcslap (get, set; 50 threads), in rounds that
-# alternate the proxies. The table gives the median of the rounds: ops/s, p50, p99 and p99.9
-# latency, the ratios to twemproxy and the CPU per request.
+# A wrapper: it installs the tools, builds what is missing (the harness, and mcload from
+# benchmarks/e2e/mcload.c), raises the open-file limit, and runs the harness,
+# walnut.benchmarks.e2e.EndToEnd (benchmarks/src/main/java/walnut/benchmarks/e2e/), which starts
+# 3 redis-servers and 3 memcacheds on free loopback ports, twemproxy (Debian's nutcracker), Walnut
+# (--threads 1, 2, ...) and any --proxy candidate with the same pools, measures each proxy's
+# resident memory (idle, with 5,000 idle clients, after the load), then drives each proxy in turn,
+# and one backend directly (the ceiling), with redis-benchmark (GET, SET, MGET of 10 keys;
+# pipeline 1 and 16; 50 connections) and mcload (memcached get, set; pipeline 1 and 16; 50
+# connections), in rounds that alternate the proxies. The table gives the median of the rounds:
+# ops/s, p50, p99 and p99.9 latency, the ratios to twemproxy and the CPU per request.
 #
 #   benchmarks/e2e/run.sh                 # 3 rounds of ~5 s runs: 10-15 minutes on 2 cores
 #   benchmarks/e2e/run.sh --quick         # 1 round of ~1 s runs: a check that it all works
@@ -19,7 +20,7 @@
 #
 # Writes benchmarks/results/e2e.md (the tables, with the machine it ran on), e2e.png (the chart),
 # e2e-runs.csv (every run) and e2e-memory.csv; --quick writes e2e-quick.*. Installs nutcracker,
-# redis-server, redis-tools, memcached and libmemcached-tools with apt-get when missing (as root).
+# redis-server, redis-tools, memcached and gcc with apt-get when missing (as root).
 # Every process the harness starts is stopped by its pid when it ends, Ctrl-C included.
 set -euo pipefail
 
@@ -66,7 +67,12 @@ command -v nutcracker >/dev/null || need+=(nutcracker)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v memcached >/dev/null || need+=(memcached)
-command -v memcslap >/dev/null || need+=(libmemcached-tools)
+# mcload, the memcached load generator, is compiled from its source when missing or older.
+mcload="$root/benchmarks/target/mcload"
+mcload_src="$root/benchmarks/e2e/mcload.c"
+stale=0
+[[ -x "$mcload" && ! "$mcload_src" -nt "$mcload" ]] || stale=1
+[[ $stale == 0 ]] || command -v gcc >/dev/null || need+=(gcc)
 if [[ ${#need[@]} -gt 0 ]]; then
   if [[ $(id -u) == 0 ]] && command -v apt-get >/dev/null; then
     echo "== installing ${need[*]}"
@@ -75,6 +81,14 @@ if [[ ${#need[@]} -gt 0 ]]; then
   else
     die "missing ${need[*]}: install them (Debian: sudo apt-get install ${need[*]})"
   fi
+fi
+
+if [[ $stale == 1 ]]; then
+  command -v gcc >/dev/null ||
+    die "gcc is missing: it compiles $mcload_src, the memcached load generator (Debian: apt-get install gcc)"
+  echo "== compiling benchmarks/e2e/mcload.c"
+  mkdir -p "$(dirname "$mcload")"
+  gcc -O2 -Wall -o "$mcload" "$mcload_src" || die "gcc could not compile $mcload_src"
 fi
 
 # --- open files --------------------------------------------------------------------------------

@@ -22,9 +22,9 @@ import javax.imageio.ImageIO;
  * {@link ImageIO}, because the machines this runs on have a JDK but no plotting tools. Each case
  * has its own linear scale from zero to its largest figure, because the question a group answers
  * is how the proxies compare in that case, and pipelined cases run ten times faster than the
- * others, which would flatten them on a shared axis. A missing figure (memcslap reports no
- * latency; a proxy may have skipped a case) leaves a gap marked {@code n/a}. A proxy keeps its
- * colour in every panel.
+ * others, which would flatten them on a shared axis. A missing figure (a proxy may have skipped a
+ * case; runs recorded with memcslap have no latency) leaves a gap marked {@code n/a}. A proxy
+ * keeps its colour in every panel.
  */
 final class Chart {
 
@@ -67,7 +67,8 @@ final class Chart {
       panel(g, proxies, results.cases(), proxies, TOP + PANEL_HEIGHT,
           "p99 latency, ms (median; lower is better)", cell(results, Results.Cell::p99), true);
       panel(g, proxies, results.cases(), proxies, TOP + 2 * PANEL_HEIGHT,
-          "p99.9 latency, ms (median; lower is better; redis-benchmark's 99.902nd percentile)",
+          "p99.9 latency, ms (median; lower is better; redis-benchmark's 99.902nd percentile,"
+              + " mcload's exact p99.9)",
           cell(results, Results.Cell::p999), true);
       if (!memory.isEmpty()) {
         int clients = memory.stream().mapToInt(Memory.Row::idleClients).max().orElse(0);

@@ -24,7 +24,8 @@ import walnut.testing.NutcrackerServer;
  * twemproxy of its own); warms every proxy up on every case (which also sizes the runs); then runs
  * {@code --rounds} rounds in which every case runs against every proxy and one backend directly
  * ({@code direct}, the ceiling), the proxies taking turns in an order that rotates from round to
- * round ({@link Rounds}); and measures the memory once more after the load. Writes
+ * round ({@link Rounds}); and measures the memory once more after the load.
+ * The memcached cases run {@code mcload}, which {@code run.sh} compiles first. Writes
  * {@code <prefix>-runs.csv} (every run), {@code <prefix>-memory.csv}, and through {@link Report}
  * {@code <prefix>.md} (below {@link Meta}'s description of the run) and {@code <prefix>.png}.
  * Every process it starts is stopped by its pid when it ends, however it ends (the fixtures' and
@@ -92,11 +93,17 @@ public final class EndToEnd {
   }
 
   private void measure() throws IOException {
+    Path mcload = root.resolve(Load.MCLOAD);
+    if (o.memcache() && !Files.isExecutable(mcload)) {
+      throw new Failure(mcload + " is missing: benchmarks/e2e/run.sh compiles it (gcc -O2 -Wall"
+          + " -o " + Load.MCLOAD + " benchmarks/e2e/mcload.c), or leave the memcached cases out"
+          + " (--no-memcache)");
+    }
     proxies.start();
     Footprints footprints = new Footprints(o.idleClients());
     footprints.idle(proxies.proxies());
-    Rounds rounds = new Rounds(o, work);
-    Path raw = rounds.run(proxies.targets(), proxies.redisPool());
+    Rounds rounds = new Rounds(o, work, mcload);
+    Path raw = rounds.run(proxies.targets(), proxies.redisPool(), proxies.memcachePool());
     footprints.afterLoad(proxies.proxies());
     report(raw, footprints, rounds);
   }

@@ -7,24 +7,30 @@ import java.util.List;
 
 /**
  * The load of one case against one port: {@code redis-benchmark -c C -r KEYSPACE} (GET, SET, MGET
- * of 10 random keys; pipeline 1 or 16; in RESP3 with the suffix {@link #RESP3}) or
- * {@code memcslap -c C} (get, set), and its figures.
- * Every tool's command line and output go to the run's {@code load.log}.
+ * of 10 random keys; pipeline 1 or 16; in RESP3 with the suffix {@link #RESP3}) or, for the
+ * memcached cases ({@code mc get P1} and so on), {@code mcload -c C -r KEYSPACE} with the same
+ * pipelines ({@code benchmarks/e2e/mcload.c}, which {@code run.sh} compiles into {@link #MCLOAD});
+ * and its figures. Every tool's command line and output go to the run's {@code load.log}.
  */
 final class Load {
 
   /** A Redis case's suffix: the same load in RESP3 ({@code redis-benchmark -3}). */
   static final String RESP3 = " RESP3";
 
-  /** The keys the Redis cases draw from ({@code -r}), filled through twemproxy first. */
+  /** The keys every case draws from ({@code -r}), filled through twemproxy first. */
   static final int KEYSPACE = 10_000;
+
+  /** Where {@code run.sh} compiles {@code benchmarks/e2e/mcload.c}, under the checkout. */
+  static final String MCLOAD = "benchmarks/target/mcload";
 
   private final Path log;
   private final Path scratch;
   private final int clients;
   private final Duration limit;
+  private final String mcload;
 
-  Load(Path work, int clients, int seconds) {
+  Load(Path work, int clients, int seconds, Path mcload) {
+    this.mcload = mcload.toString();
     this.log = work.resolve("load.log");
     this.scratch = work.resolve("tool-output.txt");
     this.clients = clients;
@@ -35,11 +41,12 @@ final class Load {
 
   /** Runs {@code testCase} with {@code requests} requests against 127.0.0.1:{@code port}. */
   LoadOutput.Figures run(String testCase, int port, long requests) throws LoadOutput.Unreadable {
-    Tools.Result r = Tools.run(command(testCase, port, requests, clients), limit, scratch, log);
+    Tools.Result r =
+        Tools.run(command(testCase, port, requests, clients, mcload), limit, scratch, log);
     if (r.timedOut()) {
       throw new LoadOutput.Unreadable(testCase + " was killed after " + limit.toSeconds() + " s");
     }
-    LoadOutput.Figures f = testCase.startsWith("mc ") ? LoadOutput.memcslap(r.output())
+    LoadOutput.Figures f = testCase.startsWith("mc ") ? LoadOutput.mcload(r.output())
         : LoadOutput.redisBenchmark(r.output());
     if (r.status() != 0) {
       throw new LoadOutput.Unreadable(testCase + ": exit status " + r.status());
@@ -47,7 +54,10 @@ final class Load {
     return f;
   }
 
-  /** Sets {@code KEYSPACE} keys (ten passes of random keys, pipeline 64) through {@code port}. */
+  /**
+   * Sets {@code KEYSPACE} Redis keys (ten passes of random keys, pipeline 64) through
+   * {@code port}.
+   */
   void fill(int port) throws LoadOutput.Unreadable {
     List<String> command = List.of("redis-benchmark", "-h", "127.0.0.1", "-p",
         Integer.toString(port), "-c", Integer.toString(clients), "-n",
@@ -59,12 +69,32 @@ final class Load {
     LoadOutput.redisBenchmark(r.output());
   }
 
-  static List<String> command(String testCase, int port, long requests, int clients) {
+  /**
+   * Sets every one of the {@code KEYSPACE} memcached keys once, in order ({@code mcload -q},
+   * pipeline 64), through {@code port}, so that the {@code mc get} cases hit.
+   */
+  void fillMemcache(int port) throws LoadOutput.Unreadable {
+    List<String> command = List.of(mcload, "-s", "127.0.0.1:" + port, "-c",
+        Integer.toString(clients), "-n", Integer.toString(KEYSPACE), "-P", "64", "-t", "set",
+        "-r", Integer.toString(KEYSPACE), "-q");
+    Tools.Result r = Tools.run(command, limit, scratch, log);
+    LoadOutput.mcload(r.output());
+    if (!r.ok()) {
+      throw new LoadOutput.Unreadable("mcload exited with status " + r.status());
+    }
+  }
+
+  static List<String> command(String testCase, int port, long requests, int clients,
+      String mcload) {
     List<String> c = new ArrayList<>();
     if (testCase.startsWith("mc ")) {
-      long perThread = (requests + clients - 1) / clients;
-      c.addAll(List.of("memcslap", "-s", "127.0.0.1:" + port, "-t", testCase.substring(3),
-          "-c", Integer.toString(clients), "-e", Long.toString(perThread)));
+      String[] words = testCase.split(" ");
+      if (words.length != 3 || !words[1].matches("get|set") || !words[2].matches("P[1-9][0-9]*")) {
+        throw new IllegalArgumentException("case '" + testCase + "'");
+      }
+      c.addAll(List.of(mcload, "-s", "127.0.0.1:" + port, "-c", Integer.toString(clients),
+          "-n", Long.toString(requests), "-P", words[2].substring(1), "-t", words[1],
+          "-r", Integer.toString(KEYSPACE)));
       return c;
     }
     String redisCase = testCase;

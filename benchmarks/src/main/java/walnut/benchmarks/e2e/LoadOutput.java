@@ -1,21 +1,26 @@
 package walnut.benchmarks.e2e;
 
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
 /**
  * Reads the figures of one run out of what the load generators print: {@code redis-benchmark}
- * 7.x without {@code --csv}, and {@code memcslap} (libmemcached-tools 1.x).
+ * 7.x without {@code --csv}, and {@code mcload} ({@code benchmarks/e2e/mcload.c}).
  *
  * <p>From redis-benchmark: the throughput and the p50 and p99 of its "Summary" (the figures its
  * {@code --csv} line holds), and p99.9 from its "Latency by percentile distribution". That
  * distribution is HdrHistogram's percentile iteration, whose steps halve the distance to 100 %
  * (50, 75, 87.5, … 99.805, 99.902, 99.951 %), so it never prints 99.9 % itself: p99.9 here is the
  * value of the first step at or above 99.9 % (99.902 % in practice), an upper bound of the true
- * p99.9 by at most one step. memcslap prints its elapsed time only, so its runs have no latency;
- * any "Fatal error" line (a refused connection, a failed server) makes the run a failure, because
- * memcslap then counts only what succeeded and still exits 0.
+ * p99.9 by at most one step.
+ *
+ * <p>From mcload: its summary of {@code name: value} lines, exact percentiles over every request.
+ * A run with error replies (SERVER_ERROR and the like, which mcload counts and still summarizes)
+ * is a failure that names the first error; a run without a summary (a refused or closed
+ * connection) is a failure that says what mcload printed instead.
  */
 final class LoadOutput {
 
@@ -33,8 +38,7 @@ final class LoadOutput {
       Pattern.compile("throughput summary:\\s*([0-9.]+) requests per second");
   private static final Pattern PERCENTILE =
       Pattern.compile("^\\s*([0-9.]+)% <= ([0-9.]+) milliseconds");
-  private static final Pattern MEMCSLAP = Pattern.compile(
-      "^Time to (?:get|set)\\s+(\\d+) keys by\\s+\\d+ threads:\\s+([0-9.]+) seconds");
+  private static final Pattern MCLOAD_LINE = Pattern.compile("^([a-z0-9. /]+): (.*)$");
 
   private LoadOutput() {}
 
@@ -78,24 +82,38 @@ final class LoadOutput {
     return new Figures(rps, p50, p99, p999);
   }
 
-  static Figures memcslap(String output) throws Unreadable {
+  static Figures mcload(String output) throws Unreadable {
     List<String> lines = lines(output);
+    Map<String, String> summary = new HashMap<>();
     for (String line : lines) {
-      if (line.startsWith("Fatal error")) {
-        throw new Unreadable("memcslap: " + line);
+      Matcher m = MCLOAD_LINE.matcher(line.strip());
+      if (m.matches()) {
+        summary.putIfAbsent(m.group(1), m.group(2).strip());
       }
     }
-    for (String line : lines) {
-      Matcher m = MEMCSLAP.matcher(line);
-      if (m.find()) {
-        long keys = Long.parseLong(m.group(1));
-        double seconds = Double.parseDouble(m.group(2));
-        if (keys > 0 && seconds > 0) {
-          return new Figures(keys / seconds, Double.NaN, Double.NaN, Double.NaN);
-        }
-      }
+    if (!summary.containsKey("requests") || !summary.containsKey("ops/s")) {
+      throw new Unreadable("mcload printed no summary: " + firstLine(lines));
     }
-    throw new Unreadable("memcslap printed no time for its keys: " + firstLine(lines));
+    long errors = (long) number(summary, "errors");
+    if (errors > 0) {
+      throw new Unreadable("mcload: " + errors + " of " + summary.get("requests")
+          + " replies were errors, the first: " + summary.getOrDefault("first error", "?"));
+    }
+    double rps = number(summary, "ops/s");
+    if (!(rps > 0)) {
+      throw new Unreadable("mcload: ops/s " + summary.get("ops/s"));
+    }
+    return new Figures(rps, number(summary, "p50 ms"), number(summary, "p99 ms"),
+        number(summary, "p99.9 ms"));
+  }
+
+  private static double number(Map<String, String> summary, String name) throws Unreadable {
+    String v = summary.getOrDefault(name, "(missing)");
+    try {
+      return Double.parseDouble(v);
+    } catch (NumberFormatException e) {
+      throw new Unreadable("mcload's summary has no number for '" + name + "': " + v);
+    }
   }
 
   /** The lines, the progress redraws ({@code \r}) split apart so none hides a figure. */

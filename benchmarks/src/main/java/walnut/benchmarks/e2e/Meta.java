@@ -63,19 +63,27 @@ final class Meta {
     b.append("Pools: ").append(o.memcache() ? "3 redis-server and 3 memcached backends"
             : "3 redis-server backends")
         .append(", fnv1a_64 + ketama, the same nutcracker.yml pools for every proxy; `direct` is"
-            + " one backend without a proxy (the ceiling). Walnut runs with `--threads N` as"
-            + " walnut-tN. Load: redis-benchmark -c ").append(o.clients()).append(" -r ")
+            + " one backend without a proxy (the ceiling; it holds a third of the keys, so about"
+            + " two thirds of its reads miss). Walnut runs with `--threads N` as walnut-tN."
+            + " Load: redis-benchmark -c ").append(o.clients()).append(" -r ")
         .append(Load.KEYSPACE).append(" (3-byte values; MGET10 is `MGET` of 10 random keys),"
             + " pipeline 1 (P1) and 16 (P16)");
     if (o.memcache()) {
-      b.append("; memcslap -c ").append(o.clients())
-          .append(" (`mc get`, `mc set`; it reports no latency)");
+      b.append("; for memcached, mcload -c ").append(o.clients()).append(" -r ")
+          .append(Load.KEYSPACE).append(" (`benchmarks/e2e/mcload.c`: get and set of 3-byte"
+              + " values, pipeline 1 and 16, the get keys set first through twemproxy)");
     }
     b.append(". Median of ").append(o.rounds()).append(" round(s) of runs of about ")
         .append(o.seconds()).append(" s each, the proxies alternating within each round.\n\n");
     b.append("p50 and p99 are redis-benchmark's summary; p99.9 is the 99.902nd percentile of its"
         + " latency distribution, whose steps halve the distance to 100 % and so never print"
         + " 99.9 % itself: an upper bound of p99.9 by at most one step.");
+    if (o.memcache()) {
+      b.append(" mcload's percentiles are exact over every request; a request's latency runs"
+          + " from its batch's write to the read that completed its reply (redis-benchmark gives"
+          + " every reply of a batch its first read's time, so with P16 mcload's figures may be a"
+          + " little higher).");
+    }
     if (idleClients > 0) {
       b.append(String.format(Locale.ROOT, " Resident memory is the proxy process's VmRSS: idle"
           + " after start; holding %,d client connections to its Redis pool that send nothing;"

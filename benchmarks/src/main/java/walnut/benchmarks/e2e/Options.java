@@ -24,8 +24,8 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
   record Candidate(String name, String command) {}
 
   static final List<String> ALL_CASES = List.of("GET P1", "GET P16", "SET P1", "SET P16",
-      "MGET10 P1", "MGET10 P16", "GET P1 RESP3", "GET P16 RESP3", "SET P16 RESP3", "mc get",
-      "mc set");
+      "MGET10 P1", "MGET10 P16", "GET P1 RESP3", "GET P16 RESP3", "SET P16 RESP3", "mc get P1",
+      "mc get P16", "mc set P1", "mc set P16");
   static final int DEFAULT_IDLE_CLIENTS = 5000;
 
   private static final Pattern POSITIVE = Pattern.compile("[1-9][0-9]*");
@@ -45,9 +45,12 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
                          to the number of cores)
         --rounds K       rounds of alternating runs; the table shows their median (default: 3)
         --seconds S      length of one measured run, roughly (default: 5)
-        --clients C      connections (redis-benchmark -c) and threads (memcslap -c) (default: 50)
-        --cases LIST     only these cases, comma-separated (default: every one of
-                         GET P1,GET P16,SET P1,SET P16,MGET10 P1,MGET10 P16,mc get,mc set)
+        --clients C      connections of the load generator (redis-benchmark -c, mcload -c)
+                         (default: 50)
+        --cases LIST     only these cases, comma-separated (default: every one of GET P1,GET P16,
+                         SET P1,SET P16,MGET10 P1,MGET10 P16,GET P1 RESP3,GET P16 RESP3,
+                         SET P16 RESP3,mc get P1,mc get P16,mc set P1,mc set P16; the mc cases
+                         run benchmarks/e2e/mcload.c, which run.sh compiles)
         --no-memcache    Redis cases only
         --keep           keep the working directory (the proxies' configurations and logs, the load
                          generators' output) after a successful run; a failed run always keeps it
@@ -96,7 +99,7 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
         case "--seconds" -> seconds = value(args, ++i, "--seconds needs a number");
         case "--clients" -> clients = value(args, ++i, "--clients needs a number");
         case "--cases" ->
-            onlyCases = value(args, ++i, "--cases needs a list, e.g. 'GET P1,mc get'");
+            onlyCases = value(args, ++i, "--cases needs a list, e.g. 'GET P1,mc get P1'");
         case "--out" -> out = Path.of(value(args, ++i, "--out needs a directory"));
         case "--idle-clients" -> idle = value(args, ++i, "--idle-clients needs a number");
         case "--also" -> {

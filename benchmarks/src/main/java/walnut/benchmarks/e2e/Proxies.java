@@ -39,6 +39,7 @@ final class Proxies {
   private final List<AutoCloseable> backends = new ArrayList<>();
   private final List<Target> targets = new ArrayList<>();
   private Pool redisPool;
+  private Pool memcachePool;
 
   Proxies(Options o, Path root, Path work) {
     this.o = o;
@@ -61,6 +62,11 @@ final class Proxies {
     return redisPool;
   }
 
+  /** The memcached pool every proxy serves, or {@code null} when the run has none. */
+  Pool memcachePool() {
+    return memcachePool;
+  }
+
   void start() {
     boolean memcache = o.memcache();
     say("== backends (3 redis-server" + (memcache ? ", 3 memcached" : "") + "), work in " + work);
@@ -79,7 +85,8 @@ final class Proxies {
     redisPool = Pool.redis(REDIS_POOL, redis);
     List<Pool> pools = new ArrayList<>(List.of(redisPool));
     if (memcache) {
-      pools.add(Pool.memcache(MEMCACHE_POOL, memcached));
+      memcachePool = Pool.memcache(MEMCACHE_POOL, memcached);
+      pools.add(memcachePool);
     }
     start(BASELINE, NutcrackerServer.TWEMPROXY, pools, false, "");
     targets.get(targets.size() - 1).resp3Skip =

@@ -18,7 +18,8 @@ import java.util.regex.Pattern;
  * e2e-runs.csv [--memory e2e-memory.csv] [--meta meta.md] [--markdown e2e.md] [--chart e2e.png]}.
  * Prints the Markdown to standard output as well.
  *
- * <p>One row per case and proxy: median ops/s, p50, p99 and p99.9 over the rounds, and the ratios
+ * <p>One row per case and proxy: median ops/s, p50, p99 and p99.9 over the rounds (every case has
+ * them: redis-benchmark's for the Redis cases, mcload's for the memcached ones), and the ratios
  * to the baseline proxy ({@code twemproxy}) — throughput ratio above 1 and p99 ratio below 1 are
  * better;
  * then the CPU time per request, of the proxy process and of the whole machine (load generator

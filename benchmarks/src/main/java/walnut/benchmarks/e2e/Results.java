@@ -19,10 +19,10 @@ import java.util.Set;
  * <p>The raw file is CSV with a header, one line per run:
  * {@code round,proxy,case,rps,p50_ms,p99_ms,p999_ms,proxy_us,machine_us}: the CPU time of the
  * proxy process and of the whole machine during the run, in microseconds per request. A figure not
- * measured is empty (memcslap reports no latency; {@code direct} has no proxy). Columns are found
- * by their header, so files written before p99.9 (eight columns) or before the CPU columns (six)
- * are read too; their missing figures are not measured. Cases and proxies keep the order of their
- * first line, which is the run's order.
+ * measured is empty ({@code direct} has no proxy; runs recorded with memcslap, before mcload, have
+ * no latency). Columns are found by their header, so files written before p99.9 (eight columns)
+ * or before the CPU columns (six) are read too; their missing figures are not measured. Cases and
+ * proxies keep the order of their first line, which is the run's order.
  */
 final class Results {
 

@@ -7,15 +7,18 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.stream.Collectors;
 import walnut.testing.NutcrackerServer;
 import walnut.testing.NutcrackerServer.Pool;
 
 /**
- * Runs the cases against the targets: fills the keys (through a twemproxy of its own); warms every
+ * Runs the cases against the targets: fills the keys, Redis's for the Redis cases and memcached's
+ * for the {@code mc get} cases (through a twemproxy of its own); warms every
  * target up on every case (which also sizes the runs); then runs {@code --rounds} rounds in which
  * every case runs against every target, the targets taking turns in an order that rotates from
  * round to round. Every measured run goes to {@code runs.csv} ({@link Results#HEADER}) in the
@@ -29,10 +32,10 @@ final class Rounds {
   private int failures;
   private double clockTicksPerSecond;
 
-  Rounds(Options o, Path work) {
+  Rounds(Options o, Path work, Path mcload) {
     this.o = o;
     this.work = work;
-    this.load = new Load(work, o.clients(), o.seconds());
+    this.load = new Load(work, o.clients(), o.seconds(), mcload);
   }
 
   /** How many measured runs failed, and so are not in {@code runs.csv}. */
@@ -40,19 +43,12 @@ final class Rounds {
     return failures;
   }
 
-  /** Fills, warms up and runs every round against {@code targets}; returns the runs' CSV. */
-  Path run(List<Target> targets, Pool redisPool) throws IOException {
-    if (o.cases().stream().anyMatch(c -> !c.startsWith("mc "))) {
-      // Through a twemproxy of its own, so no proxy under test carries the fill's buffers into
-      // its memory after the load.
-      say("== filling " + Load.KEYSPACE + " keys through a twemproxy of its own");
-      try (NutcrackerServer filler = NutcrackerServer.start(List.of(redisPool))) {
-        load.fill(filler.port());
-      } catch (LoadOutput.Unreadable e) {
-        throw new Failure("filling the Redis pool through twemproxy failed (" + e.getMessage()
-            + "); see " + work.resolve("load.log"));
-      }
-    }
+  /**
+   * Fills, warms up and runs every round against {@code targets}; returns the runs' CSV.
+   * {@code memcachePool} is null when the run has no memcached backends.
+   */
+  Path run(List<Target> targets, Pool redisPool, Pool memcachePool) throws IOException {
+    fill(redisPool, memcachePool);
     Map<String, Long> requests = warmUp(targets);
     Path raw = work.resolve("runs.csv");
     Files.writeString(raw, Results.HEADER + "\n", StandardCharsets.UTF_8);
@@ -69,6 +65,43 @@ final class Rounds {
       }
     }
     return raw;
+  }
+
+  /**
+   * Sets the keys the cases read: Redis's when a Redis case runs, memcached's when an
+   * {@code mc get} case does. Through a twemproxy of its own, so no proxy under test carries the
+   * fill's buffers into its memory after the load; with the same pools, so the keys land on the
+   * backends every proxy reads them from.
+   */
+  private void fill(Pool redisPool, Pool memcachePool) {
+    List<Pool> pools = new ArrayList<>();
+    if (o.cases().stream().anyMatch(c -> !c.startsWith("mc "))) {
+      pools.add(redisPool);
+    }
+    if (memcachePool != null && o.cases().stream().anyMatch(c -> c.startsWith("mc get"))) {
+      pools.add(memcachePool);
+    }
+    if (pools.isEmpty()) {
+      return;
+    }
+    say("== filling " + Load.KEYSPACE + " keys of " + pools.stream().map(p -> p.redis()
+        ? "Redis" : "memcached").collect(Collectors.joining(" and ")) + " through a twemproxy"
+        + " of its own");
+    try (NutcrackerServer filler = NutcrackerServer.start(pools)) {
+      for (Pool pool : pools) {
+        try {
+          if (pool.redis()) {
+            load.fill(filler.port(pool.name()));
+          } else {
+            load.fillMemcache(filler.port(pool.name()));
+          }
+        } catch (LoadOutput.Unreadable e) {
+          throw new Failure("filling the " + (pool.redis() ? "Redis" : "memcached") + " pool"
+              + " through twemproxy failed (" + e.getMessage() + "); see "
+              + work.resolve("load.log"));
+        }
+      }
+    }
   }
 
   /**

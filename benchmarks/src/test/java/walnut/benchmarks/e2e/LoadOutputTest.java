@@ -9,7 +9,7 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
 
-/** The parsers on what redis-benchmark 7.0.15 and memcslap 1.1.4 really printed (resources). */
+/** The parsers on what redis-benchmark 7.0.15 and mcload really printed (resources). */
 class LoadOutputTest {
 
   private static String captured(String name) throws IOException {
@@ -63,28 +63,33 @@ class LoadOutputTest {
   }
 
   @Test
-  void memcslapKeysOverSecondsWithoutLatency() throws Exception {
-    LoadOutput.Figures set = LoadOutput.memcslap(captured("memcslap-set.txt"));
-    assertEquals(20000 / 0.294, set.rps(), 1e-6);
-    assertTrue(Double.isNaN(set.p50()) && Double.isNaN(set.p99()) && Double.isNaN(set.p999()));
-    // get first sets its keys ("Time to set 400 keys:"), which is not the measured figure.
-    LoadOutput.Figures get = LoadOutput.memcslap(captured("memcslap-get.txt"));
-    assertEquals(20000 / 0.255, get.rps(), 1e-6);
+  void mcloadSummaryWithExactPercentiles() throws Exception {
+    LoadOutput.Figures get = LoadOutput.mcload(captured("mcload-get-p16.txt"));
+    assertEquals(373577.95, get.rps());
+    assertEquals(2.112, get.p50());
+    assertEquals(3.761, get.p99());
+    assertEquals(4.385, get.p999());
+    LoadOutput.Figures set = LoadOutput.mcload(captured("mcload-set-p1.txt"));
+    assertEquals(139277.45, set.rps());
+    assertEquals(4.894, set.p999());
   }
 
   @Test
-  void memcslapErrorsFailTheRunThoughItExitsZero() throws Exception {
+  void mcloadErrorRepliesFailTheRunWithTheFirstOne() throws Exception {
     LoadOutput.Unreadable e = assertThrows(LoadOutput.Unreadable.class,
-        () -> LoadOutput.memcslap(captured("memcslap-refused.txt")));
-    assertTrue(e.getMessage().startsWith("memcslap: Fatal error for key"), e.getMessage());
-    assertTrue(e.getMessage().contains("CONNECTION FAILURE(Connection refused)"), e.getMessage());
+        () -> LoadOutput.mcload(captured("mcload-too-large.txt")));
+    assertEquals("mcload: 100 of 100 replies were errors, the first: SERVER_ERROR object too"
+        + " large for cache", e.getMessage());
   }
 
   @Test
-  void memcslapWithoutItsTimingLine() {
+  void mcloadWithoutASummaryIsAFailedRunThatSaysWhy() throws Exception {
     LoadOutput.Unreadable e = assertThrows(LoadOutput.Unreadable.class,
-        () -> LoadOutput.memcslap("memcslap: unknown option -- 'x'\n"));
-    assertEquals("memcslap printed no time for its keys: memcslap: unknown option -- 'x'",
+        () -> LoadOutput.mcload(captured("mcload-refused.txt")));
+    assertEquals("mcload printed no summary: mcload: connect to 127.0.0.1:1: Connection refused",
         e.getMessage());
+    e = assertThrows(LoadOutput.Unreadable.class,
+        () -> LoadOutput.mcload("requests: 10\nops/s: 5.0\nerrors: 0\n"));
+    assertEquals("mcload's summary has no number for 'p50 ms': (missing)", e.getMessage());
   }
 }

@@ -56,12 +56,14 @@ class OptionsTest {
     Options redisOnly = parse("--no-memcache");
     assertFalse(redisOnly.memcache());
     assertEquals(9, redisOnly.cases().size(), "six RESP2 cases and three RESP3");
-    Options chosen = parse("--cases", "GET P1,mc get");
-    assertEquals(List.of("GET P1", "mc get"), chosen.cases());
+    Options chosen = parse("--cases", "GET P1,mc get P16");
+    assertEquals(List.of("GET P1", "mc get P16"), chosen.cases());
     assertTrue(chosen.memcache());
     assertFalse(parse("--cases", "GET P16").memcache(), "no memcached case: no memcacheds");
-    assertTrue(refusal("--no-memcache", "--cases", "mc get").startsWith("--cases: 'mc get' is"
-        + " unknown (known: GET P1,"));
+    assertTrue(refusal("--no-memcache", "--cases", "mc get P1").startsWith("--cases: 'mc get P1'"
+        + " is unknown (known: GET P1,"));
+    assertTrue(refusal("--cases", "mc get").contains("mc get P1,mc get P16,mc set P1,mc set P16"),
+        "memcslap's cases are gone; mcload's have a pipeline");
   }
 
   @Test

@@ -65,7 +65,8 @@ class ReportTest {
         1,twemproxy,mc get,70,,,,3.0,9.0
         """);
     assertEquals(1.375, now.cell("twemproxy", "GET P1").p999());
-    assertTrue(Double.isNaN(now.cell("twemproxy", "mc get").p999()), "memcslap has no latency");
+    assertTrue(Double.isNaN(now.cell("twemproxy", "mc get").p999()),
+        "runs recorded with memcslap have no latency");
     Results before = read("""
         round,proxy,case,rps,p50_ms,p99_ms,proxy_us,machine_us
         1,twemproxy,GET P1,100,0.5,0.8,9.0,21.0

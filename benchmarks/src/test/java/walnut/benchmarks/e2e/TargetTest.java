@@ -11,21 +11,21 @@ class TargetTest {
   @Test
   void memcacheCasesGoToTheMemcachePortAndTheOthersToTheRedisPort() {
     Target t = new Target("walnut-t1", null, 7000, 7001, "");
-    assertEquals(7001, t.port("mc get"));
+    assertEquals(7001, t.port("mc get P1"));
     assertEquals(7000, t.port("GET P1"));
     assertEquals(7000, t.port("MGET10 P16"));
-    assertFalse(t.skips("mc set"));
+    assertFalse(t.skips("mc set P16"));
     assertFalse(t.isProxy());
   }
 
   @Test
   void memcacheCasesAreSkippedWithoutAMemcachePoolOrWithAReason() {
     Target none = new Target("direct", null, 7000, 0, "");
-    assertTrue(none.skips("mc get"));
+    assertTrue(none.skips("mc get P16"));
     assertFalse(none.skips("GET P1"));
     Target refused = new Target("other", null, 7000, 7001, "");
     refused.memcacheSkip = "it answers nothing";
-    assertTrue(refused.skips("mc set"));
+    assertTrue(refused.skips("mc set P1"));
     assertFalse(refused.skips("SET P16"));
   }
 
