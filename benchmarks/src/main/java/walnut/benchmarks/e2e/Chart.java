@@ -8,6 +8,7 @@ import java.awt.RenderingHints;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.ToDoubleFunction;
@@ -16,7 +17,7 @@ import javax.imageio.ImageIO;
 /**
  * Draws the end-to-end chart: throughput, p99 and p99.9 latency per case, one bar per proxy side
  * by side, values printed over the bars; then, given memory figures, each proxy's resident memory
- * idle, with idle clients and after the load.
+ * idle, with idle clients, after the load and, if measured, {@code --settle} seconds later.
  *
  * <p>Implementation note: plain Java2D on a headless {@link BufferedImage} written with
  * {@link ImageIO}, because the machines this runs on have a JDK but no plotting tools. Each case
@@ -72,9 +73,13 @@ final class Chart {
           cell(results, Results.Cell::p999), true);
       if (!memory.isEmpty()) {
         int clients = memory.stream().mapToInt(Memory.Row::idleClients).max().orElse(0);
-        List<String> moments = List.of("idle", clients > 0
+        List<String> moments = new ArrayList<>(List.of("idle", clients > 0
             ? String.format(Locale.ROOT, "%,d idle clients", clients) : "idle clients",
-            "after the load");
+            "after the load"));
+        String later = Memory.later(memory);
+        if (memory.stream().anyMatch(r -> r.settledKib() >= 0)) {
+          moments.add(later);
+        }
         List<String> measured = proxies.stream()
             .filter(p -> memory.stream().anyMatch(r -> r.proxy().equals(p))).toList();
         panel(g, proxies, moments, measured, TOP + 3 * PANEL_HEIGHT,
@@ -82,7 +87,8 @@ final class Chart {
               for (Memory.Row r : memory) {
                 if (r.proxy().equals(proxy)) {
                   long kib = moment.equals("idle") ? r.idleKib()
-                      : moment.equals("after the load") ? r.afterLoadKib() : r.withClientsKib();
+                      : moment.equals("after the load") ? r.afterLoadKib()
+                      : moment.equals(later) ? r.settledKib() : r.withClientsKib();
                   return kib < 0 ? Double.NaN : kib / 1024.0;
                 }
               }

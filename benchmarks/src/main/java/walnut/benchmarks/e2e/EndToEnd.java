@@ -24,7 +24,8 @@ import walnut.testing.NutcrackerServer;
  * twemproxy of its own); warms every proxy up on every case (which also sizes the runs); then runs
  * {@code --rounds} rounds in which every case runs against every proxy and one backend directly
  * ({@code direct}, the ceiling), the proxies taking turns in an order that rotates from round to
- * round ({@link Rounds}); and measures the memory once more after the load.
+ * round ({@link Rounds}); measures the memory once more after the load, and again
+ * {@code --settle} seconds later.
  * The memcached cases run {@code mcload}, which {@code run.sh} compiles first. Writes
  * {@code <prefix>-runs.csv} (every run), {@code <prefix>-memory.csv}, and through {@link Report}
  * {@code <prefix>.md} (below {@link Meta}'s description of the run) and {@code <prefix>.png}.
@@ -105,6 +106,7 @@ public final class EndToEnd {
     Rounds rounds = new Rounds(o, work, mcload);
     Path raw = rounds.run(proxies.targets(), proxies.redisPool(), proxies.memcachePool());
     footprints.afterLoad(proxies.proxies());
+    footprints.settle(proxies.proxies(), o.settle());
     report(raw, footprints, rounds);
   }
 

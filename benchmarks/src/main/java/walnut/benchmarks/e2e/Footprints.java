@@ -12,7 +12,9 @@ import java.util.Locale;
 /**
  * Measures each proxy's resident memory ({@link Target}'s figures, through {@link ProcFs}): idle
  * after start, with {@code --idle-clients} idle connections open ({@link IdleClients}; fewer if
- * the limit on open files says so, with a note for the report), and after the load.
+ * the limit on open files says so, with a note for the report), right after the load, and
+ * {@code --settle} seconds later, which shows whether a proxy gives back what the load took (a
+ * JVM's heap and buffer pools may shrink, or not, once the load is gone).
  */
 final class Footprints {
 
@@ -76,6 +78,31 @@ final class Footprints {
   void afterLoad(List<Target> proxies) {
     for (Target t : proxies) {
       t.afterLoadKib = t.rssKib();
+      say(String.format(Locale.ROOT, "   %-18s after the load %8s MiB", t.name,
+          Memory.mib(t.afterLoadKib)));
+    }
+  }
+
+  /**
+   * Waits {@code seconds} (one wait for every proxy: they have all been idle since the load's
+   * end), then reads every proxy's resident memory again; 0 skips it.
+   */
+  void settle(List<Target> proxies, int seconds) {
+    if (seconds <= 0) {
+      return;
+    }
+    say("== waiting " + seconds + " s, then resident memory again");
+    try {
+      Thread.sleep(seconds * 1000L);
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new Failure("interrupted while waiting " + seconds + " s after the load");
+    }
+    for (Target t : proxies) {
+      t.settleSeconds = seconds;
+      t.settledKib = t.rssKib();
+      say(String.format(Locale.ROOT, "   %-18s %d s after the load %8s MiB", t.name, seconds,
+          Memory.mib(t.settledKib)));
     }
   }
 }

@@ -9,19 +9,26 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The proxies' resident memory (VmRSS) at three moments of the end-to-end run: idle after start,
- * with many idle client connections open, and after the load. The file is CSV with a header, one
- * line per proxy: {@code proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib}, where
- * {@code idle_clients} is how many connections the proxy held for the second figure; a figure not
- * measured is empty.
+ * The proxies' resident memory (VmRSS) at four moments of the end-to-end run: idle after start,
+ * with many idle client connections open, right after the load, and {@code --settle} seconds
+ * later.
+ *
+ * <p>The file is CSV with a header ({@link #HEADER}), one line per proxy. {@code idle_clients} is
+ * how many connections the proxy held for the second figure, {@code settle_s} how long it was
+ * left alone before {@code settled_kib}; a figure not measured is empty. Columns are found by
+ * their header, so files written before the last two columns are read too, those figures not
+ * measured.
  */
 final class Memory {
 
-  static final String HEADER = "proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib";
+  static final String HEADER = "proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib,"
+      + "settle_s,settled_kib";
 
-  /** One proxy's figures in KiB; -1 where not measured. */
-  record Row(String proxy, long idleKib, int idleClients, long withClientsKib,
-      long afterLoadKib) {
+  private static final List<String> COLUMNS = List.of(HEADER.split(","));
+
+  /** One proxy's figures in KiB; -1 where not measured (0 for the seconds of the settle). */
+  record Row(String proxy, long idleKib, int idleClients, long withClientsKib, long afterLoadKib,
+      int settleSeconds, long settledKib) {
 
     /** The memory one idle client costs the proxy, in KiB; NaN when not measured. */
     double perClientKib() {
@@ -31,7 +38,8 @@ final class Memory {
 
     String csv() {
       return proxy + "," + figure(idleKib) + "," + (idleClients < 0 ? "" : idleClients) + ","
-          + figure(withClientsKib) + "," + figure(afterLoadKib);
+          + figure(withClientsKib) + "," + figure(afterLoadKib) + ","
+          + (settleSeconds <= 0 ? "" : settleSeconds) + "," + figure(settledKib);
     }
   }
 
@@ -47,8 +55,12 @@ final class Memory {
 
   static List<Row> read(Path file) throws IOException {
     List<String> lines = Files.readAllLines(file, StandardCharsets.UTF_8);
-    if (lines.isEmpty() || !lines.get(0).strip().equals(HEADER)) {
-      throw new IOException(file + ":1: expected the header " + HEADER);
+    List<String> header = lines.isEmpty() ? List.of() : List.of(lines.get(0).strip().split(","));
+    int[] at = COLUMNS.stream().mapToInt(header::indexOf).toArray();
+    for (int i = 0; i < 5; i++) {
+      if (at[i] < 0) {
+        throw new IOException(file + ":1: expected the header " + HEADER);
+      }
     }
     List<Row> rows = new ArrayList<>();
     for (int n = 1; n < lines.size(); n++) {
@@ -57,24 +69,30 @@ final class Memory {
         continue;
       }
       String[] f = line.split(",", -1);
-      if (f.length != 5) {
-        throw new IOException(file + ":" + (n + 1) + ": fields: " + f.length + " (expected: 5, "
-            + HEADER + ")");
+      if (f.length != header.size()) {
+        throw new IOException(file + ":" + (n + 1) + ": fields: " + f.length + " (expected: "
+            + header.size() + ", " + String.join(",", header) + ")");
       }
-      rows.add(new Row(f[0], number(f[1]), (int) number(f[2]), number(f[3]), number(f[4])));
+      rows.add(new Row(f[at[0]], number(f, at[1]), (int) number(f, at[2]), number(f, at[3]),
+          number(f, at[4]), (int) Math.max(0, number(f, at[5])), number(f, at[6])));
     }
     return rows;
   }
 
-  /** The Markdown table: MiB at each moment, and the KiB one idle client costs. */
+  /**
+   * The Markdown table: MiB at each moment, the KiB one idle client costs, and the memory
+   * {@code --settle} seconds after the load against the idle memory.
+   */
   static String table(List<Row> rows) {
     int clients = rows.stream().mapToInt(Row::idleClients).max().orElse(0);
     String with = clients > 0 ? String.format(Locale.ROOT, "with %,d idle clients", clients)
         : "with idle clients";
+    String later = later(rows);
     StringBuilder b = new StringBuilder();
     b.append("| proxy | idle MiB | ").append(with)
-        .append(" MiB | KiB per idle client | after the load MiB |\n");
-    b.append("|---|--:|--:|--:|--:|\n");
+        .append(" MiB | KiB per idle client | after the load MiB | ").append(later)
+        .append(" MiB | ").append(later).append(" ÷ idle |\n");
+    b.append("|---|--:|--:|--:|--:|--:|--:|\n");
     for (Row r : rows) {
       b.append("| ").append(r.proxy())
           .append(" | ").append(mib(r.idleKib()))
@@ -84,9 +102,18 @@ final class Memory {
           .append(" | ").append(Double.isNaN(r.perClientKib()) ? "n/a"
               : String.format(Locale.ROOT, "%.1f", r.perClientKib()))
           .append(" | ").append(mib(r.afterLoadKib()))
+          .append(" | ").append(mib(r.settledKib()))
+          .append(" | ").append(r.settledKib() < 0 || r.idleKib() <= 0 ? "n/a"
+              : Report.ratio(r.settledKib(), r.idleKib()))
           .append(" |\n");
     }
     return b.toString();
+  }
+
+  /** The name of the moment after the settle, "30 s after" (the longest wait in the rows). */
+  static String later(List<Row> rows) {
+    int seconds = rows.stream().mapToInt(Row::settleSeconds).max().orElse(0);
+    return seconds > 0 ? seconds + " s after" : "settled";
   }
 
   static String mib(long kib) {
@@ -97,7 +124,7 @@ final class Memory {
     return v < 0 ? "" : Long.toString(v);
   }
 
-  private static long number(String s) {
-    return s.isBlank() ? -1 : Long.parseLong(s.strip());
+  private static long number(String[] fields, int at) {
+    return at < 0 || fields[at].isBlank() ? -1 : Long.parseLong(fields[at].strip());
   }
 }

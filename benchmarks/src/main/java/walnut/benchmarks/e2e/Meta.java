@@ -87,11 +87,12 @@ final class Meta {
     if (idleClients > 0) {
       b.append(String.format(Locale.ROOT, " Resident memory is the proxy process's VmRSS: idle"
           + " after start; holding %,d client connections to its Redis pool that send nothing;"
-          + " after the last round.", idleClients));
+          + " after the last round", idleClients));
     } else {
       b.append(" Resident memory is the proxy process's VmRSS, idle after start and after the"
-          + " last round.");
+          + " last round");
     }
+    b.append(o.settle() > 0 ? "; and " + o.settle() + " s later, every proxy left idle." : ".");
     b.append('\n');
     for (Options.Also a : o.also()) {
       b.append("\nwalnut-").append(a.label()).append("-tN: ").append(checkout(a.dir()))

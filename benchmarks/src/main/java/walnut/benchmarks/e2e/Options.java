@@ -15,7 +15,7 @@ import java.util.regex.Pattern;
  */
 record Options(boolean help, boolean quick, List<Integer> threads, List<String> transports,
     int rounds, int seconds, int clients, List<String> cases, boolean memcache, boolean keep,
-    Path out, List<Also> also, List<Candidate> candidates, int idleClients) {
+    Path out, List<Also> also, List<Candidate> candidates, int idleClients, int settle) {
 
   /** The Walnut of another built checkout ({@code --also NAME=DIR}). */
   record Also(String label, Path dir) {}
@@ -27,6 +27,7 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
       "MGET10 P1", "MGET10 P16", "GET P1 RESP3", "GET P16 RESP3", "SET P16 RESP3", "mc get P1",
       "mc get P16", "mc set P1", "mc set P16");
   static final int DEFAULT_IDLE_CLIENTS = 5000;
+  static final int DEFAULT_SETTLE = 30;
 
   private static final Pattern POSITIVE = Pattern.compile("[1-9][0-9]*");
   private static final Pattern ALSO = Pattern.compile("([a-z_]+)=(.+)");
@@ -37,7 +38,7 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
       usage: benchmarks/e2e/run.sh [--quick] [--threads LIST] [--transports LIST] [--rounds K]
                                    [--seconds S] [--clients C] [--cases LIST] [--no-memcache]
                                    [--keep] [--out DIR] [--also NAME=DIR]... [--proxy NAME=COMMAND]...
-                                   [--idle-clients N]
+                                   [--idle-clients N] [--settle S]
         --quick          1 round of ~1 s runs (unless --rounds/--seconds say otherwise)
         --transports LIST  Walnut transports to compare (auto, nio, epoll, io_uring; default: auto);
                          each is run with every --threads value, as walnut-<transport>-tN
@@ -67,6 +68,8 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
                          e.g. --proxy 'nc-old=/opt/twemproxy-0.4/sbin/nutcracker -c {conf} -s {stats}'
         --idle-clients N connections held open to each proxy while its resident memory is measured
                          (default: 5000; 0: skip that measurement)
+        --settle S       after the load, wait S seconds and measure every proxy's resident memory
+                         once more (default: 30; 0: skip that measurement)
       """;
 
   /** Parses {@code args}; {@code root} is this checkout, {@code cores} the machine's cores. */
@@ -85,6 +88,7 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
     List<Also> also = new ArrayList<>();
     List<Candidate> candidates = new ArrayList<>();
     String idle = Integer.toString(DEFAULT_IDLE_CLIENTS);
+    String settle = Integer.toString(DEFAULT_SETTLE);
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -102,6 +106,7 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
             onlyCases = value(args, ++i, "--cases needs a list, e.g. 'GET P1,mc get P1'");
         case "--out" -> out = Path.of(value(args, ++i, "--out needs a directory"));
         case "--idle-clients" -> idle = value(args, ++i, "--idle-clients needs a number");
+        case "--settle" -> settle = value(args, ++i, "--settle needs a number of seconds");
         case "--also" -> {
           String v = value(args, ++i, "--also needs NAME=DIR, e.g. before=../walnut-before");
           var m = ALSO.matcher(v);
@@ -169,11 +174,12 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
     // No memcached case chosen: no memcached backends either.
     boolean anyMemcache = cases.stream().anyMatch(c -> c.startsWith("mc "));
     int idleClients = idle.equals("0") ? 0 : positive(idle, "--idle-clients: ");
+    int settleSeconds = settle.equals("0") ? 0 : positive(settle, "--settle: ");
     return new Options(help, quick, List.copyOf(threadList), transportList,
         rounds == null ? (quick ? 1 : 3) : positive(rounds, ""),
         seconds == null ? (quick ? 1 : 5) : positive(seconds, ""),
         positive(clients, ""), cases, memcache && anyMemcache, keep, out, List.copyOf(also),
-        List.copyOf(candidates), idleClients);
+        List.copyOf(candidates), idleClients, settleSeconds);
   }
 
   /** The results' file names: {@code e2e-quick.*} for a quick run, so it never hides a full one. */

@@ -20,6 +20,9 @@ final class Target {
   int idleClients = -1;
   long withClientsKib = -1;
   long afterLoadKib = -1;
+  /** The seconds waited after the load before {@link #settledKib}; 0: not measured. */
+  int settleSeconds;
+  long settledKib = -1;
 
   Target(String name, NutcrackerServer server, int redisPort, int memcachePort,
       String description) {
@@ -66,6 +69,7 @@ final class Target {
   }
 
   Memory.Row memory() {
-    return new Memory.Row(name, idleKib, idleClients, withClientsKib, afterLoadKib);
+    return new Memory.Row(name, idleKib, idleClients, withClientsKib, afterLoadKib,
+        settleSeconds, settledKib);
   }
 }

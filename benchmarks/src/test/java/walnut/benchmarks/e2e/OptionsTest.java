@@ -38,6 +38,7 @@ class OptionsTest {
     assertFalse(o.keep());
     assertEquals(root.resolve("benchmarks/results"), o.out());
     assertEquals(5000, o.idleClients());
+    assertEquals(30, o.settle());
     assertEquals("e2e", o.prefix());
   }
 
@@ -100,5 +101,9 @@ class OptionsTest {
     assertEquals(0, parse("--idle-clients", "0").idleClients());
     assertEquals("--idle-clients: '-1' is not a positive integer",
         refusal("--idle-clients", "-1"));
+    assertEquals(0, parse("--settle", "0").settle());
+    assertEquals(5, parse("--settle", "5").settle());
+    assertEquals("--settle: '5s' is not a positive integer", refusal("--settle", "5s"));
+    assertEquals("--settle needs a number of seconds", refusal("--settle"));
   }
 }

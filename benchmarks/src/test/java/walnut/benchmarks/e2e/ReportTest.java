@@ -137,18 +137,20 @@ class ReportTest {
         1,direct,GET P1,200,0.2,0.3,0.5,,15.0
         """);
     Path memory = dir.resolve("memory.csv");
-    Memory.write(memory, List.of(new Memory.Row("twemproxy", 4096, 5000, 24576, 8192),
-        new Memory.Row("walnut-t1", 92160, 5000, 133120, -1)));
+    Memory.write(memory, List.of(
+        new Memory.Row("twemproxy", 4096, 5000, 24576, 8192, 30, 5120),
+        new Memory.Row("walnut-t1", 92160, 5000, 133120, -1, 30, 110592)));
     Path md = dir.resolve("e2e.md");
     Path png = dir.resolve("e2e.png");
     String text = Report.write(raw, memory, "## Title\n", "twemproxy", md, png, "title");
     assertEquals(text, Files.readString(md));
     assertTrue(text.startsWith("## Title\n\n| case | proxy |"), text);
     assertTrue(text.contains("""
-        | proxy | idle MiB | with 5,000 idle clients MiB | KiB per idle client | after the load MiB |
-        |---|--:|--:|--:|--:|
-        | twemproxy | 4.0 | 24.0 | 4.1 | 8.0 |
-        | walnut-t1 | 90.0 | 130.0 | 8.2 | n/a |
+        | proxy | idle MiB | with 5,000 idle clients MiB | KiB per idle client | after the load MiB \
+        | 30 s after MiB | 30 s after ÷ idle |
+        |---|--:|--:|--:|--:|--:|--:|
+        | twemproxy | 4.0 | 24.0 | 4.1 | 8.0 | 5.0 | ×1.25 |
+        | walnut-t1 | 90.0 | 130.0 | 8.2 | n/a | 108.0 | ×1.20 |
         """), text);
     BufferedImage image = ImageIO.read(png.toFile());
     assertEquals(1400, image.getWidth());
@@ -158,17 +160,37 @@ class ReportTest {
   @Test
   void theMemoryFileReadsBackAsWritten() throws IOException {
     Path memory = dir.resolve("memory.csv");
-    List<Memory.Row> rows = List.of(new Memory.Row("twemproxy", 4096, 4000, 20480, 8192),
-        new Memory.Row("mine", 1024, -1, -1, 2048));
+    List<Memory.Row> rows = List.of(
+        new Memory.Row("twemproxy", 4096, 4000, 20480, 8192, 5, 6144),
+        new Memory.Row("mine", 1024, -1, -1, 2048, 0, -1));
     Memory.write(memory, rows);
     assertEquals("""
-        proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib
-        twemproxy,4096,4000,20480,8192
-        mine,1024,,,2048
+        proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib,settle_s,settled_kib
+        twemproxy,4096,4000,20480,8192,5,6144
+        mine,1024,,,2048,,
         """, Files.readString(memory));
     assertEquals(rows, Memory.read(memory));
     assertTrue(Double.isNaN(rows.get(1).perClientKib()));
-    assertTrue(Memory.table(rows).contains("| twemproxy | 4.0 | 20.0 | 4.1 | 8.0 |"),
-        Memory.table(rows));
+    String table = Memory.table(rows);
+    assertTrue(table.contains("| 5 s after MiB | 5 s after ÷ idle |\n"), table);
+    assertTrue(table.contains("| twemproxy | 4.0 | 20.0 | 4.1 | 8.0 | 6.0 | ×1.50 |"), table);
+    assertTrue(table.contains("| mine | 1.0 | n/a | n/a | 2.0 | n/a | n/a |"), table);
+  }
+
+  @Test
+  void readsMemoryFilesRecordedBeforeTheSettle() throws IOException {
+    Path memory = dir.resolve("memory.csv");
+    Files.writeString(memory, """
+        proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib
+        twemproxy,4096,4000,20480,8192
+        """);
+    assertEquals(List.of(new Memory.Row("twemproxy", 4096, 4000, 20480, 8192, 0, -1)),
+        Memory.read(memory));
+    IOException e = assertThrows(IOException.class, () -> {
+      Files.writeString(memory, "proxy,idle_kib\ntwemproxy,4096\n");
+      Memory.read(memory);
+    });
+    assertTrue(e.getMessage().endsWith(":1: expected the header " + Memory.HEADER),
+        e.getMessage());
   }
 }

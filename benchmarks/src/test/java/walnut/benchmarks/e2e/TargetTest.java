@@ -32,12 +32,14 @@ class TargetTest {
   @Test
   void memoryFiguresNotMeasuredStayMinusOne() {
     Target t = new Target("twemproxy", null, 7000, 0, "");
-    assertEquals(new Memory.Row("twemproxy", -1, -1, -1, -1), t.memory());
+    assertEquals(new Memory.Row("twemproxy", -1, -1, -1, -1, 0, -1), t.memory());
     t.idleKib = 2048;
     t.idleClients = 100;
     t.withClientsKib = 4096;
     t.afterLoadKib = 3072;
-    assertEquals(new Memory.Row("twemproxy", 2048, 100, 4096, 3072), t.memory());
+    t.settleSeconds = 30;
+    t.settledKib = 2560;
+    assertEquals(new Memory.Row("twemproxy", 2048, 100, 4096, 3072, 30, 2560), t.memory());
   }
 
   @Test
