@@ -10,8 +10,8 @@
 # directly (the ceiling), with redis-benchmark (GET, SET, MGET of 10 keys; pipeline 1 and 16; 50
 # connections) and mcload (memcached get, set; pipeline 1 and 16; 50 connections), in rounds that
 # alternate the proxies; then measures the memory again, right after the load and 30 s later
-# (--settle). The table gives the median of the rounds: ops/s, p50, p99 and p99.9 latency, the
-# ratios to twemproxy and the CPU per request.
+# (--settle), and times each proxy's configuration test (-t). The table gives the median of the
+# rounds: ops/s, p50, p99 and p99.9 latency, the ratios to twemproxy and the CPU per request.
 #
 #   benchmarks/e2e/run.sh                 # 3 rounds of ~5 s runs: 10-15 minutes on 2 cores
 #   benchmarks/e2e/run.sh --quick         # 1 round of ~1 s runs: a check that it all works

@@ -25,7 +25,7 @@ import walnut.testing.NutcrackerServer;
  * {@code --rounds} rounds in which every case runs against every proxy and one backend directly
  * ({@code direct}, the ceiling), the proxies taking turns in an order that rotates from round to
  * round ({@link Rounds}); measures the memory once more after the load, and again
- * {@code --settle} seconds later.
+ * {@code --settle} seconds later; and times each proxy's configuration test ({@link ConfTests}).
  * The memcached cases run {@code mcload}, which {@code run.sh} compiles first. Writes
  * {@code <prefix>-runs.csv} (every run), {@code <prefix>-memory.csv}, and through {@link Report}
  * {@code <prefix>.md} (below {@link Meta}'s description of the run) and {@code <prefix>.png}.
@@ -107,6 +107,7 @@ public final class EndToEnd {
     Path raw = rounds.run(proxies.targets(), proxies.redisPool(), proxies.memcachePool());
     footprints.afterLoad(proxies.proxies());
     footprints.settle(proxies.proxies(), o.settle());
+    ConfTests.measure(proxies.proxies(), work);
     report(raw, footprints, rounds);
   }
 

@@ -9,26 +9,26 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * The proxies' resident memory (VmRSS) at four moments of the end-to-end run: idle after start,
- * with many idle client connections open, right after the load, and {@code --settle} seconds
- * later.
+ * The proxies' footprint: resident memory (VmRSS) at four moments of the end-to-end run (idle
+ * after start, with many idle client connections open, right after the load, and {@code --settle}
+ * seconds later), and the wall time of the proxy's configuration test ({@code -t}).
  *
  * <p>The file is CSV with a header ({@link #HEADER}), one line per proxy. {@code idle_clients} is
  * how many connections the proxy held for the second figure, {@code settle_s} how long it was
- * left alone before {@code settled_kib}; a figure not measured is empty. Columns are found by
- * their header, so files written before the last two columns are read too, those figures not
- * measured.
+ * left alone before {@code settled_kib}, {@code conf_test_s} the median seconds of its {@code -t};
+ * a figure not measured is empty. Columns are found by their header, so files written before the
+ * last three columns are read too, those figures not measured.
  */
 final class Memory {
 
   static final String HEADER = "proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib,"
-      + "settle_s,settled_kib";
+      + "settle_s,settled_kib,conf_test_s";
 
   private static final List<String> COLUMNS = List.of(HEADER.split(","));
 
-  /** One proxy's figures in KiB; -1 where not measured (0 for the seconds of the settle). */
+  /** One proxy's figures in KiB and seconds; -1 (NaN for the seconds) where not measured. */
   record Row(String proxy, long idleKib, int idleClients, long withClientsKib, long afterLoadKib,
-      int settleSeconds, long settledKib) {
+      int settleSeconds, long settledKib, double confTestSeconds) {
 
     /** The memory one idle client costs the proxy, in KiB; NaN when not measured. */
     double perClientKib() {
@@ -39,7 +39,9 @@ final class Memory {
     String csv() {
       return proxy + "," + figure(idleKib) + "," + (idleClients < 0 ? "" : idleClients) + ","
           + figure(withClientsKib) + "," + figure(afterLoadKib) + ","
-          + (settleSeconds <= 0 ? "" : settleSeconds) + "," + figure(settledKib);
+          + (settleSeconds <= 0 ? "" : settleSeconds) + "," + figure(settledKib) + ","
+          + (Double.isNaN(confTestSeconds) ? ""
+              : String.format(Locale.ROOT, "%.4f", confTestSeconds));
     }
   }
 
@@ -74,14 +76,15 @@ final class Memory {
             + header.size() + ", " + String.join(",", header) + ")");
       }
       rows.add(new Row(f[at[0]], number(f, at[1]), (int) number(f, at[2]), number(f, at[3]),
-          number(f, at[4]), (int) Math.max(0, number(f, at[5])), number(f, at[6])));
+          number(f, at[4]), (int) Math.max(0, number(f, at[5])), number(f, at[6]),
+          at[7] < 0 || f[at[7]].isBlank() ? Double.NaN : Double.parseDouble(f[at[7]].strip())));
     }
     return rows;
   }
 
   /**
-   * The Markdown table: MiB at each moment, the KiB one idle client costs, and the memory
-   * {@code --settle} seconds after the load against the idle memory.
+   * The Markdown table: MiB at each moment, the KiB one idle client costs, the memory
+   * {@code --settle} seconds after the load against the idle memory, and the {@code -t} time.
    */
   static String table(List<Row> rows) {
     int clients = rows.stream().mapToInt(Row::idleClients).max().orElse(0);
@@ -91,8 +94,8 @@ final class Memory {
     StringBuilder b = new StringBuilder();
     b.append("| proxy | idle MiB | ").append(with)
         .append(" MiB | KiB per idle client | after the load MiB | ").append(later)
-        .append(" MiB | ").append(later).append(" ÷ idle |\n");
-    b.append("|---|--:|--:|--:|--:|--:|--:|\n");
+        .append(" MiB | ").append(later).append(" ÷ idle | -t s |\n");
+    b.append("|---|--:|--:|--:|--:|--:|--:|--:|\n");
     for (Row r : rows) {
       b.append("| ").append(r.proxy())
           .append(" | ").append(mib(r.idleKib()))
@@ -105,6 +108,8 @@ final class Memory {
           .append(" | ").append(mib(r.settledKib()))
           .append(" | ").append(r.settledKib() < 0 || r.idleKib() <= 0 ? "n/a"
               : Report.ratio(r.settledKib(), r.idleKib()))
+          .append(" | ").append(Double.isNaN(r.confTestSeconds()) ? "n/a"
+              : String.format(Locale.ROOT, "%.3f", r.confTestSeconds()))
           .append(" |\n");
     }
     return b.toString();

@@ -93,6 +93,11 @@ final class Meta {
           + " last round");
     }
     b.append(o.settle() > 0 ? "; and " + o.settle() + " s later, every proxy left idle." : ".");
+    b.append(" `-t s` is the median wall time of ").append(ConfTests.RUNS).append(" runs of the"
+        + " proxy's configuration test on its configuration (`nutcracker -t -c CONF`,"
+        + " `bin/walnut -t -c CONF` with the same environment, `WALNUT_JAVA_OPTS` included),"
+        + " from process start to exit");
+    b.append(o.candidates().isEmpty() ? "." : "; not measured for --proxy candidates.");
     b.append('\n');
     for (Options.Also a : o.also()) {
       b.append("\nwalnut-").append(a.label()).append("-tN: ").append(checkout(a.dir()))

@@ -24,8 +24,9 @@ import walnut.testing.RedisServer;
  * The processes of the end-to-end run: 3 redis-servers and 3 memcacheds ({@code testing}'s
  * fixtures, on free ports), and in front of the same pools ({@link NutcrackerServer}) twemproxy,
  * Walnut (each {@code --threads} and {@code --transports} value, and each {@code --also} checkout)
- * and each {@code --proxy} candidate; then {@code direct}, one backend without a proxy. Stops them
- * all by their pids, proxies first.
+ * and each {@code --proxy} candidate; then {@code direct}, one backend without a proxy. Gives
+ * twemproxy and Walnut their configuration test ({@link Target#confTest}: {@code nutcracker -t -c
+ * CONF}, {@code bin/walnut -t -c CONF}). Stops them all by their pids, proxies first.
  */
 final class Proxies {
 
@@ -88,7 +89,7 @@ final class Proxies {
       memcachePool = Pool.memcache(MEMCACHE_POOL, memcached);
       pools.add(memcachePool);
     }
-    start(BASELINE, NutcrackerServer.TWEMPROXY, pools, false, "");
+    start(BASELINE, NutcrackerServer.TWEMPROXY, pools, false, "", "nutcracker");
     targets.get(targets.size() - 1).resp3Skip =
         "twemproxy speaks RESP2 only: it closes a connection that says HELLO";
     List<Options.Also> checkouts = new ArrayList<>();
@@ -102,7 +103,7 @@ final class Proxies {
               + (transport.equals("auto") ? "" : transport + "-") + "t" + threads;
           start(name, List.of(walnut, "-c", NutcrackerServer.CONF, "-s", NutcrackerServer.STATS,
               "--threads", Integer.toString(threads), "--transport", transport,
-              "--shutdown-grace", "1000"), pools, true, "");
+              "--shutdown-grace", "1000"), pools, true, "", walnut);
         }
       }
     }
@@ -110,7 +111,7 @@ final class Proxies {
       // Through sh, so the command may use the shell's syntax; exec keeps the pid the proxy's.
       String command = c.command().strip();
       start(c.name(), List.of("sh", "-c", command.startsWith("exec ") ? command
-          : "exec " + command), pools, true, c.command());
+          : "exec " + command), pools, true, c.command(), null);
     }
     targets.add(new Target("direct", null, redis.get(0).getPort(),
         memcache ? memcached.get(0).getPort() : 0, ""));
@@ -129,9 +130,10 @@ final class Proxies {
   /**
    * Starts one proxy in front of {@code pools}. One that exits at start with a memcache pool may
    * be retried without it ({@code mayDropMemcache}): its memcache cases are then skipped.
+   * {@code testProgram}, if not null, tests the proxy's configuration with {@code -t -c CONF}.
    */
   private void start(String name, List<String> command, List<Pool> pools,
-      boolean mayDropMemcache, String description) {
+      boolean mayDropMemcache, String description, String testProgram) {
     if (targets.stream().anyMatch(t -> t.name.equals(name)) || name.equals("direct")) {
       throw new Failure("two proxies are named " + name);
     }
@@ -154,6 +156,9 @@ final class Proxies {
     Target t = new Target(name, server, server.port(REDIS_POOL),
         memcache ? server.port(MEMCACHE_POOL) : 0, description);
     t.memcacheSkip = skip;
+    if (testProgram != null) {
+      t.confTest = List.of(testProgram, "-t", "-c", server.config().toString());
+    }
     targets.add(t);
     say("== " + name + " on " + t.redisPort + " (redis)"
         + (memcache ? ", " + t.memcachePort + " (memcache)" : "") + ", pid " + server.pid()

@@ -27,7 +27,8 @@ import java.util.regex.Pattern;
  * The last column checks issue #10's floor: {@code walnut-t1} at least matches the baseline's
  * throughput and p99; {@code walnut-tN} reaches 0.8 × N × the baseline's throughput (until the
  * backends or the machine's cores saturate, which the {@code direct} rows bound). With a memory
- * file, a second table gives each proxy's resident memory at each moment ({@link Memory}).
+ * file, a second table gives each proxy's footprint ({@link Memory}): its resident memory at each
+ * moment, and the time of its configuration test ({@code -t}).
  */
 public final class Report {
 

@@ -1,11 +1,13 @@
 package walnut.benchmarks.e2e;
 
 import java.io.IOException;
+import java.util.List;
 import walnut.testing.NutcrackerServer;
 
 /**
  * One proxy under test, or the backend measured directly ({@code direct}: no server, no memory
- * figures), with the ports the cases run against and the proxy's resident memory as measured.
+ * figures), with the ports the cases run against, the proxy's resident memory as measured, and
+ * how long its configuration test ({@code -t}) takes.
  */
 final class Target {
   final String name;
@@ -23,6 +25,13 @@ final class Target {
   /** The seconds waited after the load before {@link #settledKib}; 0: not measured. */
   int settleSeconds;
   long settledKib = -1;
+  /**
+   * The command that tests the proxy's configuration and exits ({@code nutcracker -t -c CONF}),
+   * or {@code null} for a proxy the harness does not know to have one.
+   */
+  List<String> confTest;
+  /** The median wall time of {@link #confTest}, in seconds; NaN when not measured. */
+  double confTestSeconds = Double.NaN;
 
   Target(String name, NutcrackerServer server, int redisPort, int memcachePort,
       String description) {
@@ -70,6 +79,6 @@ final class Target {
 
   Memory.Row memory() {
     return new Memory.Row(name, idleKib, idleClients, withClientsKib, afterLoadKib,
-        settleSeconds, settledKib);
+        settleSeconds, settledKib, confTestSeconds);
   }
 }

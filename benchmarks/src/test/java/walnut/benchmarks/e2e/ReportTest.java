@@ -138,19 +138,19 @@ class ReportTest {
         """);
     Path memory = dir.resolve("memory.csv");
     Memory.write(memory, List.of(
-        new Memory.Row("twemproxy", 4096, 5000, 24576, 8192, 30, 5120),
-        new Memory.Row("walnut-t1", 92160, 5000, 133120, -1, 30, 110592)));
+        new Memory.Row("twemproxy", 4096, 5000, 24576, 8192, 30, 5120, 0.0042),
+        new Memory.Row("walnut-t1", 92160, 5000, 133120, -1, 30, 110592, 0.61)));
     Path md = dir.resolve("e2e.md");
     Path png = dir.resolve("e2e.png");
     String text = Report.write(raw, memory, "## Title\n", "twemproxy", md, png, "title");
     assertEquals(text, Files.readString(md));
     assertTrue(text.startsWith("## Title\n\n| case | proxy |"), text);
     assertTrue(text.contains("""
-        | proxy | idle MiB | with 5,000 idle clients MiB | KiB per idle client | after the load MiB \
-        | 30 s after MiB | 30 s after ÷ idle |
-        |---|--:|--:|--:|--:|--:|--:|
-        | twemproxy | 4.0 | 24.0 | 4.1 | 8.0 | 5.0 | ×1.25 |
-        | walnut-t1 | 90.0 | 130.0 | 8.2 | n/a | 108.0 | ×1.20 |
+        | proxy | idle MiB | with 5,000 idle clients MiB | KiB per idle client \
+        | after the load MiB | 30 s after MiB | 30 s after ÷ idle | -t s |
+        |---|--:|--:|--:|--:|--:|--:|--:|
+        | twemproxy | 4.0 | 24.0 | 4.1 | 8.0 | 5.0 | ×1.25 | 0.004 |
+        | walnut-t1 | 90.0 | 130.0 | 8.2 | n/a | 108.0 | ×1.20 | 0.610 |
         """), text);
     BufferedImage image = ImageIO.read(png.toFile());
     assertEquals(1400, image.getWidth());
@@ -161,30 +161,32 @@ class ReportTest {
   void theMemoryFileReadsBackAsWritten() throws IOException {
     Path memory = dir.resolve("memory.csv");
     List<Memory.Row> rows = List.of(
-        new Memory.Row("twemproxy", 4096, 4000, 20480, 8192, 5, 6144),
-        new Memory.Row("mine", 1024, -1, -1, 2048, 0, -1));
+        new Memory.Row("twemproxy", 4096, 4000, 20480, 8192, 5, 6144, 0.0031),
+        new Memory.Row("mine", 1024, -1, -1, 2048, 0, -1, Double.NaN));
     Memory.write(memory, rows);
     assertEquals("""
-        proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib,settle_s,settled_kib
-        twemproxy,4096,4000,20480,8192,5,6144
-        mine,1024,,,2048,,
+        proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib,settle_s,settled_kib,conf_test_s
+        twemproxy,4096,4000,20480,8192,5,6144,0.0031
+        mine,1024,,,2048,,,
         """, Files.readString(memory));
     assertEquals(rows, Memory.read(memory));
     assertTrue(Double.isNaN(rows.get(1).perClientKib()));
     String table = Memory.table(rows);
-    assertTrue(table.contains("| 5 s after MiB | 5 s after ÷ idle |\n"), table);
-    assertTrue(table.contains("| twemproxy | 4.0 | 20.0 | 4.1 | 8.0 | 6.0 | ×1.50 |"), table);
-    assertTrue(table.contains("| mine | 1.0 | n/a | n/a | 2.0 | n/a | n/a |"), table);
+    assertTrue(table.contains("| 5 s after MiB | 5 s after ÷ idle | -t s |"), table);
+    assertTrue(table.contains("| twemproxy | 4.0 | 20.0 | 4.1 | 8.0 | 6.0 | ×1.50 | 0.003 |"),
+        table);
+    assertTrue(table.contains("| mine | 1.0 | n/a | n/a | 2.0 | n/a | n/a | n/a |"),
+        table);
   }
 
   @Test
-  void readsMemoryFilesRecordedBeforeTheSettle() throws IOException {
+  void readsMemoryFilesRecordedBeforeTheSettleAndTheConfigurationTest() throws IOException {
     Path memory = dir.resolve("memory.csv");
     Files.writeString(memory, """
         proxy,idle_kib,idle_clients,with_clients_kib,after_load_kib
         twemproxy,4096,4000,20480,8192
         """);
-    assertEquals(List.of(new Memory.Row("twemproxy", 4096, 4000, 20480, 8192, 0, -1)),
+    assertEquals(List.of(new Memory.Row("twemproxy", 4096, 4000, 20480, 8192, 0, -1, Double.NaN)),
         Memory.read(memory));
     IOException e = assertThrows(IOException.class, () -> {
       Files.writeString(memory, "proxy,idle_kib\ntwemproxy,4096\n");

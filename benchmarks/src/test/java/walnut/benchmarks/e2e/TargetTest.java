@@ -32,20 +32,28 @@ class TargetTest {
   @Test
   void memoryFiguresNotMeasuredStayMinusOne() {
     Target t = new Target("twemproxy", null, 7000, 0, "");
-    assertEquals(new Memory.Row("twemproxy", -1, -1, -1, -1, 0, -1), t.memory());
+    assertEquals(new Memory.Row("twemproxy", -1, -1, -1, -1, 0, -1, Double.NaN), t.memory());
     t.idleKib = 2048;
     t.idleClients = 100;
     t.withClientsKib = 4096;
     t.afterLoadKib = 3072;
     t.settleSeconds = 30;
     t.settledKib = 2560;
-    assertEquals(new Memory.Row("twemproxy", 2048, 100, 4096, 3072, 30, 2560), t.memory());
+    t.confTestSeconds = 0.004;
+    assertEquals(new Memory.Row("twemproxy", 2048, 100, 4096, 3072, 30, 2560, 0.004),
+        t.memory());
   }
 
   @Test
   void theLastLineOfAFailureIsItsLastNonBlankLine() {
     assertEquals("error: bad pool", Proxies.lastLine("starting\n  error: bad pool  \n\n"));
     assertEquals("", Proxies.lastLine("\n \n"));
+  }
+
+  @Test
+  void theConfigurationTestTimeIsTheMedianOfItsRuns() {
+    assertEquals(0.5, ConfTests.median(new double[] {0.9, 0.5, 0.4, 0.6, 0.45}));
+    assertEquals(0.5, ConfTests.median(new double[] {0.6, 0.4}));
   }
 
   @Test
