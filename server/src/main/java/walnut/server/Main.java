@@ -158,6 +158,7 @@ public final class Main implements Callable<Integer> {
       err.println("walnut: " + e.getMessage());
       return 1;
     }
+    AllocatorSizing.apply(options.threads(), System.getProperties());
     try {
       Logging.configure(options.logLevel(), output);
     } catch (IllegalArgumentException e) {

@@ -44,6 +44,8 @@ class LauncherIT {
     command.addAll(List.of(args));
     ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
     builder.environment().putAll(env);
+    builder.environment().merge("WALNUT_JAVA_OPTS", WalnutProcess.PARANOID,
+        (mine, paranoid) -> paranoid + " " + mine);
     Process process = builder.start();
     try {
       assertTrue(process.waitFor(60, TimeUnit.SECONDS), "bin/walnut finished");
@@ -69,6 +71,41 @@ class LauncherIT {
     Result r = walnut("-t", "-c", conf.toString());
     assertEquals(0, r.exit(), r.output());
     assertTrue(r.output().contains("configuration file '" + conf + "' syntax is ok"), r.output());
+  }
+
+  @Test
+  void theJvmStartsWithTheDocumentedDefaultsWhichTheUserCanOverride() throws Exception {
+    Result defaults = walnut(java.util.Map.of("WALNUT_JAVA_OPTS", "-XX:+PrintCommandLineFlags"),
+        "-V");
+    assertEquals(0, defaults.exit(), defaults.output());
+    for (String flag : List.of("-XX:+UseSerialGC", "-XX:MaxHeapSize=268435456",
+        "-XX:InitialHeapSize=8388608", "-XX:MaxDirectMemorySize=1073741824",
+        "-XX:TrimNativeHeapInterval=1000")) {
+      assertTrue(defaults.output().contains(flag), flag + " in\n" + defaults.output());
+    }
+    Result overridden = walnut(java.util.Map.of("WALNUT_JAVA_OPTS",
+        "-Xmx300m -XX:-UseSerialGC -XX:+UseParallelGC -XX:+PrintCommandLineFlags"), "-V");
+    assertEquals(0, overridden.exit(), overridden.output());
+    assertTrue(overridden.output().contains("-XX:MaxHeapSize=314572800"), overridden.output());
+    assertTrue(overridden.output().contains("-XX:+UseParallelGC"), overridden.output());
+  }
+
+  @Test
+  void theClassDataArchiveMadeAtPackageTimeIsMappedAtStart() throws Exception {
+    Path conf = tmp.resolve("ok.yml");
+    Files.writeString(conf, "alpha:\n  listen: 127.0.0.1:22121\n  redis: true\n  servers:\n"
+        + "   - 127.0.0.1:6379:1\n");
+    Path classes = tmp.resolve("classes.txt");
+    Result r = walnut(java.util.Map.of("WALNUT_JAVA_OPTS", "-Xlog:class+load=info:file=" + classes),
+        "-t", "-c", conf.toString());
+    assertEquals(0, r.exit(), r.output());
+    String loaded = Files.readString(classes);
+    // The archive holds Walnut's own classes and its libraries', not only the JDK's.
+    for (String c : List.of("walnut.server.Main", "walnut.server.ConfigCheck",
+        "org.yaml.snakeyaml.events.Event", "picocli.CommandLine")) {
+      assertTrue(loaded.contains(c + " source: shared objects file"), loaded.lines()
+          .filter(l -> l.contains(c + " ")).findFirst().orElse(c + " was not loaded"));
+    }
   }
 
   @Test

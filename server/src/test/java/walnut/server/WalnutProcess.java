@@ -22,6 +22,12 @@ final class WalnutProcess implements AutoCloseable {
 
   record Result(int exit, String output) {}
 
+  /**
+   * The launcher turns leak tracking off; the proxies the tests start track every buffer, and
+   * {@link #close} fails on a leak their log reports.
+   */
+  static final String PARANOID = "-Dio.netty.leakDetection.level=paranoid";
+
   final long pid;
   final Path log;
   private final ProcessHandle handle;
@@ -38,7 +44,9 @@ final class WalnutProcess implements AutoCloseable {
     List<String> command = new ArrayList<>();
     command.add(root.resolve("bin/walnut").toString());
     command.addAll(List.of(args));
-    Process process = new ProcessBuilder(command).redirectErrorStream(true).start();
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true);
+    builder.environment().put("WALNUT_JAVA_OPTS", PARANOID);
+    Process process = builder.start();
     try {
       assertTrue(process.waitFor(60, TimeUnit.SECONDS), "bin/walnut finished");
       return new Result(process.exitValue(),
@@ -113,6 +121,9 @@ final class WalnutProcess implements AutoCloseable {
     if (!Poll.within(Duration.ofSeconds(20), () -> !handle.isAlive())) {
       handle.destroyForcibly();
       throw new AssertionError("walnut " + pid + " did not exit on SIGTERM; log:\n" + log());
+    }
+    if (log().contains("LEAK:")) {
+      throw new AssertionError("walnut " + pid + " reported a buffer leak; log:\n" + log());
     }
   }
 }
