@@ -6,14 +6,21 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.BitSet;
 import java.util.List;
+import java.util.Set;
 import walnut.testing.Poll;
 
 /**
  * The proxy's resident memory with many idle clients: opens {@code n} connections to it that send
- * nothing, waits until the proxy holds them all (its count of open files in /proc has grown by
- * {@code n}), reads its VmRSS, then closes them and waits until it has let them go, so the next
- * measurement starts from the same state.
+ * nothing, waits until the proxy holds them all, reads its VmRSS, then closes them and waits until
+ * it has let them go, so the next measurement starts from the same state.
+ *
+ * <p>The proxy holds a client when one of its sockets is the accepted end of that connection: a
+ * line of its /proc/&lt;pid&gt;/net/tcp (or tcp6) on the proxy's port, whose remote port is the
+ * client's local port and whose inode is among the sockets of /proc/&lt;pid&gt;/fd. That counts
+ * exactly our clients: the growth of the proxy's open files would also count, or miss, whatever
+ * else it opens or closes meanwhile (a connection to a server, the probe that saw its port open).
  */
 final class IdleClients {
 
@@ -26,11 +33,10 @@ final class IdleClients {
   private IdleClients() {}
 
   static Measurement measure(InetSocketAddress proxy, long pid, int n) throws IOException {
-    int before = ProcFs.openFiles(pid);
     List<Socket> sockets = new ArrayList<>(n);
+    BitSet ports = new BitSet(); // the local ports of the clients that connected
     try {
-      int opened = 0;
-      for (; opened < n; opened++) {
+      for (int opened = 0; opened < n; opened++) {
         Socket s = new Socket();
         sockets.add(s);
         try {
@@ -38,10 +44,11 @@ final class IdleClients {
         } catch (IOException e) {
           break; // the proxy refuses more (a limit of its own, or of the machine): measure those
         }
+        ports.set(s.getLocalPort());
       }
-      int connected = opened;
-      Poll.within(SETTLE, () -> openFiles(pid) - before >= connected);
-      int held = Math.min(connected, Math.max(0, openFiles(pid) - before));
+      int connected = ports.cardinality();
+      Poll.within(SETTLE, () -> held(pid, proxy.getPort(), ports) == connected);
+      int held = held(pid, proxy.getPort(), ports);
       // The last accepted connections are registered with an event loop right after the accept
       // that /proc shows; give that a moment so their state is in the figure.
       sleep(Duration.ofMillis(250));
@@ -54,15 +61,27 @@ final class IdleClients {
           // closing a socket that never connected: nothing to release
         }
       }
-      Poll.within(SETTLE, () -> openFiles(pid) <= before + 8);
+      Poll.within(SETTLE, () -> held(pid, proxy.getPort(), ports) == 0);
     }
   }
 
-  private static int openFiles(long pid) {
+  /**
+   * How many of the clients whose local ports are {@code ports} process {@code pid} holds: the
+   * distinct remote ports among its sockets on {@code proxyPort}.
+   */
+  private static int held(long pid, int proxyPort, BitSet ports) {
     try {
-      return ProcFs.openFiles(pid);
+      Set<Long> inodes = ProcFs.socketInodes(pid);
+      BitSet held = new BitSet();
+      for (ProcFs.TcpSocket s : ProcFs.tcpSockets(pid)) {
+        if (s.localPort() == proxyPort && ports.get(s.remotePort())
+            && inodes.contains(s.inode())) {
+          held.set(s.remotePort());
+        }
+      }
+      return held.cardinality();
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot count the open files of pid " + pid, e);
+      throw new UncheckedIOException("cannot read the sockets of pid " + pid, e);
     }
   }
 

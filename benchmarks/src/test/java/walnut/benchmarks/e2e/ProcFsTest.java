@@ -5,6 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.net.Socket;
+import java.util.List;
+import java.util.Set;
 import org.junit.jupiter.api.Test;
 
 class ProcFsTest {
@@ -41,6 +47,55 @@ class ProcFsTest {
     assertEquals(20000, ProcFs.openFileLimit(limits));
     assertEquals(Long.MAX_VALUE, ProcFs.openFileLimit(
         "Max open files            unlimited            unlimited            files\n"));
+  }
+
+  @Test
+  void aSocketsInodeIsInItsFdLink() {
+    assertEquals(5140552, ProcFs.socketInode("socket:[5140552]"));
+    assertEquals(-1, ProcFs.socketInode("pipe:[5140553]"));
+    assertEquals(-1, ProcFs.socketInode("anon_inode:[eventpoll]"));
+    assertEquals(-1, ProcFs.socketInode("/dev/null"));
+  }
+
+  @Test
+  void tcpSocketsArePortsAndInodes() {
+    String tcp = "  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt"
+        + "   uid  timeout inode                                                     \n"
+        + "   0: 0100007F:1C21 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0"
+        + "        0 5140552 1 000000002b27deab 100 0 0 10 0                   \n"
+        + "   1: 0100007F:1C21 0100007F:D5A2 01 00000000:00000000 00:00000000 00000000  1000"
+        + "        0 5140600 1 0000000000000000 20 4 30 10 -1                  \n"
+        + "   2: 0100007F:D5A4 0100007F:1C21 06 00000000:00000000 03:00000A4F 00000000     0"
+        + "        0 0 3 0000000000000000                                      \n";
+    assertEquals(List.of(new ProcFs.TcpSocket(0x1C21, 0, 5140552),
+            new ProcFs.TcpSocket(0x1C21, 0xD5A2, 5140600),
+            new ProcFs.TcpSocket(0xD5A4, 0x1C21, 0)), // TIME_WAIT: no process holds it
+        ProcFs.tcpSockets(tcp));
+    // IPv6 addresses are 32 hex digits; an IPv4 client of a proxy on [::] has a mapped one.
+    String tcp6 = "  sl  local_address                         remote_address"
+        + "                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode\n"
+        + "   0: 0000000000000000FFFF00000100007F:1C21 0000000000000000FFFF00000100007F:D5A6 01"
+        + " 00000000:00000000 00:00000000 00000000  1000        0 5140700 1 0000000000000000 20"
+        + " 4 30 10 -1\n";
+    assertEquals(List.of(new ProcFs.TcpSocket(0x1C21, 0xD5A6, 5140700)),
+        ProcFs.tcpSockets(tcp6));
+  }
+
+  @Test
+  void findsTheAcceptedEndOfAConnectionAmongTheSocketsOfThisProcess() throws IOException {
+    long pid = ProcessHandle.current().pid();
+    try (ServerSocket server = new ServerSocket(0, 1, InetAddress.getLoopbackAddress());
+        Socket client = new Socket()) {
+      client.connect(new InetSocketAddress(server.getInetAddress(), server.getLocalPort()));
+      try (Socket accepted = server.accept()) {
+        Set<Long> inodes = ProcFs.socketInodes(pid);
+        long found = ProcFs.tcpSockets(pid).stream()
+            .filter(s -> s.localPort() == accepted.getLocalPort()
+                && s.remotePort() == client.getLocalPort() && inodes.contains(s.inode()))
+            .count();
+        assertEquals(1, found);
+      }
+    }
   }
 
   @Test
