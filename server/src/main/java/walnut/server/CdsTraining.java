@@ -13,50 +13,70 @@ import java.nio.file.Path;
 import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import sun.misc.Signal;
 
 /**
  * The training run behind Walnut's class-data archive ({@code bin/walnut --make-cds-archive}, at
  * package time): starts the proxy as {@code bin/walnut} would, with a Redis and a memcached pool
  * on free loopback ports whose servers are down, sends each pool a few requests (answered with
  * errors, which loads the request path, the connection attempts and the error replies), asks for
- * the stats, and stops the proxy with SIGTERM as an operator would. The JVM records every class
- * loaded on the way; the archive then maps them at start instead of loading and verifying each one.
+ * the stats, and stops the proxy with SIGTERM (raised in the process, as {@code kill} would) so the
+ * shutdown's classes are recorded too. The JVM records every class loaded on the way; the archive
+ * then maps them at start instead of loading and verifying each one. A run that has not ended
+ * after {@link #LIMIT_MILLIS} exits with status 1, so the build never waits for ever.
  */
 public final class CdsTraining {
 
   private static final int TIMEOUT_MILLIS = 10_000;
+  private static final long LIMIT_MILLIS = 60_000;
 
   private CdsTraining() {}
 
   public static void main(String[] args) throws Exception {
     Path dir = Files.createTempDirectory("walnut-cds");
-    try {
-      int redis = freePort();
-      int memcache = freePort();
-      int stats = freePort();
-      Path conf = dir.resolve("nutcracker.yml");
-      Files.writeString(conf, "redis:\n  listen: 127.0.0.1:" + redis + "\n  redis: true\n"
-          + "  hash: fnv1a_64\n  distribution: ketama\n  timeout: 400\n  servers:\n"
-          + "   - 127.0.0.1:" + freePort() + ":1\n"
-          + "memcache:\n  listen: 127.0.0.1:" + memcache + "\n  hash: fnv1a_64\n"
-          + "  distribution: ketama\n  timeout: 400\n  servers:\n"
-          + "   - 127.0.0.1:" + freePort() + ":1\n");
-      Thread client = new Thread(() -> exercise(redis, memcache, stats), "cds-training");
-      client.setDaemon(true);
-      client.start();
-      int exit = Main.run(new PrintStream(OutputStream.nullOutputStream()), "-c",
-          conf.toString(), "-s", Integer.toString(stats), "--threads", "1", "-v", "0");
-      client.join(TIMEOUT_MILLIS);
-      if (exit != 0) {
-        System.err.println("walnut: the training run exited with " + exit);
-        System.exit(exit);
+    // Removed however the run ends: System.exit skips a finally block, not a shutdown hook.
+    Runtime.getRuntime().addShutdownHook(new Thread(() -> delete(dir), "cds-training-cleanup"));
+    Thread watchdog = new Thread(() -> {
+      try {
+        Thread.sleep(LIMIT_MILLIS);
+        System.err.println("walnut: the training run did not end within " + LIMIT_MILLIS + " ms");
+        delete(dir);
+        Runtime.getRuntime().halt(1); // not exit: a shutdown hook of the proxy's could wait too
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt(); // the run ended
       }
-    } finally {
-      try (Stream<Path> files = Files.walk(dir)) {
-        files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-      }
+    }, "cds-training-watchdog");
+    watchdog.setDaemon(true);
+    watchdog.start();
+    int redis = freePort();
+    int memcache = freePort();
+    int stats = freePort();
+    Path conf = dir.resolve("nutcracker.yml");
+    Files.writeString(conf, "redis:\n  listen: 127.0.0.1:" + redis + "\n  redis: true\n"
+        + "  hash: fnv1a_64\n  distribution: ketama\n  timeout: 400\n  servers:\n"
+        + "   - 127.0.0.1:" + freePort() + ":1\n"
+        + "memcache:\n  listen: 127.0.0.1:" + memcache + "\n  hash: fnv1a_64\n"
+        + "  distribution: ketama\n  timeout: 400\n  servers:\n"
+        + "   - 127.0.0.1:" + freePort() + ":1\n");
+    Thread client = new Thread(() -> exercise(redis, memcache, stats), "cds-training");
+    client.setDaemon(true);
+    client.start();
+    int exit = Main.run(new PrintStream(OutputStream.nullOutputStream()), "-c",
+        conf.toString(), "-s", Integer.toString(stats), "--threads", "1", "-v", "0");
+    client.join(TIMEOUT_MILLIS);
+    if (exit != 0) {
+      System.err.println("walnut: the training run exited with " + exit);
+      System.exit(exit);
     }
     System.exit(0);
+  }
+
+  private static void delete(Path dir) {
+    try (Stream<Path> files = Files.walk(dir)) {
+      files.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+    } catch (IOException e) {
+      System.err.println("walnut: cannot remove " + dir + ": " + e);
+    }
   }
 
   /** Talks to each pool and the stats port, then sends this process SIGTERM. */
@@ -73,15 +93,7 @@ public final class CdsTraining {
     } catch (IOException e) {
       System.err.println("walnut: the training client failed: " + e);
     } finally {
-      try {
-        new ProcessBuilder("kill", "-TERM", Long.toString(ProcessHandle.current().pid()))
-            .inheritIO().start().waitFor(TIMEOUT_MILLIS, TimeUnit.MILLISECONDS);
-      } catch (IOException e) {
-        System.err.println("walnut: cannot stop the training run: " + e);
-        System.exit(1);
-      } catch (InterruptedException e) {
-        Thread.currentThread().interrupt();
-      }
+      Signal.raise(new Signal("TERM"));
     }
   }
 
