@@ -2,11 +2,10 @@ package walnut.memcache;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
-import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.handler.codec.CorruptedFrameException;
 import java.nio.charset.StandardCharsets;
 import java.util.List;
-import walnut.core.spi.PartialReplies;
+import walnut.core.spi.PartialReplyDecoder;
 
 /**
  * Frames a memcached server's replies: a retrieval's {@code VALUE} blocks through their {@code END}
@@ -15,7 +14,7 @@ import walnut.core.spi.PartialReplies;
  * VERSION …}, {@code CLIENT_ERROR …}, {@code SERVER_ERROR …}, a number (incr/decr), and the meta
  * status lines ({@code HD EN NF NS EX MN ME …}: two upper-case letters, then flags).
  *
- * <p>Ownership: receives the server's bytes through {@link ByteToMessageDecoder}'s cumulation;
+ * <p>Ownership: receives the server's bytes through {@link PartialReplyDecoder}'s cumulation;
  * passes on each complete reply as a retained slice of it, byte for byte, owned by the receiver.
  * It releases nothing else; the base class releases the cumulation.
  *
@@ -29,34 +28,11 @@ import walnut.core.spi.PartialReplies;
  * never transient failures). After it the decoder discards the rest of the stream, which can no
  * longer be matched to requests. One instance per backend channel, confined to its event loop.
  */
-public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements PartialReplies {
-
-  /**
-   * A reply that arrives in many reads is kept as the reads' buffers, not copied into one that
-   * grows: growing a buffer copies what it holds, which made gathering a reply of n bytes cost
-   * about n squared over 8 MiB (a 100 MB reply: 0.8 s instead of 0.07 s).
-   */
-  public MemcacheReplyDecoder() {
-    setCumulator(COMPOSITE_CUMULATOR);
-  }
-
-  /** What has arrived of the reply being framed: the bytes this decoder holds. */
-  @Override
-  public int partialReplyBytes() {
-    return (int) Math.min(Integer.MAX_VALUE, actualReadableBytes() + dropped);
-  }
-
-  /** Bytes this decoder holds now (for tests: those dropped are gone). */
-  int heldBytes() {
-    return actualReadableBytes();
-  }
+public final class MemcacheReplyDecoder extends PartialReplyDecoder {
 
   @Override
-  public void dropPartialReply() {
-    dropping = state != State.FAILED;
-    if (dropping) {
-      dropFramed(internalBuffer()); // between reads: what the last one framed goes now
-    }
+  protected boolean mayDrop() {
+    return state != State.FAILED;
   }
 
   static final int MAX_LINE = 8192;
@@ -79,10 +55,6 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
   private int dataEnd;
   /** Inside a retrieval reply: {@code VALUE} blocks until {@code END}. */
   private boolean values;
-  /** The reply being framed is wanted by no one: what is framed of it is dropped as it goes. */
-  private boolean dropping;
-  /** Bytes of the reply being framed dropped so far: still received, not passed on. */
-  private long dropped;
 
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -97,9 +69,7 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
         }
       };
       if (end == 0) {
-        if (dropping) {
-          dropFramed(in);
-        }
+        dropFramedIfUnwanted(in);
         return;
       }
       if (end > 0) {
@@ -108,23 +78,22 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
         lineStart = 0;
         searched = 0;
         values = false;
-        dropping = false;
-        dropped = 0;
+        replyEnded();
       }
     }
   }
 
   /**
-   * Drops what is framed of an unwanted reply: the blocks before the current line, or a data
-   * block's bytes as they come (all but its CRLF, which is still checked).
+   * What is framed of an unwanted reply: the blocks before the current line, or a data block's
+   * bytes as they come (all but its CRLF, which is still checked).
    */
-  private void dropFramed(ByteBuf in) {
-    int k = state == State.DATA ? Math.min(in.readableBytes(), dataEnd - 2) : lineStart;
-    if (k <= 0) {
-      return;
-    }
-    in.skipBytes(k);
-    dropped += k;
+  @Override
+  protected int framedBytes(ByteBuf in) {
+    return state == State.DATA ? Math.min(in.readableBytes(), dataEnd - 2) : lineStart;
+  }
+
+  @Override
+  protected void framedDropped(int k) {
     dataEnd -= state == State.DATA ? k : 0;
     lineStart = Math.max(0, lineStart - k);
     searched = Math.max(0, searched - k);
@@ -290,8 +259,7 @@ public final class MemcacheReplyDecoder extends ByteToMessageDecoder implements 
     lineStart = 0;
     searched = 0;
     values = false;
-    dropping = false;
-    dropped = 0;
+    replyEnded();
     return new CorruptedFrameException(message);
   }
 }
