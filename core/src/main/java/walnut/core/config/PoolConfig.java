@@ -41,6 +41,9 @@ public record PoolConfig(
     boolean reuseport,
     int clientIdleTimeout,
     boolean resp3,
+    int healthCheckInterval,
+    boolean autoEjectRemap,
+    boolean mgetPartialErrors,
     List<ServerConfig> servers) {
 
   public static final String DEFAULT_HASH = "fnv1a_64";
@@ -72,6 +75,8 @@ public record PoolConfig(
         name, clientIdleTimeout);
     checkArgument(clientConnections >= 0, "pool '%s': client_connections: %s (expected: >= 0)",
         name, clientConnections);
+    checkArgument(healthCheckInterval >= 0,
+        "pool '%s': health_check_interval: %s (expected: >= 0)", name, healthCheckInterval);
     checkArgument(maxRequestSize >= 0, "pool '%s': max_request_size: %s (expected: >= 0)", name,
         maxRequestSize);
     if (maxRequestSize == 0) {
@@ -95,6 +100,14 @@ public record PoolConfig(
   /** The hash tag's two bytes, or {@code null} when the pool has none. */
   public byte[] hashTagBytes() {
     return hashTag == null ? null : hashTag.getBytes(StandardCharsets.ISO_8859_1);
+  }
+
+  /**
+   * Whether an ejected server returns only after a probe succeeds (Walnut's
+   * {@code health_check_interval}), rather than blindly when {@code server_retry_timeout} passed.
+   */
+  public boolean healthChecked() {
+    return autoEjectHosts && healthCheckInterval > 0;
   }
 
   /** A request timeout is in force: twemproxy treats -1 and 0 alike as "wait forever". */
@@ -128,6 +141,9 @@ public record PoolConfig(
     b.reuseport = reuseport;
     b.clientIdleTimeout = clientIdleTimeout;
     b.resp3 = resp3;
+    b.healthCheckInterval = healthCheckInterval;
+    b.autoEjectRemap = autoEjectRemap;
+    b.mgetPartialErrors = mgetPartialErrors;
     b.servers.addAll(servers);
     return b;
   }
@@ -155,6 +171,9 @@ public record PoolConfig(
     private boolean reuseport;
     private boolean resp3 = true;
     private int clientIdleTimeout;
+    private int healthCheckInterval;
+    private boolean autoEjectRemap = true;
+    private boolean mgetPartialErrors;
     private final List<ServerConfig> servers = new ArrayList<>();
 
     private Builder(String name) {
@@ -278,6 +297,36 @@ public record PoolConfig(
       return this;
     }
 
+    /**
+     * Probes an ejected server every this many ms once {@code server_retry_timeout} has passed,
+     * and puts it back only when a probe succeeds (Walnut's {@code health_check_interval} key;
+     * 0, the default, returns it blindly, as twemproxy does). Only with {@code auto_eject_hosts}.
+     */
+    public Builder healthCheckInterval(int healthCheckInterval) {
+      this.healthCheckInterval = healthCheckInterval;
+      return this;
+    }
+
+    /**
+     * Whether an ejected server's keys move to the other servers (Walnut's
+     * {@code auto_eject_remap} key; true, the default, is twemproxy's behaviour). With false the
+     * server keeps its place in the continuum and its keys are answered an error while it is out.
+     */
+    public Builder autoEjectRemap(boolean autoEjectRemap) {
+      this.autoEjectRemap = autoEjectRemap;
+      return this;
+    }
+
+    /**
+     * Whether a Redis MGET split over several servers answers the healthy servers' values and an
+     * error in each failed key's place (Walnut's {@code mget_partial_errors} key; false, the
+     * default, answers one error for the whole request, as twemproxy does).
+     */
+    public Builder mgetPartialErrors(boolean mgetPartialErrors) {
+      this.mgetPartialErrors = mgetPartialErrors;
+      return this;
+    }
+
     public Builder server(ServerConfig server) {
       servers.add(server);
       return this;
@@ -293,7 +342,8 @@ public record PoolConfig(
       return new PoolConfig(name, listen, hash, hashTag, distribution, timeout, backlog,
           clientConnections, redis, redisAuth, redisDb, preconnect, autoEjectHosts,
           serverConnections, serverRetryTimeout, serverFailureLimit, tcpKeepalive, maxRequestSize,
-          reuseport, clientIdleTimeout, resp3, servers);
+          reuseport, clientIdleTimeout, resp3, healthCheckInterval, autoEjectRemap,
+          mgetPartialErrors, servers);
     }
   }
 }

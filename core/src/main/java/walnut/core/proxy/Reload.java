@@ -11,6 +11,7 @@ import walnut.core.config.PoolConfig;
 import walnut.core.config.ProxyConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.stats.Counters;
+import walnut.core.stats.Latency;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
 import walnut.core.stats.ServerStat;
@@ -70,8 +71,10 @@ final class Reload {
           : new ProxyStats.Server(server.name(), new Counters<>(ServerStat.class)));
     }
     return old == null
-        ? new ProxyStats.Pool(pool.name(), new Counters<>(PoolStat.class), servers)
-        : new ProxyStats.Pool(pool.name(), old.counters(), servers, old.latency());
+        ? new ProxyStats.Pool(pool.name(), new Counters<>(PoolStat.class), servers,
+            new Latency(), pool.healthChecked())
+        : new ProxyStats.Pool(pool.name(), old.counters(), servers, old.latency(),
+            pool.healthChecked());
   }
 
   private static boolean sameProtocol(PoolConfig old, PoolConfig next) {

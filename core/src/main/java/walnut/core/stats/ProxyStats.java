@@ -72,15 +72,23 @@ public final class ProxyStats {
     return pools;
   }
 
-  /** One pool's counters and request latencies. */
+  /**
+   * One pool's counters and request latencies; {@code healthChecked}: its servers are probed when
+   * ejected ({@code health_check_interval}), so their {@link HealthStat}s are reported.
+   */
   public record Pool(String name, Counters<PoolStat> counters, List<Server> servers,
-      Latency latency) {
+      Latency latency, boolean healthChecked) {
     public Pool {
       servers = List.copyOf(servers);
     }
 
     public Pool(String name, Counters<PoolStat> counters, List<Server> servers) {
-      this(name, counters, servers, new Latency());
+      this(name, counters, servers, new Latency(), false);
+    }
+
+    public Pool(String name, Counters<PoolStat> counters, List<Server> servers,
+        Latency latency) {
+      this(name, counters, servers, latency, false);
     }
 
     /** A server's counters by its name, or {@code null}. */
@@ -95,5 +103,9 @@ public final class ProxyStats {
   }
 
   /** One server's counters; {@code name} is twemproxy's server name. */
-  public record Server(String name, Counters<ServerStat> counters) {}
+  public record Server(String name, Counters<ServerStat> counters, Counters<HealthStat> health) {
+    public Server(String name, Counters<ServerStat> counters) {
+      this(name, counters, new Counters<>(HealthStat.class));
+    }
+  }
 }

@@ -27,6 +27,9 @@ final class PoolDraft {
   String listenText;
   int listenLine;
   private boolean redis;
+  private boolean autoEjectHosts;
+  private int healthCheckInterval;
+  private boolean autoEjectRemap = true;
   private String redisAuth;
   private int serverConnections = PoolConfig.DEFAULT_SERVER_CONNECTIONS;
   private final List<ServerConfig> servers = new ArrayList<>();
@@ -85,7 +88,10 @@ final class PoolDraft {
       }
       case "redis_db" -> builder.redisDb(Values.number(value));
       case "preconnect" -> builder.preconnect(Values.bool(value));
-      case "auto_eject_hosts" -> builder.autoEjectHosts(Values.bool(value));
+      case "auto_eject_hosts" -> {
+        autoEjectHosts = Values.bool(value);
+        builder.autoEjectHosts(autoEjectHosts);
+      }
       case "server_connections" -> {
         serverConnections = Values.number(value);
         builder.serverConnections(serverConnections);
@@ -101,6 +107,17 @@ final class PoolDraft {
       case "client_idle_timeout" -> builder.clientIdleTimeout(Values.number(value));
       // Walnut extension: whether HELLO 3 switches a Redis client to RESP3 (default true).
       case "resp3" -> builder.resp3(Values.bool(value));
+      // Walnut extensions (docs/compatibility.md#failure-modes): probe an ejected server before
+      // it returns (ms, 0: off); keep an ejected server's keys in place; answer MGET in part.
+      case "health_check_interval" -> {
+        healthCheckInterval = Values.number(value);
+        builder.healthCheckInterval(healthCheckInterval);
+      }
+      case "auto_eject_remap" -> {
+        autoEjectRemap = Values.bool(value);
+        builder.autoEjectRemap(autoEjectRemap);
+      }
+      case "mget_partial_errors" -> builder.mgetPartialErrors(Values.bool(value));
       case "servers" -> {
         servers.add(ServerLineParser.parse(value));
         serverLines.add(valueLine);
@@ -124,6 +141,16 @@ final class PoolDraft {
     }
     if (seen.containsKey("resp3") && !redis) {
       throw directiveError(seen.get("resp3"), "resp3:",
+          "is only valid for a redis pool (add redis: true)");
+    }
+    String ejectOnly = healthCheckInterval > 0 ? "health_check_interval"
+        : !autoEjectRemap ? "auto_eject_remap" : null;
+    if (ejectOnly != null && !autoEjectHosts) {
+      throw directiveError(seen.get(ejectOnly), ejectOnly + ":",
+          "is only valid with auto_eject_hosts: true (no server is ever ejected without it)");
+    }
+    if (seen.containsKey("mget_partial_errors") && !redis) {
+      throw directiveError(seen.get("mget_partial_errors"), "mget_partial_errors:",
           "is only valid for a redis pool (add redis: true)");
     }
     if (servers.isEmpty()) {

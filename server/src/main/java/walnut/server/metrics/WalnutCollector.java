@@ -17,6 +17,7 @@ import java.util.List;
 import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import walnut.core.stats.HealthStat;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
 import walnut.core.stats.ServerStat;
@@ -134,8 +135,33 @@ public final class WalnutCollector implements MultiCollector {
       Family family = serverFamily(field);
       out.metricSnapshot(family(family, pools, field, null));
     }
+    for (HealthStat field : HealthStat.values()) {
+      out.metricSnapshot(health(field, pools));
+    }
     out.metricSnapshot(latency(pools));
     return out.build();
+  }
+
+  /** Walnut's probe counters, for the servers of the pools that probe. */
+  private static MetricSnapshot health(HealthStat field, List<ProxyStats.Pool> pools) {
+    CounterSnapshot.Builder b = CounterSnapshot.builder()
+        .name("walnut_server_" + field.field())
+        .help(switch (field) {
+          case HEALTH_PROBES -> "Probes of an ejected server (health_check_interval)";
+          case HEALTH_PROBE_FAILURES -> "Probes of an ejected server that failed";
+          case HEALTH_RETURNS -> "Times an ejected server returned after a probe succeeded";
+        });
+    for (ProxyStats.Pool pool : pools) {
+      if (!pool.healthChecked()) {
+        continue;
+      }
+      for (ProxyStats.Server server : pool.servers()) {
+        b.dataPoint(CounterDataPointSnapshot.builder()
+            .labels(Labels.of("pool", pool.name(), "server", server.name()))
+            .value(server.health().get(field)).build());
+      }
+    }
+    return b.build();
   }
 
   private MetricSnapshot info() {

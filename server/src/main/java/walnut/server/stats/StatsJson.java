@@ -1,5 +1,6 @@
 package walnut.server.stats;
 
+import walnut.core.stats.HealthStat;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
 import walnut.core.stats.ServerStat;
@@ -36,6 +37,11 @@ public final class StatsJson {
         b.append('"').append(server.name()).append("\": {");
         for (ServerStat field : ServerStat.values()) {
           number(b, field.field(), server.counters().get(field));
+        }
+        if (pool.healthChecked()) { // Walnut's own, after twemproxy's fields
+          for (HealthStat field : HealthStat.values()) {
+            number(b, field.field(), server.health().get(field));
+          }
         }
         closeObject(b);
       }
