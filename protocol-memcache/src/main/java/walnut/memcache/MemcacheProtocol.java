@@ -2,8 +2,11 @@ package walnut.memcache;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import jakarta.inject.Inject;
+import java.nio.charset.StandardCharsets;
 import java.util.function.Supplier;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.Protocol;
@@ -18,6 +21,9 @@ import walnut.core.spi.Protocol;
  * the caller.
  */
 public final class MemcacheProtocol implements Protocol {
+
+  private static final byte[] VERSION = "version\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] VERSION_REPLY = "VERSION ".getBytes(StandardCharsets.US_ASCII);
 
   @Inject
   public MemcacheProtocol() {}
@@ -41,6 +47,19 @@ public final class MemcacheProtocol implements Protocol {
   @Override
   public ChannelHandler newReplyDecoder(PoolConfig pool) {
     return new MemcacheReplyDecoder();
+  }
+
+  /** {@code version}: a server that serves answers {@code VERSION <version>}. */
+  @Override
+  public ByteBuf healthProbe(PoolConfig pool, ByteBufAllocator alloc) {
+    return alloc.buffer(VERSION.length).writeBytes(VERSION);
+  }
+
+  @Override
+  public boolean healthy(PoolConfig pool, ByteBuf reply) {
+    return reply.readableBytes() > VERSION_REPLY.length + 2
+        && ByteBufUtil.equals(reply, reply.readerIndex(), Unpooled.wrappedBuffer(VERSION_REPLY), 0,
+            VERSION_REPLY.length);
   }
 
   /** {@code SERVER_ERROR <message>\r\n}, as twemproxy answers a failed memcached request. */

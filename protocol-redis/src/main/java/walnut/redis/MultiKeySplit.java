@@ -13,7 +13,8 @@ import walnut.core.spi.AbstractSplit;
  * elements out in the client's key order under one {@code *<keys>} header. A sub-reply of any other
  * shape than the command needs (an error such as {@code -READONLY}, an array of the wrong size, a
  * truncated element) makes the merge return {@code null}, which the engine turns into
- * {@code -ERR Invalid argument} as twemproxy does.
+ * {@code -ERR Invalid argument} as twemproxy does. With {@code mget_partial_errors}, an MGET whose
+ * fragment failed gets that fragment's error element in each of its keys' places.
  *
  * <p>Ownership: holds each fragment until {@link #fragment} hands it over, or {@link #discard}
  * releases it. {@link #merge} reads the replies and releases none. Used once, on the client's
@@ -42,10 +43,20 @@ final class MultiKeySplit extends AbstractSplit {
   public ByteBuf merge(ByteBuf[] replies, ByteBufAllocator alloc) {
     checkReplyCount(replies);
     return switch (merge) {
-      case VALUES -> mergeValues(replies, alloc);
+      case VALUES -> mergeValues(replies, null, alloc);
       case SUM -> mergeSum(replies, alloc);
       case OK -> mergeOk(replies, alloc);
     };
+  }
+
+  /**
+   * MGET only: each failed fragment's keys get its error element ({@code mget_partial_errors});
+   * a count or an OK has no place for one.
+   */
+  @Override
+  public ByteBuf mergePartial(ByteBuf[] replies, ByteBuf[] errors, ByteBufAllocator alloc) {
+    checkReplyCount(replies);
+    return merge == MultiKeySplitter.Merge.VALUES ? mergeValues(replies, errors, alloc) : null;
   }
 
   private ByteBuf mergeOk(ByteBuf[] replies, ByteBufAllocator alloc) {
@@ -90,11 +101,16 @@ final class MultiKeySplit extends AbstractSplit {
     return out;
   }
 
-  private ByteBuf mergeValues(ByteBuf[] replies, ByteBufAllocator alloc) {
+  /** {@code errors}: {@code null}, or the error element of each failed fragment's keys. */
+  private ByteBuf mergeValues(ByteBuf[] replies, ByteBuf[] errors, ByteBufAllocator alloc) {
     int[][] elementStart = new int[replies.length][];
     int[][] elementLength = new int[replies.length][];
     long total = Resp.headerSize(fragmentOf.length);
     for (int f = 0; f < replies.length; f++) {
+      if (errors != null && errors[f] != null) {
+        total += (long) fragmentKeys[f] * errors[f].readableBytes();
+        continue;
+      }
       ByteBuf r = replies[f];
       int n = fragmentKeys[f];
       int p = r.readerIndex();
@@ -142,6 +158,10 @@ final class MultiKeySplit extends AbstractSplit {
     Resp.writeHeader(out, '*', fragmentOf.length);
     for (int k = 0; k < fragmentOf.length; k++) {
       int f = fragmentOf[k];
+      if (elementStart[f] == null) {
+        out.writeBytes(errors[f], errors[f].readerIndex(), errors[f].readableBytes());
+        continue;
+      }
       int j = position[k];
       out.writeBytes(replies[f], elementStart[f][j], elementLength[f][j]);
     }

@@ -2,6 +2,8 @@ package walnut.redis;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
@@ -32,6 +34,9 @@ public final class RedisProtocol implements Protocol {
 
   @Inject
   public RedisProtocol() {}
+
+  private static final byte[] PING = "*1\r\n$4\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] PONG = "+PONG\r\n".getBytes(StandardCharsets.US_ASCII);
 
   @Override
   public String name() {
@@ -141,6 +146,17 @@ public final class RedisProtocol implements Protocol {
     }
     return reply.toString(reply.readerIndex(), end - reply.readerIndex(),
         StandardCharsets.ISO_8859_1);
+  }
+
+  /** {@code PING}, after the RESP2 handshake (AUTH, SELECT): a server that serves answers PONG. */
+  @Override
+  public ByteBuf healthProbe(PoolConfig pool, ByteBufAllocator alloc) {
+    return alloc.buffer(PING.length).writeBytes(PING);
+  }
+
+  @Override
+  public boolean healthy(PoolConfig pool, ByteBuf reply) {
+    return ByteBufUtil.equals(reply, Unpooled.wrappedBuffer(PONG));
   }
 
   @Override

@@ -106,6 +106,47 @@ class MultiKeySplitterTest {
     assertEquals("*6\r\n$3\r\nC\r\n\r\n$2\r\nA1\r\n$0\r\n\r\n$-1\r\n$-1\r\n$2\r\nA1\r\n", merged);
   }
 
+  /** {@code null} replies are failed fragments; {@code error} stands in each of their keys. */
+  private String mergePartial(Split split, String error, String... replies) {
+    ByteBuf[] bufs = new ByteBuf[replies.length];
+    ByteBuf[] errors = new ByteBuf[replies.length];
+    for (int i = 0; i < replies.length; i++) {
+      if (replies[i] == null) {
+        errors[i] = buf(error);
+      } else {
+        bufs[i] = buf(replies[i]);
+      }
+    }
+    ByteBuf merged = split.mergePartial(bufs, errors, alloc);
+    if (merged == null) {
+      return null;
+    }
+    try {
+      return merged.toString(StandardCharsets.ISO_8859_1);
+    } finally {
+      merged.release();
+    }
+  }
+
+  @Test
+  void mgetMergedInPartPutsTheFailedFragmentsErrorInEachOfItsKeysPlaces() {
+    Split split = split(MultiKeySplitter.MGET, "MGET", "c1", "a1", "b1", "a2");
+    fragments(split);
+    String error = "-ERR Connection timed out\r\n";
+    assertEquals("*4\r\n$1\r\nC\r\n" + error + "$-1\r\n" + error,
+        mergePartial(split, error, null, "*1\r\n$-1\r\n", "*1\r\n$1\r\nC\r\n"));
+  }
+
+  @Test
+  void onlyMgetIsMergedInPart() {
+    Split del = split(MultiKeySplitter.DEL, "DEL", "a1", "b1");
+    fragments(del);
+    assertNull(mergePartial(del, "-ERR x\r\n", null, ":1\r\n"), "a count has no place for it");
+    Split mset = split(MultiKeySplitter.MSET, "MSET", "a1", "v", "b1", "v");
+    fragments(mset);
+    assertNull(mergePartial(mset, "-ERR x\r\n", null, "+OK\r\n"));
+  }
+
   @Test
   void mgetMergeRefusesRepliesOfTheWrongShape() {
     String[][] bad = {

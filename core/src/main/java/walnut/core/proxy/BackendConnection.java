@@ -411,7 +411,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     }
     requests.answerAll(reason, how, connected, quiet);
     held.releaseAll();
-    requests.countFailure(how);
+    requests.countFailure(how, reason);
     burst.flush();
   }
 }

@@ -70,7 +70,7 @@ final class Connector {
   private final String[] lastFailure;
 
   Connector(Pool pool, EventLoop loop) {
-    this(pool, loop, bootstraps(pool, loop));
+    this(pool, loop, bootstraps(pool, loop, pool.connectTimeoutMillis()));
   }
 
   Connector(Pool pool, EventLoop loop, Opener opener) {
@@ -83,7 +83,8 @@ final class Connector {
     this.lastFailure = new String[servers];
   }
 
-  private static Opener bootstraps(Pool pool, EventLoop loop) {
+  /** Netty's bootstraps for the pool's servers, on {@code loop}, over the pool's transport. */
+  static Opener bootstraps(Pool pool, EventLoop loop, int connectTimeoutMillis) {
     Bootstrap tcp = new Bootstrap()
         .group(loop)
         .channel(pool.transport().channelClass())
@@ -91,7 +92,7 @@ final class Connector {
         .option(ChannelOption.ALLOCATOR, ProxyServer.ALLOCATOR)
         .option(ChannelOption.TCP_NODELAY, true)
         .option(ChannelOption.WRITE_BUFFER_WATER_MARK, BACKEND_WATER_MARK)
-        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, pool.connectTimeoutMillis());
+        .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis);
     Bootstrap unix =
         pool.config().servers().stream().noneMatch(s -> s.endpoint().isUnix()) ? null
             : new Bootstrap()
@@ -99,7 +100,7 @@ final class Connector {
                 .channel(pool.transport().domainChannelClass())
                 .option(ChannelOption.ALLOCATOR, ProxyServer.ALLOCATOR)
                 .option(ChannelOption.WRITE_BUFFER_WATER_MARK, BACKEND_WATER_MARK)
-                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, pool.connectTimeoutMillis());
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, connectTimeoutMillis);
     return (server, initializer) -> server.isUnix()
         ? unix.clone().handler(initializer)
             .connect(pool.transport().domainSocketAddress(server.path()))

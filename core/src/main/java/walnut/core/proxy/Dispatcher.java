@@ -73,8 +73,9 @@ final class Dispatcher {
     if (key != null) {
       key.release();
     }
+    String refused = refusal(server);
     if (!request.expectsReply()) {
-      if (server == KeyRouter.NO_SERVER) {
+      if (refused != null) {
         frame.release();
       } else {
         upstream.send(server, slot, request.dialect(), frame, ReplyHandler.NO_REPLY, sender);
@@ -82,12 +83,20 @@ final class Dispatcher {
       return;
     }
     PendingReply reply = replies.routed(request, frame.readableBytes());
-    if (server == KeyRouter.NO_SERVER) {
+    if (refused != null) {
       frame.release();
-      reply.onError(ErrorText.REFUSED);
+      reply.onError(refused);
     } else {
       upstream.send(server, slot, request.dialect(), frame, reply, sender);
     }
+  }
+
+  /**
+   * Why a request for {@code server} is answered an error without being sent: no server is live,
+   * or (with {@code auto_eject_remap: false}) this one is ejected; {@code null} to send it.
+   */
+  private String refusal(int server) {
+    return server == KeyRouter.NO_SERVER ? ErrorText.REFUSED : pool.router().refusal(server);
   }
 
   private void split(Request request) {
@@ -98,16 +107,17 @@ final class Dispatcher {
     } finally {
       request.frame().release();
     }
-    PendingReply reply = replies.split(split, bytes);
+    PendingReply reply = replies.split(split, bytes, pool.config().mgetPartialErrors());
     pool.poolStats().add(PoolStat.FRAGMENTS, split.size());
     int sent = 0;
     try {
       for (; sent < split.size(); sent++) {
         int server = split.server(sent);
         ByteBuf fragment = split.fragment(sent);
-        if (server == KeyRouter.NO_SERVER) {
+        String refused = refusal(server);
+        if (refused != null) {
           fragment.release();
-          reply.partError(ErrorText.REFUSED);
+          reply.partError(sent, refused);
         } else {
           upstream.send(server, slot, request.dialect(), fragment,
               new PendingReply.Fragment(reply, sent), sender);
@@ -116,7 +126,7 @@ final class Dispatcher {
     } catch (RuntimeException e) {
       split.discard();
       for (; sent < split.size(); sent++) {
-        reply.partError(ErrorText.INVALID);
+        reply.partError(sent, ErrorText.INVALID);
       }
       log.error("pool '{}': splitting a request failed", pool.config().name(), e);
     }

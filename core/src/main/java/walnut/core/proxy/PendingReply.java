@@ -52,6 +52,10 @@ final class PendingReply implements ReplyHandler {
   private int remaining;
   private ByteBuf reply;
   private String error;
+  /** {@code mget_partial_errors}: a failed fragment's keys get errors, the others their values. */
+  private final boolean partial;
+  /** With {@link #partial}: each failed fragment's reason, by index; {@code null} until one fails. */
+  private String[] partErrors;
   private boolean abandoned;
   /** The request's bytes, counted for the client until its reply is written. */
   private final int requestBytes;
@@ -73,8 +77,9 @@ final class PendingReply implements ReplyHandler {
 
   private PendingReply(Owner owner, Splitter.Split split, int parts, ByteBuf reply,
       boolean closeAfter, Request.ReplyFilter filter, int requestBytes, long startNanos,
-      boolean ownsErrorReplies) {
+      boolean ownsErrorReplies, boolean partial) {
     this.owner = owner;
+    this.partial = partial;
     this.ownsErrorReplies = ownsErrorReplies;
     this.filter = filter;
     this.local = reply != null;
@@ -90,7 +95,7 @@ final class PendingReply implements ReplyHandler {
 
   /** A reply the proxy already has (PING, errors, QUIT), owning {@code reply}. */
   static PendingReply local(Owner owner, ByteBuf reply, boolean closeAfter) {
-    return new PendingReply(owner, null, 0, reply, closeAfter, null, 0, 0, false);
+    return new PendingReply(owner, null, 0, reply, closeAfter, null, 0, 0, false, false);
   }
 
   /**
@@ -101,13 +106,17 @@ final class PendingReply implements ReplyHandler {
   static PendingReply routed(Owner owner, Request.ReplyFilter filter, int requestBytes,
       long now, boolean ownsErrorReplies) {
     return new PendingReply(owner, null, 1, null, false, filter, requestBytes, now,
-        ownsErrorReplies);
+        ownsErrorReplies, false);
   }
 
-  /** Waits for one reply per fragment of {@code split}. */
-  static PendingReply split(Owner owner, Splitter.Split split, int requestBytes, long now) {
+  /**
+   * Waits for one reply per fragment of {@code split}; {@code partial}: a fragment's failure errs
+   * only its keys' places ({@link Splitter.Split#mergePartial}), when the split can merge so.
+   */
+  static PendingReply split(Owner owner, Splitter.Split split, int requestBytes, long now,
+      boolean partial) {
     return new PendingReply(owner, split, split.size(), null, false, null, requestBytes, now,
-        false);
+        false, partial);
   }
 
   boolean isDone() {
@@ -143,7 +152,7 @@ final class PendingReply implements ReplyHandler {
 
   @Override
   public void onError(String reason) {
-    partError(reason);
+    partError(0, reason);
   }
 
   @Override
@@ -321,8 +330,13 @@ final class PendingReply implements ReplyHandler {
     partDone();
   }
 
-  void partError(String reason) {
-    if (error == null) {
+  void partError(int index, String reason) {
+    if (partial && split != null) {
+      if (partErrors == null) {
+        partErrors = new String[parts.length];
+      }
+      partErrors[index] = reason;
+    } else if (error == null) {
       error = reason;
     }
     partDone();
@@ -343,6 +357,14 @@ final class PendingReply implements ReplyHandler {
       releaseHeld();
       madeError = true;
       return protocol.errorReply(alloc, error);
+    }
+    if (partErrors != null) {
+      madeError = true;
+      try {
+        return PartialReply.merge(split, parts, partErrors, protocol, alloc);
+      } finally {
+        releaseHeld();
+      }
     }
     if (split != null) {
       ByteBuf merged;
@@ -410,7 +432,7 @@ final class PendingReply implements ReplyHandler {
 
     @Override
     public void onError(String reason) {
-      owner.partError(reason);
+      owner.partError(index, reason);
     }
 
     @Override

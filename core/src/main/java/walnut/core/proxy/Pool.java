@@ -14,6 +14,7 @@ import walnut.core.routing.PoolRouter;
 import walnut.core.spi.Protocol;
 import walnut.core.spi.Transport;
 import walnut.core.stats.Counters;
+import walnut.core.stats.HealthStat;
 import walnut.core.stats.Latency;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
@@ -44,6 +45,8 @@ final class Pool {
   private final Map<EventExecutor, LoopPool> loops = new IdentityHashMap<>();
   /** The only loop's part when there is one loop: every channel uses it. */
   private final LoopPool only;
+  /** Probes the ejected servers ({@code health_check_interval}); {@code null} when off. */
+  private final HealthChecks healthChecks;
   /** A reload made another generation current, or removed the pool: no new client takes it. */
   private volatile boolean superseded;
 
@@ -51,17 +54,20 @@ final class Pool {
       ProxyStats stats, ProxyStats.Pool poolStats, Iterable<EventExecutor> executors,
       EngineOptions options, LongAdder inflight, AddressResolverGroup<?> resolver) {
     this(config, protocol, router, transport, stats, poolStats, executors, options, inflight,
-        resolver, (pool, loop) -> new LoopPool(pool, loop, new Connector(pool, loop)));
+        resolver, (pool, loop) -> new LoopPool(pool, loop, new Connector(pool, loop)),
+        (pool, loop) -> Connector.bootstraps(pool, loop,
+            HealthChecks.probeTimeoutMillis(pool.config())));
   }
 
   /**
-   * A pool whose loops' parts {@code loopParts} makes: tests give them connectors that open
-   * embedded channels.
+   * A pool whose loops' parts {@code loopParts} makes, and whose probes of ejected servers
+   * {@code probes} opens: tests give them connectors that open embedded channels.
    */
   Pool(PoolConfig config, Protocol protocol, PoolRouter router, Transport transport,
       ProxyStats stats, ProxyStats.Pool poolStats, Iterable<EventExecutor> executors,
       EngineOptions options, LongAdder inflight, AddressResolverGroup<?> resolver,
-      BiFunction<Pool, EventLoop, LoopPool> loopParts) {
+      BiFunction<Pool, EventLoop, LoopPool> loopParts,
+      BiFunction<Pool, EventLoop, Connector.Opener> probes) {
     this.config = config;
     this.clientConfig = config;
     this.protocol = protocol;
@@ -76,6 +82,9 @@ final class Pool {
       loops.put(executor, loopParts.apply(this, (EventLoop) executor));
     }
     this.only = loops.size() == 1 ? loops.values().iterator().next() : null;
+    EventLoop first = (EventLoop) executors.iterator().next();
+    this.healthChecks = config.healthChecked()
+        ? new HealthChecks(this, first, probes.apply(this, first)) : null;
   }
 
   /**
@@ -106,6 +115,9 @@ final class Pool {
    */
   void retire() {
     supersede();
+    if (healthChecks != null) {
+      healthChecks.close(); // the next generation has a router, and probes, of its own
+    }
     for (LoopPool loop : loops.values()) {
       loop.eventLoop().execute(loop::retire);
     }
@@ -117,6 +129,9 @@ final class Pool {
    * Nothing records into them any longer: no session routes with this generation.
    */
   void dropped() {
+    if (healthChecks != null) {
+      healthChecks.close();
+    }
     for (LoopPool loop : loops.values()) {
       latency().retire(loop.latency());
     }
@@ -207,6 +222,15 @@ final class Pool {
 
   Counters<PoolStat> poolStats() {
     return poolStats.counters();
+  }
+
+  /** The probes of ejected servers; only for a pool with {@code health_check_interval}. */
+  HealthChecks healthChecks() {
+    return healthChecks;
+  }
+
+  Counters<HealthStat> healthStats(int server) {
+    return poolStats.servers().get(server).health();
   }
 
   Counters<ServerStat> serverStats(int server) {

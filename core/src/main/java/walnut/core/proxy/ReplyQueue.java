@@ -189,9 +189,12 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
         request.ownsErrorReplies()));
   }
 
-  /** Queues the reply of a request of {@code requestBytes} split per server. */
-  PendingReply split(Splitter.Split split, int requestBytes) {
-    return enqueue(PendingReply.split(this, split, requestBytes, now()));
+  /**
+   * Queues the reply of a request of {@code requestBytes} split per server; {@code partial}: a
+   * failed fragment errs only its keys' places ({@code mget_partial_errors}).
+   */
+  PendingReply split(Splitter.Split split, int requestBytes, boolean partial) {
+    return enqueue(PendingReply.split(this, split, requestBytes, now(), partial));
   }
 
   private PendingReply enqueue(PendingReply reply) {

@@ -382,16 +382,26 @@ final class Requests {
     counters.increment(ServerStat.SERVER_ERR);
     log.warn("pool '{}': server '{}' replied {}: counted as a failure", pool.config().name(),
         pool.serverName(server), reply);
-    countFailure(Close.ERROR);
+    countFailure(Close.ERROR, reply);
   }
 
-  /** A server failure counts towards ejection ({@code auto_eject_hosts}); the proxy's own closes do not. */
-  void countFailure(Close how) {
-    if (!how.byProxy() && pool.router().recordFailure(server)) {
+  /**
+   * A server failure for {@code reason} counts towards ejection ({@code auto_eject_hosts}); the
+   * proxy's own closes do not. A pool that probes starts probing the server it ejected.
+   */
+  void countFailure(Close how, String reason) {
+    if (!how.byProxy() && pool.router().recordFailure(server, reason)) {
       pool.poolStats().increment(PoolStat.SERVER_EJECTS);
       counters.set(ServerStat.SERVER_EJECTED_AT, System.currentTimeMillis() * 1000);
-      log.warn("pool '{}': server '{}' ejected for {} ms", pool.config().name(),
-          pool.serverName(server), pool.config().serverRetryTimeout());
+      if (pool.config().healthChecked()) {
+        log.warn("pool '{}': server '{}' ejected ({}): probed every {} ms from {} ms on, it"
+            + " returns when a probe succeeds", pool.config().name(), pool.serverName(server),
+            reason, pool.config().healthCheckInterval(), pool.config().serverRetryTimeout());
+        pool.healthChecks().ejected(server);
+      } else {
+        log.warn("pool '{}': server '{}' ejected for {} ms ({})", pool.config().name(),
+            pool.serverName(server), pool.config().serverRetryTimeout(), reason);
+      }
     }
   }
 }

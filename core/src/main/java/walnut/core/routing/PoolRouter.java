@@ -24,6 +24,11 @@ import walnut.core.spi.KeyRouter;
  * the first lookup after the earliest retry time, as twemproxy does. Lookups are lock-free and
  * allocation-free; rebuilds are rare and synchronized.
  *
+ * <p>Walnut's failure modes (docs/compatibility.md#failure-modes): with {@code auto_eject_remap:
+ * false} the ring always holds every server and an ejected one is only marked, its keys answered
+ * {@link #refusal}; with {@code health_check_interval} an ejected server stays out until
+ * {@link #readmit}, which a successful probe calls, instead of returning when its time is up.
+ *
  * <p>Thread-safe: shared by every event loop.
  */
 public final class PoolRouter implements KeyRouter {
@@ -39,6 +44,10 @@ public final class PoolRouter implements KeyRouter {
   private final byte open;
   private final byte close;
   private final LongSupplier clock;
+  /** {@code auto_eject_remap}: an ejected server's keys move to the others. */
+  private final boolean remap;
+  /** With {@code auto_eject_remap: false}: the continuum over every server, built once. */
+  private final Continuum whole;
 
   private volatile Ring ring;
   /** Earliest wall-clock millis at which an ejected server returns; MAX_VALUE when none is out. */
@@ -61,6 +70,8 @@ public final class PoolRouter implements KeyRouter {
     this.tagged = tag != null;
     this.open = tagged ? tag[0] : 0;
     this.close = tagged ? tag[1] : 0;
+    this.remap = pool.autoEjectRemap();
+    this.whole = remap ? null : distribution.build(pool.servers(), hash);
     rebuild();
   }
 
@@ -98,16 +109,36 @@ public final class PoolRouter implements KeyRouter {
   }
 
   /**
-   * A connection to server {@code index} closed. Returns true when this ejected the server (the
-   * caller counts {@code server_ejects}); without {@code auto_eject_hosts} nothing is counted.
+   * A connection to server {@code index} closed, or it answered trouble, for {@code reason}.
+   * Returns true when this ejected the server (the caller counts {@code server_ejects}); without
+   * {@code auto_eject_hosts} nothing is counted. A pool that probes keeps it out until
+   * {@link #readmit}.
    */
-  public boolean recordFailure(int index) {
+  public boolean recordFailure(int index, String reason) {
     if (!pool.autoEjectHosts() || !health[index].failure(pool.serverFailureLimit())) {
       return false;
     }
-    health[index].ejectUntil(clock.getAsLong() + pool.serverRetryTimeout());
+    health[index].ejectUntil(
+        pool.healthChecked() ? Long.MAX_VALUE : clock.getAsLong() + pool.serverRetryTimeout(),
+        "server '" + pool.servers().get(index).name() + "' is ejected: " + reason);
     rebuild();
     return true;
+  }
+
+  /** A probe of ejected server {@code index} succeeded: it is back in the ring. */
+  public void readmit(int index) {
+    health[index].readmit();
+    rebuild();
+  }
+
+  /**
+   * With {@code auto_eject_remap: false}, the error text for a request to server {@code index}
+   * while it is ejected (naming it and what ejected it); {@code null} when it serves, and always
+   * when ejected servers' keys move. Lock-free and allocation-free.
+   */
+  public String refusal(int index) {
+    String[] refused = ring.refused;
+    return refused == null ? null : refused[index];
   }
 
   /** Whether server {@code index} is in the ring now. */
@@ -124,6 +155,10 @@ public final class PoolRouter implements KeyRouter {
   }
 
   private synchronized void rebuild() {
+    if (!remap) {
+      rebuildMarks();
+      return;
+    }
     long now = clock.getAsLong();
     List<ServerConfig> live = new ArrayList<>(health.length);
     int[] index = new int[health.length];
@@ -138,10 +173,33 @@ public final class PoolRouter implements KeyRouter {
     }
     int[] liveIndex = java.util.Arrays.copyOf(index, live.size());
     Continuum continuum = live.isEmpty() ? h -> NO_SERVER : distribution.build(live, hash);
-    ring = new Ring(continuum, liveIndex);
+    ring = new Ring(continuum, liveIndex, null);
     nextReturn = next;
   }
 
-  /** A continuum and the pool index of each of its servers. */
-  private record Ring(Continuum continuum, int[] live) {}
+  /** Without remapping: every server stays in the ring, the ejected ones marked. */
+  private void rebuildMarks() {
+    long now = clock.getAsLong();
+    String[] refused = null;
+    long next = Long.MAX_VALUE;
+    int[] all = new int[health.length];
+    for (int i = 0; i < health.length; i++) {
+      all[i] = i;
+      if (!health[i].isLive(now)) {
+        if (refused == null) {
+          refused = new String[health.length];
+        }
+        refused[i] = health[i].refusal();
+        next = Math.min(next, health[i].ejectedUntil());
+      }
+    }
+    ring = new Ring(whole, all, refused);
+    nextReturn = next;
+  }
+
+  /**
+   * A continuum, the pool index of each of its servers, and, when ejected servers keep their
+   * place, the refusal text of each that is out ({@code null} when none is).
+   */
+  private record Ring(Continuum continuum, int[] live, String[] refused) {}
 }

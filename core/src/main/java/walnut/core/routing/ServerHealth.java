@@ -13,8 +13,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class ServerHealth {
 
   private final AtomicInteger failures = new AtomicInteger();
-  /** Wall-clock millis until which the server is out of the ring; 0 when it is in. */
+  /**
+   * Wall-clock millis until which the server is out of the ring; 0 when it is in; MAX_VALUE when
+   * only a probe puts it back ({@code health_check_interval}).
+   */
   private volatile long ejectedUntil;
+  /** While out: the error reply's text for its keys when they do not move; {@code null} when in. */
+  private volatile String refusal;
 
   /** A reply matched to a request: the run of failures is over. */
   void success() {
@@ -31,8 +36,19 @@ final class ServerHealth {
     return n >= Math.max(1, limit) && failures.compareAndSet(n, 0);
   }
 
-  void ejectUntil(long millis) {
+  void ejectUntil(long millis, String refusal) {
+    this.refusal = refusal;
     ejectedUntil = millis;
+  }
+
+  /** Back in the ring, with a clean count: a probe succeeded. */
+  void readmit() {
+    failures.set(0);
+    ejectedUntil = 0;
+  }
+
+  String refusal() {
+    return refusal;
   }
 
   long ejectedUntil() {

@@ -113,6 +113,25 @@ public interface Protocol {
   }
 
   /**
+   * The request that probes an ejected server ({@code health_check_interval}), sent after the
+   * RESP2 handshake on a connection of its own: Redis {@code PING}, memcached {@code version}.
+   * The caller owns the buffer. By default {@code null}: a connection and its handshake are the
+   * whole probe.
+   */
+  default ByteBuf healthProbe(PoolConfig pool, ByteBufAllocator alloc) {
+    return null;
+  }
+
+  /**
+   * Whether {@code reply} to {@link #healthProbe} says the server serves; does not release it. A
+   * reply the decoder emitted as {@link ServerTrouble} (Redis {@code -LOADING}) never gets here: it
+   * fails the probe.
+   */
+  default boolean healthy(PoolConfig pool, ByteBuf reply) {
+    return true;
+  }
+
+  /**
    * An error reply in the protocol's form, for example {@code -ERR Connection refused\r\n} or
    * {@code SERVER_ERROR Connection refused\r\n}. The caller owns the buffer.
    */

@@ -38,6 +38,18 @@ public interface Splitter {
     /** Builds the client's reply from the sub-replies. */
     ByteBuf merge(ByteBuf[] replies, ByteBufAllocator alloc);
 
+    /**
+     * Builds the client's reply when some fragments failed ({@code mget_partial_errors}):
+     * {@code replies[i]} is {@code null} where fragment {@code i} failed, and {@code errors[i]}
+     * is then the error reply, in the protocol's form, to put in place of each of its keys'
+     * elements. Reads and releases nothing. Returns {@code null} when this command cannot be
+     * answered in part (a count or an OK has no place for an error); the engine then answers one
+     * error for the whole request. By default {@code null}.
+     */
+    default ByteBuf mergePartial(ByteBuf[] replies, ByteBuf[] errors, ByteBufAllocator alloc) {
+      return null;
+    }
+
     /** Releases fragments that were never taken, after a failure. */
     void discard();
   }

@@ -58,6 +58,9 @@ import walnut.core.spi.Splitter;
  * {@link ServerTrouble}, and one starting {@code PUSH} (a server's push message, as RESP3's
  * {@code >}) as a {@link ServerPush}. {@code script K …} is routed by K and owns its error replies.
  *
+ * <p>Health probe: {@code probe\n}, healthy when answered {@code UP\n}. With partial errors, an
+ * mget's failed fragment gives each of its keys the error reply as a token ({@code ERR_reason}).
+ *
  * <p>The {@code pool} arguments are ignored (tests may pass {@code null}).
  */
 public final class LineProtocol implements walnut.core.spi.Protocol {
@@ -154,6 +157,17 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
   }
 
   /** {@link #err}{@code (message)}. */
+  /** {@code probe\n}, answered {@code UP\n} by a server that serves. */
+  @Override
+  public ByteBuf healthProbe(PoolConfig pool, ByteBufAllocator alloc) {
+    return ascii(alloc, "probe\n");
+  }
+
+  @Override
+  public boolean healthy(PoolConfig pool, ByteBuf reply) {
+    return equalsAscii(reply, "UP\n");
+  }
+
   @Override
   public ByteBuf errorReply(ByteBufAllocator alloc, String message) {
     return ascii(alloc, err(message));
@@ -508,9 +522,18 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
 
     @Override
     public ByteBuf merge(ByteBuf[] replies, ByteBufAllocator alloc) {
+      return mergePartial(replies, new ByteBuf[replies.length], alloc);
+    }
+
+    /** A failed fragment's keys get its error reply as a token: '\n' dropped, spaces as '_'. */
+    @Override
+    public ByteBuf mergePartial(ByteBuf[] replies, ByteBuf[] errors, ByteBufAllocator alloc) {
       checkReplyCount(replies);
       Tokens[] values = new Tokens[replies.length];
       for (int f = 0; f < replies.length; f++) {
+        if (errors[f] != null) {
+          continue;
+        }
         ByteBuf r = replies[f];
         int from = r.readerIndex();
         int to = r.writerIndex();
@@ -531,6 +554,11 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
           out.writeByte(' ');
         }
         Tokens v = values[fragmentOf[k]];
+        if (v == null) {
+          String e = errors[fragmentOf[k]].toString(US_ASCII).strip().replace(' ', '_');
+          out.writeCharSequence(e, US_ASCII);
+          continue;
+        }
         out.writeBytes(replies[fragmentOf[k]], v.start[position[k]], v.length[position[k]]);
       }
       return out.writeByte('\n');

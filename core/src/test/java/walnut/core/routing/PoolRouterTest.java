@@ -19,9 +19,12 @@ class PoolRouterTest {
   private final AtomicLong now = new AtomicLong(1_000_000);
 
   private PoolRouter router(int servers, boolean eject, String tag) {
-    PoolConfig.Builder b = PoolConfig.builder("p").listen(Endpoint.tcp("127.0.0.1", 1))
-        .redis(true).autoEjectHosts(eject).serverFailureLimit(2).serverRetryTimeout(5_000)
-        .hashTag(tag);
+    return router(servers, PoolConfig.builder("p").autoEjectHosts(eject).hashTag(tag));
+  }
+
+  private PoolRouter router(int servers, PoolConfig.Builder b) {
+    b.listen(Endpoint.tcp("127.0.0.1", 1)).redis(true).serverFailureLimit(2)
+        .serverRetryTimeout(5_000);
     for (int i = 0; i < servers; i++) {
       b.server(ServerConfig.of(Endpoint.tcp("10.0.0." + i, 6379), 1));
     }
@@ -56,10 +59,11 @@ class PoolRouterTest {
   void ejectionAfterTheFailureLimitRemovesTheServerAndRetryPutsItBack() {
     PoolRouter router = router(3, true, null);
     assertEquals(1, route(router, "\u0001"));
-    assertFalse(router.recordFailure(1), "one failure is below the limit");
+    assertFalse(router.recordFailure(1, "Connection refused"), "one failure is below the limit");
     router.recordSuccess(1); // a reply resets the run of failures
-    assertFalse(router.recordFailure(1));
-    assertTrue(router.recordFailure(1), "the second consecutive failure ejects");
+    assertFalse(router.recordFailure(1, "Connection refused"));
+    assertTrue(router.recordFailure(1, "Connection refused"),
+        "the second consecutive failure ejects");
     assertFalse(router.isLive(1));
     // Two live servers remain (pool indexes 0 and 2): hash 1 -> slot 1 -> server 2.
     assertEquals(2, route(router, "\u0001"));
@@ -73,7 +77,7 @@ class PoolRouterTest {
   void withoutAutoEjectFailuresChangeNothing() {
     PoolRouter router = router(3, false, null);
     for (int i = 0; i < 10; i++) {
-      assertFalse(router.recordFailure(1));
+      assertFalse(router.recordFailure(1, "Connection refused"));
     }
     assertEquals(1, route(router, "\u0001"));
   }
@@ -81,10 +85,41 @@ class PoolRouterTest {
   @Test
   void noLiveServerRoutesNowhere() {
     PoolRouter router = router(2, true, null);
-    router.recordFailure(0);
-    router.recordFailure(0);
-    router.recordFailure(1);
-    router.recordFailure(1);
+    router.recordFailure(0, "Connection refused");
+    router.recordFailure(0, "Connection refused");
+    router.recordFailure(1, "Connection refused");
+    router.recordFailure(1, "Connection refused");
     assertEquals(KeyRouter.NO_SERVER, route(router, "\u0001"));
+  }
+
+  @Test
+  void withoutRemapAnEjectedServerKeepsItsKeysAndIsRefusedUntilItsRetryTime() {
+    PoolRouter router = router(3, PoolConfig.builder("p").autoEjectHosts(true)
+        .autoEjectRemap(false));
+    assertEquals(null, router.refusal(1));
+    router.recordFailure(1, "Connection refused");
+    router.recordFailure(1, "Connection refused");
+    assertEquals(1, route(router, "\u0001"), "the key stays on its server");
+    assertEquals("server '10.0.0.1:6379' is ejected: Connection refused", router.refusal(1));
+    assertEquals(null, router.refusal(2));
+    assertEquals(2, route(router, "\u0002"));
+    now.addAndGet(5_000);
+    assertEquals(1, route(router, "\u0001"));
+    assertEquals(null, router.refusal(1), "back after server_retry_timeout");
+  }
+
+  @Test
+  void withProbesAnEjectedServerReturnsOnlyWhenReadmitted() {
+    PoolRouter router = router(3, PoolConfig.builder("p").autoEjectHosts(true)
+        .healthCheckInterval(100));
+    router.recordFailure(1, "Connection refused");
+    router.recordFailure(1, "Connection refused");
+    now.addAndGet(3_600_000);
+    assertEquals(2, route(router, "\u0001"), "an hour later, still out: no probe succeeded");
+    assertFalse(router.isLive(1));
+    router.readmit(1);
+    assertTrue(router.isLive(1));
+    assertEquals(1, route(router, "\u0001"));
+    assertFalse(router.recordFailure(1, "Connection refused"), "readmitted with a clean count");
   }
 }
