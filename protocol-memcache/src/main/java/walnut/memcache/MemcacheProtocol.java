@@ -2,8 +2,6 @@ package walnut.memcache;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
@@ -23,7 +21,6 @@ import walnut.core.spi.Protocol;
 public final class MemcacheProtocol implements Protocol {
 
   private static final byte[] VERSION = "version\r\n".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] VERSION_REPLY = "VERSION ".getBytes(StandardCharsets.US_ASCII);
 
   @Inject
   public MemcacheProtocol() {}
@@ -49,18 +46,12 @@ public final class MemcacheProtocol implements Protocol {
     return new MemcacheReplyDecoder();
   }
 
-  /** {@code version}: a server that serves answers {@code VERSION <version>}. */
+  /** {@code version}: any answer passes, as for a client. */
   @Override
   public ByteBuf healthProbe(PoolConfig pool, ByteBufAllocator alloc) {
     return alloc.buffer(VERSION.length).writeBytes(VERSION);
   }
 
-  @Override
-  public boolean healthy(PoolConfig pool, ByteBuf reply) {
-    return reply.readableBytes() > VERSION_REPLY.length + 2
-        && ByteBufUtil.equals(reply, reply.readerIndex(), Unpooled.wrappedBuffer(VERSION_REPLY), 0,
-            VERSION_REPLY.length);
-  }
 
   /** {@code SERVER_ERROR <message>\r\n}, as twemproxy answers a failed memcached request. */
   @Override

@@ -59,6 +59,15 @@ final class MultiKeySplit extends AbstractSplit {
     return merge == MultiKeySplitter.Merge.VALUES ? mergeValues(replies, errors, alloc) : null;
   }
 
+  /** A whole reply that is one error: {@code -…} or RESP3's blob error {@code !…}. */
+  private static boolean isError(ByteBuf reply) {
+    if (!reply.isReadable()) {
+      return false;
+    }
+    byte type = reply.getByte(reply.readerIndex());
+    return type == '-' || type == '!';
+  }
+
   private ByteBuf mergeOk(ByteBuf[] replies, ByteBufAllocator alloc) {
     for (ByteBuf r : replies) {
       if (r.readableBytes() != 5 || r.getInt(r.readerIndex()) != OK_REPLY
@@ -101,14 +110,20 @@ final class MultiKeySplit extends AbstractSplit {
     return out;
   }
 
-  /** {@code errors}: {@code null}, or the error element of each failed fragment's keys. */
+  /**
+   * {@code errors}: {@code null}; or, answering in part, the error element of each failed
+   * fragment's keys, where a fragment answered with an error reply of its own ({@code -LOADING},
+   * RESP3's {@code !}) has that reply in its keys' places.
+   */
   private ByteBuf mergeValues(ByteBuf[] replies, ByteBuf[] errors, ByteBufAllocator alloc) {
     int[][] elementStart = new int[replies.length][];
     int[][] elementLength = new int[replies.length][];
+    ByteBuf[] errorOf = errors == null ? null : new ByteBuf[replies.length];
     long total = Resp.headerSize(fragmentOf.length);
     for (int f = 0; f < replies.length; f++) {
-      if (errors != null && errors[f] != null) {
-        total += (long) fragmentKeys[f] * errors[f].readableBytes();
+      if (errors != null && (errors[f] != null || isError(replies[f]))) {
+        errorOf[f] = errors[f] != null ? errors[f] : replies[f];
+        total += (long) fragmentKeys[f] * errorOf[f].readableBytes();
         continue;
       }
       ByteBuf r = replies[f];
@@ -159,7 +174,7 @@ final class MultiKeySplit extends AbstractSplit {
     for (int k = 0; k < fragmentOf.length; k++) {
       int f = fragmentOf[k];
       if (elementStart[f] == null) {
-        out.writeBytes(errors[f], errors[f].readerIndex(), errors[f].readableBytes());
+        out.writeBytes(errorOf[f], errorOf[f].readerIndex(), errorOf[f].readableBytes());
         continue;
       }
       int j = position[k];

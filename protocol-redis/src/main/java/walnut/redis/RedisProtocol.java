@@ -2,8 +2,6 @@ package walnut.redis;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
-import io.netty.buffer.ByteBufUtil;
-import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
@@ -36,7 +34,6 @@ public final class RedisProtocol implements Protocol {
   public RedisProtocol() {}
 
   private static final byte[] PING = "*1\r\n$4\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII);
-  private static final byte[] PONG = "+PONG\r\n".getBytes(StandardCharsets.US_ASCII);
 
   @Override
   public String name() {
@@ -148,16 +145,12 @@ public final class RedisProtocol implements Protocol {
         StandardCharsets.ISO_8859_1);
   }
 
-  /** {@code PING}, after the RESP2 handshake (AUTH, SELECT): a server that serves answers PONG. */
+  /** {@code PING}, after the RESP2 handshake (AUTH, SELECT). */
   @Override
   public ByteBuf healthProbe(PoolConfig pool, ByteBufAllocator alloc) {
     return alloc.buffer(PING.length).writeBytes(PING);
   }
 
-  @Override
-  public boolean healthy(PoolConfig pool, ByteBuf reply) {
-    return ByteBufUtil.equals(reply, Unpooled.wrappedBuffer(PONG));
-  }
 
   @Override
   public ByteBuf errorReply(ByteBufAllocator alloc, String message) {

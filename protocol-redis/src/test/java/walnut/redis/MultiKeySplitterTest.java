@@ -138,6 +138,19 @@ class MultiKeySplitterTest {
   }
 
   @Test
+  void mgetMergedInPartPutsAServersOwnErrorReplyInEachOfItsKeysPlaces() {
+    Split split = split(MultiKeySplitter.MGET, "MGET", "a1", "b1", "a2");
+    fragments(split);
+    String loading = "-LOADING Redis is loading the dataset in memory\r\n";
+    assertEquals("*3\r\n" + loading + "$1\r\nB\r\n" + loading,
+        mergePartial(split, null, loading, "*1\r\n$1\r\nB\r\n"));
+    Split resp3 = split(MultiKeySplitter.MGET, "MGET", "a1", "b1");
+    fragments(resp3);
+    assertEquals("*2\r\n_\r\n!5\r\nOOPS!\r\n",
+        mergePartial(resp3, null, "*1\r\n_\r\n", "!5\r\nOOPS!\r\n"), "RESP3's blob error");
+  }
+
+  @Test
   void onlyMgetIsMergedInPart() {
     Split del = split(MultiKeySplitter.DEL, "DEL", "a1", "b1");
     fragments(del);

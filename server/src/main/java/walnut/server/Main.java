@@ -11,6 +11,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import walnut.core.config.ProxyConfig;
 import walnut.core.plugin.PluginRegistry;
+import walnut.core.stats.HealthStat;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ServerStat;
 
@@ -245,6 +246,11 @@ public final class Main implements Callable<Integer> {
     out.println("server stats:");
     for (ServerStat s : ServerStat.values()) {
       out.printf("  %-20s\"%s\"%n", s.field(), s.description());
+    }
+    out.println();
+    out.println("server stats of a pool with health_check_interval (Walnut's):");
+    for (HealthStat s : HealthStat.values()) {
+      out.printf("  %-23s\"%s\"%n", s.field(), s.description());
     }
   }
 }

@@ -225,6 +225,11 @@ class StatsPortIT {
         "  in_queue_bytes      \"current request bytes in incoming queue\"",
         "  out_queue           \"# requests in outgoing queue\"",
         "  out_queue_bytes     \"current request bytes in outgoing queue\"",
+        "",
+        "server stats of a pool with health_check_interval (Walnut's):",
+        "  health_probes          \"# probes of an ejected server\"",
+        "  health_probe_failures  \"# probes of an ejected server that failed\"",
+        "  health_returns         \"# times an ejected server returned after a probe succeeded\"",
         "");
     assertTrue(r.output().startsWith("This is walnut-" + Main.VERSION), r.output());
     assertTrue(r.output().endsWith("\n\n" + expected), r.output());

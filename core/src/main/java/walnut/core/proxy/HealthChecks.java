@@ -127,6 +127,10 @@ final class HealthChecks {
   /** A probe is over: {@code failure} is {@code null} when it succeeded. */
   private void ended(Probe probe, String failure) {
     int server = probe.server;
+    if (closed) {
+      probing[server] = false; // closed by the proxy: no verdict on the server
+      return;
+    }
     Counters<HealthStat> counters = pool.healthStats(server);
     counters.increment(HealthStat.HEALTH_PROBES);
     if (failure == null) {
@@ -135,6 +139,10 @@ final class HealthChecks {
       pool.router().readmit(server);
       log.warn("pool '{}': server '{}' returns to the ring: a probe succeeded", config.name(),
           pool.serverName(server));
+      if (probe.handshakeProblem != null) {
+        log.error("pool '{}': server '{}': {}", config.name(), pool.serverName(server),
+            probe.handshakeProblem);
+      }
       return;
     }
     counters.increment(HealthStat.HEALTH_PROBE_FAILURES);
@@ -142,10 +150,6 @@ final class HealthChecks {
       reported[server] = true; // once per ejection: a dead server fails every probe
       log.warn("pool '{}': server '{}' stays out: probe failed ({}); probing every {} ms",
           config.name(), pool.serverName(server), failure, config.healthCheckInterval());
-    }
-    if (closed) {
-      probing[server] = false;
-      return;
     }
     long wait = probe.startedNanos + TimeUnit.MILLISECONDS.toNanos(config.healthCheckInterval())
         - loop.ticker().nanoTime();
@@ -161,6 +165,8 @@ final class HealthChecks {
     /** Replies expected: the handshake's, then the probe's (if the protocol has one). */
     private int expected;
     private int handshakeSteps;
+    /** What the handshake's replies said was wrong, if anything, for the log. */
+    String handshakeProblem;
     private int received;
     private boolean done;
 
@@ -211,19 +217,18 @@ final class HealthChecks {
         int index = received++;
         if (msg instanceof ServerTrouble trouble) {
           finish("server replied " + Requests.troubleText(trouble.content()));
-        } else if (!(msg instanceof ByteBuf reply) || index >= expected) {
+          return;
+        }
+        if (!(msg instanceof ByteBuf reply) || index >= expected) {
           finish(ErrorText.INVALID);
-        } else if (index < handshakeSteps) {
-          String problem = pool.protocol().checkHandshakeReply(config, 0, index, reply);
-          if (problem != null) {
-            finish(problem);
-          } else if (received == expected) {
-            finish(null);
-          }
-        } else if (pool.protocol().healthy(config, reply)) {
-          finish(null);
-        } else {
-          finish("unexpected reply " + Requests.troubleText(reply));
+          return;
+        }
+        if (index < handshakeSteps && handshakeProblem == null) {
+          // Logged, not failed: a client connection keeps serving after the same reply.
+          handshakeProblem = pool.protocol().checkHandshakeReply(config, 0, index, reply);
+        }
+        if (received == expected) {
+          finish(null); // the server answers, as its clients' connections would see it
         }
       } finally {
         ReferenceCountUtil.release(msg);

@@ -51,11 +51,12 @@ final class PendingReply implements ReplyHandler {
   private final long startNanos;
   private int remaining;
   private ByteBuf reply;
-  private String error;
-  /** {@code mget_partial_errors}: a failed fragment's keys get errors, the others their values. */
-  private final boolean partial;
-  /** With {@link #partial}: each failed fragment's reason, by index; {@code null} until one fails. */
-  private String[] partErrors;
+  /**
+   * {@code null}; the failure's text ({@code String}); or, for a split answered in part
+   * ({@code mget_partial_errors}), each fragment's failure by index ({@code String[]}, entries
+   * {@code null} until one fails). One field for the three: this object is made per request.
+   */
+  private Object error;
   private boolean abandoned;
   /** The request's bytes, counted for the client until its reply is written. */
   private final int requestBytes;
@@ -79,7 +80,7 @@ final class PendingReply implements ReplyHandler {
       boolean closeAfter, Request.ReplyFilter filter, int requestBytes, long startNanos,
       boolean ownsErrorReplies, boolean partial) {
     this.owner = owner;
-    this.partial = partial;
+    this.error = partial ? new String[parts] : null;
     this.ownsErrorReplies = ownsErrorReplies;
     this.filter = filter;
     this.local = reply != null;
@@ -253,7 +254,8 @@ final class PendingReply implements ReplyHandler {
 
   /** Whether a long reply has begun and can go to the client ahead of its end. */
   boolean canStartStreaming() {
-    return !streaming && remaining > 0 && reply != null && error == null && !abandoned;
+    return !streaming && remaining > 0 && reply != null && !(error instanceof String)
+        && !abandoned;
   }
 
   /** The client's turn came for a long reply: what arrived of it so far, for the caller. */
@@ -267,7 +269,7 @@ final class PendingReply implements ReplyHandler {
 
   /** Part of the reply went out and then the server failed: the client can only be closed. */
   boolean brokenMidStream() {
-    return streaming && error != null;
+    return streaming && error instanceof String;
   }
 
   /** The client cannot take more now: holds the source's reading; whether this paused it. */
@@ -331,11 +333,8 @@ final class PendingReply implements ReplyHandler {
   }
 
   void partError(int index, String reason) {
-    if (partial && split != null) {
-      if (partErrors == null) {
-        partErrors = new String[parts.length];
-      }
-      partErrors[index] = reason;
+    if (error instanceof String[] failures) {
+      failures[index] = reason;
     } else if (error == null) {
       error = reason;
     }
@@ -353,15 +352,15 @@ final class PendingReply implements ReplyHandler {
    * reply is suppressed (nothing to write).
    */
   ByteBuf takeReply(Protocol protocol, ByteBufAllocator alloc) {
-    if (error != null) {
+    if (error instanceof String e) {
       releaseHeld();
       madeError = true;
-      return protocol.errorReply(alloc, error);
+      return protocol.errorReply(alloc, e);
     }
-    if (partErrors != null) {
-      madeError = true;
+    if (error instanceof String[] failures) {
+      madeError = PartialReply.anyFailed(failures);
       try {
-        return PartialReply.merge(split, parts, partErrors, protocol, alloc);
+        return PartialReply.merge(split, parts, failures, protocol, alloc);
       } finally {
         releaseHeld();
       }

@@ -10,6 +10,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
 import walnut.core.config.PoolConfig;
+import walnut.core.config.ServerConfig;
 import walnut.core.routing.PoolRouter;
 import walnut.core.spi.Protocol;
 import walnut.core.spi.Transport;
@@ -103,6 +104,32 @@ final class Pool {
    */
   void supersede() {
     superseded = true;
+    if (healthChecks != null) {
+      healthChecks.close(); // no probe of servers this generation no longer routes to
+    }
+  }
+
+  /**
+   * A reload replaces {@code previous} with this generation: the servers it had ejected (same
+   * name, same address) stay out of this one's ring, and this one probes them if it probes.
+   * Called before this generation serves.
+   */
+  void carryEjections(Pool previous) {
+    List<ServerConfig> before = previous.config().servers();
+    for (int i = 0; i < config.servers().size(); i++) {
+      ServerConfig server = config.servers().get(i);
+      for (int j = 0; j < before.size(); j++) {
+        PoolRouter.Ejection out = before.get(j).name().equals(server.name())
+            && before.get(j).endpoint().equals(server.endpoint())
+            ? previous.router().ejection(j) : null;
+        if (out != null) {
+          router.carry(i, out);
+          if (healthChecks != null) {
+            healthChecks.ejected(i);
+          }
+        }
+      }
+    }
   }
 
   boolean superseded() {
@@ -115,9 +142,6 @@ final class Pool {
    */
   void retire() {
     supersede();
-    if (healthChecks != null) {
-      healthChecks.close(); // the next generation has a router, and probes, of its own
-    }
     for (LoopPool loop : loops.values()) {
       loop.eventLoop().execute(loop::retire);
     }

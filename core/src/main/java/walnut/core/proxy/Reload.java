@@ -149,6 +149,7 @@ final class Reload {
       committed.add(pool);
       if (sameProtocol) {
         Pool previous = handle.current();
+        pool.carryEjections(previous);
         handle.replace(pool);
         previous.retire();
       } else {

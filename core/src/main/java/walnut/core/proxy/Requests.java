@@ -390,17 +390,19 @@ final class Requests {
    * proxy's own closes do not. A pool that probes starts probing the server it ejected.
    */
   void countFailure(Close how, String reason) {
-    if (!how.byProxy() && pool.router().recordFailure(server, reason)) {
+    // twemproxy's text for a close is errno 0's "unknown"; the refusal says what happened.
+    String cause = how == Close.EOF ? "the server closed the connection" : reason;
+    if (!how.byProxy() && pool.router().recordFailure(server, cause)) {
       pool.poolStats().increment(PoolStat.SERVER_EJECTS);
       counters.set(ServerStat.SERVER_EJECTED_AT, System.currentTimeMillis() * 1000);
       if (pool.config().healthChecked()) {
         log.warn("pool '{}': server '{}' ejected ({}): probed every {} ms from {} ms on, it"
             + " returns when a probe succeeds", pool.config().name(), pool.serverName(server),
-            reason, pool.config().healthCheckInterval(), pool.config().serverRetryTimeout());
+            cause, pool.config().healthCheckInterval(), pool.config().serverRetryTimeout());
         pool.healthChecks().ejected(server);
       } else {
         log.warn("pool '{}': server '{}' ejected for {} ms ({})", pool.config().name(),
-            pool.serverName(server), pool.config().serverRetryTimeout(), reason);
+            pool.serverName(server), pool.config().serverRetryTimeout(), cause);
       }
     }
   }

@@ -125,6 +125,33 @@ public final class PoolRouter implements KeyRouter {
     return true;
   }
 
+  /**
+   * Server {@code index}'s ejection, for a reload to carry over to the next generation's router:
+   * when it is out until (wall-clock millis; MAX_VALUE: until a probe succeeds) and why, or
+   * {@code null} when it is in the ring.
+   */
+  public Ejection ejection(int index) {
+    ServerHealth h = health[index];
+    long until = h.ejectedUntil();
+    return until > clock.getAsLong() ? new Ejection(until, h.refusal()) : null;
+  }
+
+  /**
+   * Takes server {@code index} out as the previous generation had it ({@link #ejection}): a reload
+   * does not put a dead server back. A pool that probes keeps it out until a probe succeeds; one
+   * that does not, until its retry time (a server the previous generation probed: from now).
+   */
+  public void carry(int index, Ejection ejection) {
+    long until = pool.healthChecked() ? Long.MAX_VALUE
+        : ejection.until() == Long.MAX_VALUE ? clock.getAsLong() + pool.serverRetryTimeout()
+        : ejection.until();
+    health[index].ejectUntil(until, ejection.refusal());
+    rebuild();
+  }
+
+  /** Out of the ring until {@code until}, for {@code refusal}'s reason. */
+  public record Ejection(long until, String refusal) {}
+
   /** A probe of ejected server {@code index} succeeded: it is back in the ring. */
   public void readmit(int index) {
     health[index].readmit();

@@ -115,20 +115,13 @@ public interface Protocol {
   /**
    * The request that probes an ejected server ({@code health_check_interval}), sent after the
    * RESP2 handshake on a connection of its own: Redis {@code PING}, memcached {@code version}.
-   * The caller owns the buffer. By default {@code null}: a connection and its handshake are the
-   * whole probe.
+   * The caller owns the buffer. Any reply but one the decoder emits as {@link ServerTrouble}
+   * (Redis {@code -LOADING}) passes: an answer, even an error such as {@code -NOPERM}, is what a
+   * client's connection would see too. By default {@code null}: a connection and its handshake
+   * are the whole probe.
    */
   default ByteBuf healthProbe(PoolConfig pool, ByteBufAllocator alloc) {
     return null;
-  }
-
-  /**
-   * Whether {@code reply} to {@link #healthProbe} says the server serves; does not release it. A
-   * reply the decoder emitted as {@link ServerTrouble} (Redis {@code -LOADING}) never gets here: it
-   * fails the probe.
-   */
-  default boolean healthy(PoolConfig pool, ByteBuf reply) {
-    return true;
   }
 
   /**

@@ -61,7 +61,7 @@ class FailureModesEngineTest {
       h.advance(1);
       EmbeddedChannel probe = h.backend(0);
       assertEquals("probe\n", written(probe));
-      h.reply(probe, "DOWN\n");
+      h.reply(probe, "TROUBLE down\n");
       assertFalse(probe.isOpen(), "a probe's connection is its own, closed when it is over");
       assertEquals(1, health(h, 0, HealthStat.HEALTH_PROBE_FAILURES));
       h.advance(RETRY);
@@ -115,7 +115,7 @@ class FailureModesEngineTest {
   }
 
   @Test
-  void aProbeRunsThePoolsHandshakeAndATroubledServerStaysOut() {
+  void aProbeRunsThePoolsHandshakeAndOnlyATroubledServerStaysOut() {
     PoolConfig config = ejecting(0).healthCheckInterval(INTERVAL).build();
     try (EngineHarness h = new EngineHarness(config, EngineHarness.defaults(),
         new LineProtocol(java.util.List.of("auth secret")))) {
@@ -133,8 +133,29 @@ class FailureModesEngineTest {
       h.advance(INTERVAL);
       EmbeddedChannel next = h.backend(0);
       written(next);
-      h.reply(next, "OK\nUP\n");
-      assertTrue(h.pool.router().isLive(0));
+      h.reply(next, "ERR wrong password\nERR not allowed\n");
+      assertTrue(h.pool.router().isLive(0),
+          "a server that answers is back, whatever it answers: its clients see the same");
+    }
+  }
+
+  @Test
+  void aReloadKeepsAnEjectedServerOutAndOnlyTheNewGenerationProbesIt() {
+    try (EngineHarness h = harness(ejecting(0).healthCheckInterval(INTERVAL))) {
+      eject0(h, h.client());
+      Pool next = h.newPool(h.config, h.pool.options(), h.pool.protocol(),
+          Reload.statsFor(h.config, h.poolStats));
+      next.carryEjections(h.pool);
+      h.pool.supersede();
+      h.run();
+      assertFalse(next.router().isLive(0), "a reload does not put a dead server back");
+      assertTrue(next.router().isLive(1));
+      int opened = h.backendsTo(0).size();
+      h.advance(RETRY);
+      assertEquals(opened + 1, h.backendsTo(0).size(), "one probe, the new generation's");
+      h.reply(h.backend(0), "UP\n");
+      assertTrue(next.router().isLive(0));
+      assertFalse(h.pool.router().isLive(0), "the old generation routes nothing any more");
     }
   }
 

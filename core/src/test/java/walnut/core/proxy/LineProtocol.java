@@ -58,7 +58,7 @@ import walnut.core.spi.Splitter;
  * {@link ServerTrouble}, and one starting {@code PUSH} (a server's push message, as RESP3's
  * {@code >}) as a {@link ServerPush}. {@code script K …} is routed by K and owns its error replies.
  *
- * <p>Health probe: {@code probe\n}, healthy when answered {@code UP\n}. With partial errors, an
+ * <p>Health probe: {@code probe\n}; any answer but {@code TROUBLE…} passes. With partial errors, an
  * mget's failed fragment gives each of its keys the error reply as a token ({@code ERR_reason}).
  *
  * <p>The {@code pool} arguments are ignored (tests may pass {@code null}).
@@ -157,16 +157,12 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
   }
 
   /** {@link #err}{@code (message)}. */
-  /** {@code probe\n}, answered {@code UP\n} by a server that serves. */
+  /** {@code probe\n}. */
   @Override
   public ByteBuf healthProbe(PoolConfig pool, ByteBufAllocator alloc) {
     return ascii(alloc, "probe\n");
   }
 
-  @Override
-  public boolean healthy(PoolConfig pool, ByteBuf reply) {
-    return equalsAscii(reply, "UP\n");
-  }
 
   @Override
   public ByteBuf errorReply(ByteBufAllocator alloc, String message) {

@@ -122,4 +122,31 @@ class PoolRouterTest {
     assertEquals(1, route(router, "\u0001"));
     assertFalse(router.recordFailure(1, "Connection refused"), "readmitted with a clean count");
   }
+
+  @Test
+  void aReloadCarriesAnEjectionToTheNextRouter() {
+    PoolRouter old = router(3, true, null);
+    old.recordFailure(1, "Connection refused");
+    old.recordFailure(1, "Connection refused");
+    assertEquals(null, old.ejection(0));
+    PoolRouter.Ejection out = old.ejection(1);
+    assertEquals(now.get() + 5_000, out.until());
+
+    PoolRouter next = router(3, true, null);
+    next.carry(1, out);
+    assertFalse(next.isLive(1));
+    now.addAndGet(5_000);
+    assertTrue(next.isLive(1), "out until the same retry time");
+
+    PoolRouter probing = router(3, PoolConfig.builder("p").autoEjectHosts(true)
+        .healthCheckInterval(100));
+    probing.carry(1, out);
+    now.addAndGet(3_600_000);
+    assertFalse(probing.isLive(1), "a pool that probes keeps it out until a probe succeeds");
+    PoolRouter blind = router(3, true, null);
+    blind.carry(1, probing.ejection(1));
+    assertFalse(blind.isLive(1));
+    now.addAndGet(5_000);
+    assertTrue(blind.isLive(1), "probes turned off: out for one retry timeout from the reload");
+  }
 }

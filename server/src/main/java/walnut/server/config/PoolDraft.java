@@ -18,6 +18,9 @@ import walnut.core.config.ServerConfig;
  */
 final class PoolDraft {
 
+  /** Every probe is a connection of its own: a few ms apart would exhaust ephemeral ports. */
+  static final int MIN_HEALTH_CHECK_INTERVAL = 10;
+
   private final Directives directives;
   final String name;
   final int line;
@@ -30,6 +33,7 @@ final class PoolDraft {
   private boolean autoEjectHosts;
   private int healthCheckInterval;
   private boolean autoEjectRemap = true;
+  private boolean mgetPartialErrors;
   private String redisAuth;
   private int serverConnections = PoolConfig.DEFAULT_SERVER_CONNECTIONS;
   private final List<ServerConfig> servers = new ArrayList<>();
@@ -117,7 +121,10 @@ final class PoolDraft {
         autoEjectRemap = Values.bool(value);
         builder.autoEjectRemap(autoEjectRemap);
       }
-      case "mget_partial_errors" -> builder.mgetPartialErrors(Values.bool(value));
+      case "mget_partial_errors" -> {
+        mgetPartialErrors = Values.bool(value);
+        builder.mgetPartialErrors(mgetPartialErrors);
+      }
       case "servers" -> {
         servers.add(ServerLineParser.parse(value));
         serverLines.add(valueLine);
@@ -143,13 +150,18 @@ final class PoolDraft {
       throw directiveError(seen.get("resp3"), "resp3:",
           "is only valid for a redis pool (add redis: true)");
     }
-    String ejectOnly = healthCheckInterval > 0 ? "health_check_interval"
+    if (healthCheckInterval > 0 && healthCheckInterval < MIN_HEALTH_CHECK_INTERVAL) {
+      throw directiveError(seen.get("health_check_interval"), "health_check_interval:",
+          "is below " + MIN_HEALTH_CHECK_INTERVAL + " ms (each probe is a new connection; 0 turns"
+              + " probing off)");
+    }
+        String ejectOnly = healthCheckInterval > 0 ? "health_check_interval"
         : !autoEjectRemap ? "auto_eject_remap" : null;
     if (ejectOnly != null && !autoEjectHosts) {
       throw directiveError(seen.get(ejectOnly), ejectOnly + ":",
           "is only valid with auto_eject_hosts: true (no server is ever ejected without it)");
     }
-    if (seen.containsKey("mget_partial_errors") && !redis) {
+    if (mgetPartialErrors && !redis) {
       throw directiveError(seen.get("mget_partial_errors"), "mget_partial_errors:",
           "is only valid for a redis pool (add redis: true)");
     }
