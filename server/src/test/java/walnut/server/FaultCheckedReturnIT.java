@@ -53,9 +53,10 @@ class FaultCheckedReturnIT {
   private static final long RETURN_SLACK_MS = 400;
 
   /**
-   * kill -9 of one server under load; once it is ejected, a black hole takes its port and records
-   * every byte Walnut sends there for 10 s: only probes may arrive, one at a time, each given up
-   * after the pool's {@code timeout}, and the clients see no error all that time. Then the real
+   * kill -9 of one server under load; once it is ejected (and the requests routed to it before,
+   * which fail, have been answered: one {@code timeout} later), a black hole takes its port and
+   * records every byte Walnut sends there for 10 s: only probes may arrive, one at a time, each
+   * given up after the pool's {@code timeout}, and the clients see no error all that time. Then the real
    * server is restarted in place and takes its keys back within {@code server_retry_timeout} + one
    * interval + {@link #RETURN_SLACK_MS} of the restart.
    */
@@ -70,14 +71,19 @@ class FaultCheckedReturnIT {
       ServerFixture victim = rig.backends.get(VICTIM);
       List<String> victimKeys = KeyPlacement.on(rig.placement, rig.placement.keySet(), VICTIM);
       try (KvLoad load = rig.load(Set.of(VICTIM), FaultKillIT.CLIENTS, FaultKillIT.BYSTANDERS,
-          KvLoad.Options.defaults())) {
+              KvLoad.Options.defaults());
+          HealthTimeline timeline = new HealthTimeline(rig, load, VICTIM)) {
         FaultKillIT.awaitPairs(load, VICTIM, 500, "the load runs on every server");
+        long killedAt = System.currentTimeMillis();
         victim.kill();
         Poll.until(Duration.ofSeconds(30), () -> ejects(rig) >= 1, "the dead server is ejected");
-        // Requests routed to it before its ejection fail fast (refused, reset); none may be left.
+        // Requests routed to it before its ejection fail (refused, reset) within the timeout,
+        // and their clients read them a little later: from then on, no client may see an error.
+        long ejectedAt = rig.serverStat(VICTIM, ServerStat.SERVER_EJECTED_AT) / 1_000;
         Poll.until(Duration.ofSeconds(10), () -> rig.serverStat(VICTIM, ServerStat.IN_QUEUE)
-                + rig.serverStat(VICTIM, ServerStat.OUT_QUEUE) == 0,
-            "no request left for the dead server");
+                + rig.serverStat(VICTIM, ServerStat.OUT_QUEUE) == 0
+                && System.currentTimeMillis() >= ejectedAt + TIMEOUT_MS,
+            "no request left for the dead server, one timeout after its ejection");
         long ejectsBeforeHole = ejects(rig);
         long holeOpened;
         long holeClosed;
@@ -104,7 +110,12 @@ class FaultCheckedReturnIT {
                   + " once); health_probes {} -> {}, failures {}, returns {}", dialect,
               seen.size(), windowMs, hole.maxOpen(), probesAtHole, probes, failures, returns);
           assertEquals(errorsAtHole, load.errors(VICTIM),
-              "clients saw errors while the ejected server was down\n" + load.summary());
+              "clients saw errors while the ejected server was down (ms after the kill: ejected "
+                  + timeline.ejections().stream().map(t -> t - killedAt).toList()
+                  + ", port watched from " + (holeOpenedAt - killedAt) + ", errors "
+                  + timeline.errors().stream().map(c -> c.count() + " at " + (c.fromMillis()
+                  - killedAt) + "-" + (c.toMillis() - killedAt)).toList() + ")\n"
+                  + load.summary());
           for (WireTap.Connection c : seen) {
             assertEquals(c.sentBytes().length, ProbeTraffic.probePrefix(dialect, c.sentBytes()),
                 "a client request reached the ejected server's port: " + ProbeTraffic.describe(c));
@@ -171,12 +182,16 @@ class FaultCheckedReturnIT {
   private static final Duration FLAP_PERIOD = Duration.ofMillis(300);
   private static final int FLAP_CLIENTS = 8;
   private static final int FLAP_BYSTANDERS = 2;
-  /** A request routed just before an ejection is written a little after it. */
-  private static final long EJECTION_EDGE_MS = 50;
+  /**
+   * A request routed by another event loop just before an ejection is written a little after
+   * it, and the relay's thread reads it a little later still: up to 15 ms seen on an idle 2-core
+   * machine; the rest is for one busy with other builds. The ejections last over a second.
+   */
+  private static final long EJECTION_EDGE_MS = 100;
   /** How late a client reads an error after the proxy sent it, plus the sampling. */
-  private static final long ERROR_SLACK_MS = 100;
+  private static final long ERROR_SLACK_MS = 150;
   /** How late the proxy acts on a probe's answer that came just before a stop. */
-  private static final long RETURN_EDGE_MS = 50;
+  private static final long RETURN_EDGE_MS = 100;
 
   /**
    * A server that flaps under load: stopped (SIGSTOP) until it is ejected, then continued and
@@ -256,14 +271,20 @@ class FaultCheckedReturnIT {
       clientBytes.addAll(ProbeTraffic.clientBytesAt(dialect, c));
     }
     List<String> sentWhileOut = new ArrayList<>();
+    List<String> margins = new ArrayList<>();
     for (long ejected : timeline.ejections()) {
       Long back = answered.higher(ejected);
       long until = back == null ? Long.MAX_VALUE : back;
+      margins.add("last client byte " + clientBytes.stream().filter(t -> t >= ejected)
+          .filter(t -> t < until).mapToLong(t -> t - ejected).max().orElse(-1)
+          + " ms after, first probe answer " + (back == null ? "never" : back - ejected
+          + " ms after"));
       clientBytes.stream().filter(t -> t >= ejected + EJECTION_EDGE_MS && t < until)
           .forEach(t -> sentWhileOut.add("client bytes " + (t - ejected)
               + " ms after the ejection at " + ejected + " (first probe answer after it: "
               + (back == null ? "none" : (back - ejected) + " ms") + ")"));
     }
+    log.info("{} flapping, per ejection: {}", dialect, margins);
     assertEquals(List.of(), sentWhileOut, "client requests sent to the ejected server");
     assertTrue(timeline.ejections().size() >= 2, "ejected only " + timeline.ejections().size()
         + " times: the flapping did not make it leave and come back");
