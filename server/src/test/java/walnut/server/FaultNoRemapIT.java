@@ -265,6 +265,8 @@ class FaultNoRemapIT {
 
   /** At most one in a hundred of {@code count} errors later than FAST_MS, none past LATE_MS. */
   private static void assertFast(List<Long> lateMillis, int count) {
+    log.info("{} 'is ejected' errors, {} later than {} ms: {}", count, lateMillis.size(), FAST_MS,
+        lateMillis);
     assertTrue(count > 0, "no request got the ejected error");
     assertTrue(lateMillis.size() <= Math.max(1, count / 100), lateMillis.size() + " of " + count
         + " errors later than " + FAST_MS + " ms: " + lateMillis);
