@@ -17,7 +17,6 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.Set;
 import java.util.function.Function;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -189,9 +188,8 @@ class PartialMgetIT {
       int at = reply.indexOf(prefix);
       assertTrue(at > 0, "no 'is ejected' element in " + reply);
       String error = reply.substring(at, reply.indexOf("\r\n", at) + 2);
-      Set<String> causes = Set.of("Connection refused", "Connection reset by peer", "unknown",
-          "Broken pipe");
-      assertTrue(causes.contains(error.substring(prefix.length(), error.length() - 2)), error);
+      assertTrue(FaultNoRemapIT.KILLED_CAUSES.contains(error.substring(prefix.length(),
+          error.length() - 2)), error);
       assertEquals(expected(2, k -> placement.get(k) == VICTIM ? error : null), reply);
       assertTrue(ms <= SLACK_MS, "answered after " + ms + " ms: the slots of an ejected server"
           + " are answered at once");

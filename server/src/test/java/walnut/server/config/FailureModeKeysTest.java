@@ -72,6 +72,21 @@ class FailureModeKeysTest {
     assertFalse(pool.healthChecked());
   }
 
+  /** {@code false} is the default, which a memcached pool has anyway. */
+  @Test
+  void mgetPartialErrorsFalseLoadsOnAMemcachedPool() {
+    PoolConfig pool = load(pool("mget_partial_errors: false")).pool("alpha");
+
+    assertFalse(pool.redis());
+    assertFalse(pool.mgetPartialErrors());
+  }
+
+  @Test
+  void theSmallestIntervalLoads() {
+    assertEquals(10, load(pool("auto_eject_hosts: true", "health_check_interval: 10"))
+        .pool("alpha").healthCheckInterval());
+  }
+
   static Stream<Arguments> refusedValues() {
     return Stream.of(
         Arguments.of(pool("auto_eject_hosts: true", "health_check_interval: -1"), 4,
@@ -101,11 +116,16 @@ class FailureModeKeysTest {
             "directive \"auto_eject_remap:\" " + EJECT_ONLY),
         Arguments.of(pool("redis: true", "auto_eject_hosts: false", "auto_eject_remap: false"), 5,
             "directive \"auto_eject_remap:\" " + EJECT_ONLY),
-        // A memcached pool has no MGET: the key is refused whatever its value.
+        // A memcached pool has no MGET to answer in part.
         Arguments.of(pool("mget_partial_errors: true"), 3,
             "directive \"mget_partial_errors:\" " + REDIS_ONLY),
-        Arguments.of(pool("redis: false", "mget_partial_errors: false"), 4,
-            "directive \"mget_partial_errors:\" " + REDIS_ONLY));
+        Arguments.of(pool("redis: false", "mget_partial_errors: true"), 4,
+            "directive \"mget_partial_errors:\" " + REDIS_ONLY),
+        // Each probe is a new connection: a few ms apart would use up ephemeral ports.
+        Arguments.of(pool("auto_eject_hosts: true", "health_check_interval: 9"), 4,
+            "directive \"health_check_interval:\" is below 10 ms"),
+        Arguments.of(pool("auto_eject_hosts: true", "health_check_interval: 1"), 4,
+            "is below 10 ms"));
   }
 
   @ParameterizedTest(name = "[{index}] line {1}: {2}")
