@@ -56,9 +56,9 @@ class FaultCheckedReturnIT {
    * kill -9 of one server under load; once it is ejected (and the requests routed to it before,
    * which fail, have been answered: one {@code timeout} later), a black hole takes its port and
    * records every byte Walnut sends there for 10 s: only probes may arrive, one at a time, each
-   * given up after the pool's {@code timeout}, and the clients see no error all that time. Then the real
-   * server is restarted in place and takes its keys back within {@code server_retry_timeout} + one
-   * interval + {@link #RETURN_SLACK_MS} of the restart.
+   * given up after the pool's {@code timeout}, and the clients see no error all that time. Then
+   * the real server is restarted in place and takes its keys back within {@code
+   * server_retry_timeout} + one interval + {@link #RETURN_SLACK_MS} of the restart.
    */
   @ParameterizedTest
   @EnumSource(value = KvDialect.class, names = {"REDIS_MIXED", "MEMCACHE"})

@@ -33,9 +33,9 @@ import walnut.testing.ServerFixture;
  * {@code auto_eject_remap: false} (issue #21): an ejected server keeps its place in the continuum,
  * so its keys never move to another server; while it is out they are answered at once with Redis
  * {@code -ERR server '<name>' is ejected: <cause>} / memcached {@code SERVER_ERROR server '<name>'
- * is ejected: <cause>}, the cause being the failure that ejected it, and the other servers' keys are
- * served as before. With ketama and modula under load; with random, where a key has no server of
- * its own, every request gets either its reply or that error at once, and none waits.
+ * is ejected: <cause>}, the cause being the failure that ejected it, and the other servers' keys
+ * are served as before. With ketama and modula under load; with random, where a key has no server
+ * of its own, every request gets either its reply or that error at once, and none waits.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class FaultNoRemapIT {

@@ -40,7 +40,7 @@ public final class Flapper implements AutoCloseable {
     return f;
   }
 
-  /** Starts continuing and stopping the server in turn, every {@code period}, for {@code length}. */
+  /** Continues and stops the server in turn, every {@code period}, for {@code length}. */
   public synchronized void flap(Duration period, Duration length) {
     if (thread != null) {
       throw new IllegalStateException("already flapping");
