@@ -28,6 +28,7 @@ import walnut.testing.KvDialect;
 import walnut.testing.KvLoad;
 import walnut.testing.Poll;
 import walnut.testing.ServerFixture;
+import walnut.testing.WireTap;
 
 /**
  * {@code auto_eject_remap: false} (issue #21): an ejected server keeps its place in the continuum,
@@ -137,10 +138,13 @@ class FaultNoRemapIT {
           Duration.ofMillis(TIMEOUT_MS).plus(FaultKillIT.BOUND));
     }
     // One request at a time: each of the server's keys, written and read, fails at once; the
-    // other keys are served on the same connection.
+    // other keys are served on the same connection. A killed server's port is watched meanwhile:
+    // nothing is sent to an ejected server, no connection even attempted.
     List<Long> late = new ArrayList<>();
     String cause = null;
-    try (Socket socket = connect(rig)) {
+    WireTap watch = outage == Outage.KILL ? WireTap.blackHole(rig.backends.get(VICTIM).port())
+        : null;
+    try (watch; Socket socket = connect(rig)) {
       OutputStream out = socket.getOutputStream();
       InputStream in = new BufferedInputStream(socket.getInputStream());
       for (int i = 0; i < REQUESTS; i++) {
@@ -168,6 +172,10 @@ class FaultNoRemapIT {
       }
     }
     assertFast(late, REQUESTS);
+    if (watch != null) {
+      assertEquals(List.of(), watch.connections().stream().map(ProbeTraffic::describe).toList(),
+          "connections to the ejected server's port");
+    }
     for (int s = 0; s < FaultRig.BACKENDS; s++) {
       if (s != VICTIM) {
         assertEquals(Set.of(), dialect.held(rig.backends.get(s), victimKeys),

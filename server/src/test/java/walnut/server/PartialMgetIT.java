@@ -121,14 +121,17 @@ class PartialMgetIT {
         long start = System.nanoTime();
         List<String> exists = new ArrayList<>(List.of("EXISTS"));
         exists.addAll(keys);
+        List<String> stopped = keys.stream().filter(k -> placement.get(k) == VICTIM).toList();
         String reply = call(client, mget(keys) + WireClient.resp(exists.toArray(String[]::new))
-            + WireClient.resp("PING"));
+            + mget(stopped) + WireClient.resp("PING"));
         long ms = Duration.ofNanos(System.nanoTime() - start).toMillis();
         assertEquals(expected(resp, k -> placement.get(k) == VICTIM ? TIMED_OUT : null), reply);
         assertTrue(ms <= TIMEOUT_MS + SLACK_MS, "answered after " + ms + " ms (timeout "
             + TIMEOUT_MS + " ms)");
         // A split command with no place per key still answers one error, as twemproxy.
         assertEquals(TIMED_OUT, read(client), "the EXISTS sent behind the MGET");
+        // Nothing to answer in part when every fragment failed: one error, as twemproxy.
+        assertEquals(TIMED_OUT, read(client), "an MGET of the stopped server's keys only");
         assertEquals("+PONG\r\n", read(client), "the PING sent behind them");
         // The connection goes on, on the healthy servers' keys.
         List<String> healthy = keys.stream().filter(k -> placement.get(k) != VICTIM).toList();
