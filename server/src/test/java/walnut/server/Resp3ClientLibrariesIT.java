@@ -32,9 +32,9 @@ import walnut.testing.SingleTransport;
 @SingleTransport
 class Resp3ClientLibrariesIT {
 
-  private static final Path CLIENTS = Path.of("target", "clients").toAbsolutePath();
-  private static final Path PYTHON = CLIENTS.resolve("py-redis8/bin/python");
-  private static final Path NODE = CLIENTS.resolve("node-redis6");
+  static final Path CLIENTS = Path.of("target", "clients").toAbsolutePath();
+  static final Path PYTHON = CLIENTS.resolve("py-redis8/bin/python");
+  static final Path NODE = CLIENTS.resolve("node-redis6");
 
   private static final List<RedisServer> backends = new ArrayList<>();
   private static RedisServer direct;
@@ -84,7 +84,7 @@ class Resp3ClientLibrariesIT {
   }
 
   /** Installs the two clients once per build folder (a later run finds them there). */
-  private static void installClients() throws Exception {
+  static void installClients() throws Exception {
     Files.createDirectories(CLIENTS);
     if (!Files.isExecutable(PYTHON)) {
       Path venv = CLIENTS.resolve("py-redis8");
@@ -99,7 +99,7 @@ class Resp3ClientLibrariesIT {
     }
   }
 
-  private static Path copyScript(String name, Path into) throws IOException {
+  static Path copyScript(String name, Path into) throws IOException {
     Path target = into.resolve(name);
     try (InputStream in = Resp3ClientLibrariesIT.class.getResourceAsStream("/clients/" + name)) {
       Files.copy(in, target, StandardCopyOption.REPLACE_EXISTING);
@@ -108,7 +108,7 @@ class Resp3ClientLibrariesIT {
   }
 
   /** Runs {@code command} in {@code dir}; returns its standard output, or fails with all of it. */
-  private static String run(List<String> command, Path dir) throws Exception {
+  static String run(List<String> command, Path dir) throws Exception {
     Path log = Files.createTempFile(CLIENTS, "run", ".log");
     Process process = new ProcessBuilder(command).directory(dir.toFile())
         .redirectError(log.toFile()).start();
