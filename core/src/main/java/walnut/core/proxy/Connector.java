@@ -129,7 +129,7 @@ final class Connector {
     pool.stats().connectionOpened(); // the connection's failure counts the close
     ChannelFuture f;
     try {
-      f = opener.open(pool.config().servers().get(server).endpoint(), new ChannelInitializer<>() {
+      f = opener.open(pool.address(server), new ChannelInitializer<>() {
         @Override
         protected void initChannel(Channel ch) {
           ch.pipeline().addLast("decoder", pool.protocol().newReplyDecoder(pool.config()));
@@ -163,6 +163,11 @@ final class Connector {
       retryAt[server] = 1;
     }
     lastFailure[server] = reason;
+  }
+
+  /** {@code server} moved to another address: the old one's failures do not delay the new. */
+  void moved(int server) {
+    succeeded(server);
   }
 
   /** A connect to {@code server} succeeded: no more back-off. */

@@ -109,7 +109,7 @@ final class HealthChecks {
     Probe probe = new Probe(server, loop.ticker().nanoTime());
     ChannelFuture f;
     try {
-      f = opener.open(config.servers().get(server).endpoint(), new ChannelInitializer<>() {
+      f = opener.open(pool.address(server), new ChannelInitializer<>() {
         @Override
         protected void initChannel(Channel ch) {
           ch.pipeline().addLast("decoder", pool.protocol().newReplyDecoder(config));

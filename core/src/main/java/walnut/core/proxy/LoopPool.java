@@ -2,6 +2,8 @@ package walnut.core.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
+import java.util.ArrayList;
+import java.util.List;
 import walnut.core.stats.Latency;
 
 /**
@@ -27,6 +29,8 @@ final class LoopPool implements Upstream {
   private int clients;
   /** Replaced by a reload: connections close once idle, no new ones open. */
   private boolean retired;
+  /** Connections to a server's old address ({@link #serverMoved}), closing once idle. */
+  private final List<BackendConnection> draining = new ArrayList<>();
 
   LoopPool(Pool pool, EventLoop eventLoop, Connector connector) {
     this.pool = pool;
@@ -146,6 +150,10 @@ final class LoopPool implements Upstream {
       return false;
     }
     retire();
+    draining.removeIf(BackendConnection::isClosed);
+    if (!draining.isEmpty()) {
+      return false;
+    }
     for (BackendConnection[][] perDialect : connections) {
       for (BackendConnection[] perServer : perDialect) {
         for (BackendConnection c : perServer) {
@@ -158,8 +166,37 @@ final class LoopPool implements Upstream {
     return true;
   }
 
+  /**
+   * Server {@code server} is at another address now ({@link Pool#moveServer}): this loop's
+   * connections to the old one take no new request and close once their replies are in; the next
+   * request for the server opens a connection to the new address, without the old one's back-off.
+   */
+  void serverMoved(int server) {
+    draining.removeIf(BackendConnection::isClosed);
+    burst.flush(); // what was written in this pass goes out on the old connection
+    for (BackendConnection[][] perDialect : connections) {
+      BackendConnection[] perServer = perDialect[server];
+      for (int slot = 0; slot < perServer.length; slot++) {
+        BackendConnection c = perServer[slot];
+        perServer[slot] = null;
+        if (c != null && !c.isClosed()) {
+          c.retire();
+          if (!c.isClosed()) {
+            draining.add(c);
+          }
+        }
+      }
+    }
+    connector.moved(server);
+    burst.flush();
+  }
+
   /** Closes every backend connection (shutdown). */
   void closeAll() {
+    for (BackendConnection c : new ArrayList<>(draining)) {
+      c.close();
+    }
+    draining.clear();
     for (BackendConnection[][] perDialect : connections) {
       for (BackendConnection[] perServer : perDialect) {
         for (BackendConnection c : perServer) {

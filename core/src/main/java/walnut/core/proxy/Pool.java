@@ -6,9 +6,12 @@ import io.netty.util.concurrent.EventExecutor;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
+import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.routing.PoolRouter;
@@ -46,6 +49,8 @@ final class Pool {
   private final Map<EventExecutor, LoopPool> loops = new IdentityHashMap<>();
   /** The only loop's part when there is one loop: every channel uses it. */
   private final LoopPool only;
+  /** Where each server is now: its configured address, until {@link #moveServer}. */
+  private final AtomicReferenceArray<Endpoint> addresses;
   /** Probes the ejected servers ({@code health_check_interval}); {@code null} when off. */
   private final HealthChecks healthChecks;
   /** A reload made another generation current, or removed the pool: no new client takes it. */
@@ -79,6 +84,10 @@ final class Pool {
     this.options = options;
     this.inflight = inflight;
     this.resolver = resolver;
+    this.addresses = new AtomicReferenceArray<>(config.servers().size());
+    for (int i = 0; i < config.servers().size(); i++) {
+      addresses.set(i, config.servers().get(i).endpoint());
+    }
     for (EventExecutor executor : executors) {
       loops.put(executor, loopParts.apply(this, (EventLoop) executor));
     }
@@ -246,6 +255,32 @@ final class Pool {
 
   Counters<PoolStat> poolStats() {
     return poolStats.counters();
+  }
+
+  /** Where server {@code server} is now: its configured address unless it moved. */
+  Endpoint address(int server) {
+    return addresses.get(server);
+  }
+
+  /**
+   * Server {@code server} (the same name, the same place on the continuum: its keys stay) is at
+   * {@code address} from now on, as after a Sentinel failover: every loop's connections to the old
+   * address take no new request and close once their replies are in, and new requests go to the
+   * new one. Returns false when it already was there. Any thread.
+   */
+  boolean moveServer(int server, Endpoint address) {
+    Endpoint old = addresses.getAndSet(server, address);
+    if (address.equals(old)) {
+      return false;
+    }
+    for (LoopPool loop : loops.values()) {
+      try {
+        loop.eventLoop().execute(() -> loop.serverMoved(server));
+      } catch (RejectedExecutionException e) {
+        // Shutting down: the loop's connections are closing anyway.
+      }
+    }
+    return true;
   }
 
   /** The probes of ejected servers; only for a pool with {@code health_check_interval}. */

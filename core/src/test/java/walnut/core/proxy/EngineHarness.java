@@ -2,6 +2,7 @@ package walnut.core.proxy;
 
 import static java.nio.charset.StandardCharsets.US_ASCII;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -52,6 +53,8 @@ final class EngineHarness implements AutoCloseable {
   /** Every backend channel the engine opened, in order, with the server index it went to. */
   final List<EmbeddedChannel> backends = new ArrayList<>();
   final List<Integer> backendServers = new ArrayList<>();
+  /** The address each backend channel was opened to. */
+  final List<Endpoint> backendEndpoints = new ArrayList<>();
   /** Connects not yet completed, while {@link #holdConnects} is set. */
   final List<ChannelPromise> pendingConnects = new ArrayList<>();
   final PoolConfig config;
@@ -100,6 +103,7 @@ final class EngineHarness implements AutoCloseable {
     }
     backends.add(ch);
     backendServers.add(server);
+    backendEndpoints.add(endpoint);
     if (connectFailure != null) {
       return ch.newFailedFuture(connectFailure);
     }
@@ -109,6 +113,19 @@ final class EngineHarness implements AutoCloseable {
       return promise;
     }
     return ch.newSucceededFuture();
+  }
+
+  /** The one open backend channel to {@code endpoint}. */
+  EmbeddedChannel backendAt(Endpoint endpoint) {
+    EmbeddedChannel found = null;
+    for (int i = 0; i < backends.size(); i++) {
+      if (backendEndpoints.get(i).equals(endpoint) && backends.get(i).isOpen()) {
+        assertEquals(null, found, "more than one open channel to " + endpoint);
+        found = backends.get(i);
+      }
+    }
+    assertTrue(found != null, "no open channel to " + endpoint);
+    return found;
   }
 
   /** A harness over {@link #poolConfig}{@code (servers, timeoutMillis)}, default options. */
