@@ -84,7 +84,11 @@ class MultiKeySplitterTest {
     for (int i = 0; i < replies.length; i++) {
       bufs[i] = buf(replies[i]);
     }
-    ByteBuf merged = split.merge(bufs, alloc);
+    return text(split.merge(bufs, alloc));
+  }
+
+  /** A merge's result as text, released; {@code null} when there is none. */
+  private static String text(ByteBuf merged) {
     if (merged == null) {
       return null;
     }
@@ -117,15 +121,7 @@ class MultiKeySplitterTest {
         bufs[i] = buf(replies[i]);
       }
     }
-    ByteBuf merged = split.mergePartial(bufs, errors, alloc);
-    if (merged == null) {
-      return null;
-    }
-    try {
-      return merged.toString(StandardCharsets.ISO_8859_1);
-    } finally {
-      merged.release();
-    }
+    return text(split.mergePartial(bufs, errors, alloc));
   }
 
   @Test
