@@ -2,6 +2,7 @@ package walnut.redis;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandler;
 import jakarta.inject.Inject;
 import java.nio.charset.StandardCharsets;
@@ -10,6 +11,7 @@ import java.util.List;
 import java.util.function.Supplier;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.Protocol;
+import walnut.core.spi.ServerLocator;
 
 /**
  * The Redis protocol (RESP2, and RESP3 after {@code HELLO 3}), as twemproxy 0.5.0 speaks it with the differences of
@@ -34,6 +36,9 @@ public final class RedisProtocol implements Protocol {
   public RedisProtocol() {}
 
   private static final byte[] PING = "*1\r\n$4\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII);
+  private static final byte[] ROLE = "*1\r\n$4\r\nROLE\r\n".getBytes(StandardCharsets.US_ASCII);
+  /** What a master's ROLE reply starts with, after the array's header. */
+  private static final byte[] MASTER = "$6\r\nmaster\r\n".getBytes(StandardCharsets.US_ASCII);
 
   @Override
   public String name() {
@@ -51,9 +56,10 @@ public final class RedisProtocol implements Protocol {
     return new RedisRequestDecoder(pool);
   }
 
+  /** In a pool with sentinels, a {@code -READONLY} reply says the master moved. */
   @Override
   public ChannelHandler newReplyDecoder(PoolConfig pool) {
-    return new RedisReplyDecoder();
+    return new RedisReplyDecoder(pool.sentinelled());
   }
 
   @Override
@@ -88,7 +94,43 @@ public final class RedisProtocol implements Protocol {
     if (dialect == RESP3) {
       steps.add(command(alloc, "HELLO", new byte[] {'3'}));
     }
+    if (pool.sentinelled()) {
+      steps.add(alloc.buffer(ROLE.length).writeBytes(ROLE)); // last: it opens the connection
+    }
     return steps;
+  }
+
+  /** The step that asks {@code ROLE}, in a pool with sentinels (the last), else -1. */
+  private static int roleStep(PoolConfig pool, int dialect) {
+    return pool.sentinelled() ? helloStep(pool) + (dialect == RESP3 ? 1 : 0) : -1;
+  }
+
+  /**
+   * A pool with sentinels asks every new connection's {@code ROLE}: a server that says
+   * {@code slave} (or {@code sentinel}) takes no request. An error (an ACL without ROLE) cannot
+   * tell, and lets the connection serve; it is logged.
+   */
+  @Override
+  public boolean notPrimary(PoolConfig pool, int dialect, int index, ByteBuf reply) {
+    if (index != roleStep(pool, dialect) || !reply.isReadable()
+        || reply.getByte(reply.readerIndex()) != '*') {
+      return false;
+    }
+    int lf = reply.indexOf(reply.readerIndex(), reply.writerIndex(), (byte) '\n');
+    return lf < 0 || reply.writerIndex() - (lf + 1) < MASTER.length
+        || !reply.slice(lf + 1, MASTER.length).equals(Unpooled.wrappedBuffer(MASTER));
+  }
+
+  @Override
+  public ServerLocator locator(PoolConfig pool) {
+    if (!pool.sentinelled()) {
+      return null;
+    }
+    return context -> {
+      SentinelWatch watch = new SentinelWatch(context);
+      watch.start();
+      return watch;
+    };
   }
 
   /**
@@ -113,6 +155,10 @@ public final class RedisProtocol implements Protocol {
 
   @Override
   public String checkHandshakeReply(PoolConfig pool, int dialect, int index, ByteBuf reply) {
+    if (index == roleStep(pool, dialect)) {
+      return reply.isReadable() && reply.getByte(reply.readerIndex()) == '-'
+          ? "ROLE to backend failed: " + firstLine(reply) + " (its role is not checked)" : null;
+    }
     int helloStep = helloStep(pool);
     if (dialect != RESP3 || index != helloStep) {
       return checkHandshakeReply(pool, index, reply);

@@ -70,6 +70,10 @@ public final class RedisReplyDecoder extends PartialReplyDecoder {
   /** The reply being framed is a top-level -OOM, -BUSY or -LOADING, and whether it counts. */
   private boolean trouble;
   private boolean troubleCounts;
+  /** The trouble is {@code -READONLY}: the server is a replica (a pool with sentinels). */
+  private boolean troubleNotPrimary;
+  /** Whether a top-level {@code -READONLY} is trouble: in a pool with sentinels. */
+  private final boolean readOnlyIsTrouble;
   /** The reply being framed is a top-level push. */
   private boolean pushed;
   private State state = State.TYPE;
@@ -86,6 +90,15 @@ public final class RedisReplyDecoder extends PartialReplyDecoder {
   /** Whether each open aggregate is an attribute, which with the value after it is one element. */
   private boolean[] attribute = new boolean[8];
   private int depth;
+
+  RedisReplyDecoder() {
+    this(false);
+  }
+
+  /** {@code readOnlyIsTrouble}: a top-level {@code -READONLY} comes as a not-primary trouble. */
+  RedisReplyDecoder(boolean readOnlyIsTrouble) {
+    this.readOnlyIsTrouble = readOnlyIsTrouble;
+  }
 
   @Override
   protected void decode(ChannelHandlerContext ctx, ByteBuf in, List<Object> out) {
@@ -107,9 +120,10 @@ public final class RedisReplyDecoder extends PartialReplyDecoder {
       }
       if (step == ELEMENT_DONE && closeElement()) {
         ByteBuf reply = in.retainedSlice(start, scanned);
-        out.add(trouble ? new ServerTrouble(reply, troubleCounts)
+        out.add(trouble ? new ServerTrouble(reply, troubleCounts, troubleNotPrimary)
             : pushed ? new ServerPush(reply) : reply);
         trouble = false;
+        troubleNotPrimary = false;
         pushed = false;
         replyEnded();
         in.skipBytes(scanned);
@@ -278,6 +292,10 @@ public final class RedisReplyDecoder extends PartialReplyDecoder {
       // Only a script or function some client runs makes a server busy: counting -BUSY against
       // the server would let that client eject it for everyone.
       troubleCounts = !startsWithWord(in, lineAt + 1, lf - 1, "BUSY");
+    } else if (type == '-' && depth == 0 && readOnlyIsTrouble
+        && startsWithWord(in, lineAt + 1, lf - 1, "READONLY")) {
+      trouble = true;
+      troubleNotPrimary = true; // never counts: the sentinels are asked where the master went
     }
     scanned = lf + 1 - start;
     state = State.TYPE;

@@ -47,6 +47,47 @@ class RedisProtocolTest {
     return alloc.copyOf(s.getBytes(StandardCharsets.ISO_8859_1));
   }
 
+  private static PoolConfig sentinelled(String auth, int db) {
+    return pool(auth, db).toBuilder().servers(List.of(
+        new ServerConfig("shard-a", Endpoint.tcp("127.0.0.1", 6379), 1)))
+        .sentinels(List.of(Endpoint.tcp("127.0.0.1", 26379))).build();
+  }
+
+  @Test
+  void aSentinelPoolsConnectionAsksRoleLastAndOnlyAMastersAnswerOpensIt() {
+    PoolConfig pool = sentinelled("pw", 2);
+    List<String> resp2 = texts(protocol.handshake(pool, 0, alloc));
+    assertEquals(List.of("*2\r\n$4\r\nAUTH\r\n$2\r\npw\r\n",
+        "*2\r\n$6\r\nSELECT\r\n$1\r\n2\r\n", "*1\r\n$4\r\nROLE\r\n"), resp2);
+    List<String> resp3 = texts(protocol.handshake(pool, RedisProtocol.RESP3, alloc));
+    assertEquals("*1\r\n$4\r\nROLE\r\n", resp3.get(3), "after HELLO 3");
+    assertEquals(2, texts(protocol.handshake(pool("pw", 2), 0, alloc)).size(),
+        "only with sentinels");
+
+    ByteBuf master = reply("*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+    ByteBuf replica = reply("*5\r\n$5\r\nslave\r\n$9\r\n127.0.0.1\r\n:6380\r\n"
+        + "$9\r\nconnected\r\n:14\r\n");
+    ByteBuf sentinel = reply("*2\r\n$8\r\nsentinel\r\n*0\r\n");
+    ByteBuf noperm = reply("-NOPERM this user has no permissions to run the 'role' command\r\n");
+    try {
+      assertFalse(protocol.notPrimary(pool, 0, 2, master));
+      assertTrue(protocol.notPrimary(pool, 0, 2, replica));
+      assertTrue(protocol.notPrimary(pool, 0, 2, sentinel));
+      assertTrue(protocol.notPrimary(pool, RedisProtocol.RESP3, 3, replica));
+      assertFalse(protocol.notPrimary(pool, 0, 1, replica), "not the ROLE step");
+      assertFalse(protocol.notPrimary(pool, 0, 2, noperm), "cannot tell: serves, and is logged");
+      assertNull(protocol.checkHandshakeReply(pool, 0, 2, master));
+      assertTrue(protocol.checkHandshakeReply(pool, 0, 2, noperm).startsWith("ROLE to backend"));
+      assertNull(protocol.locator(pool(null, 0)));
+      assertTrue(protocol.locator(pool) != null);
+    } finally {
+      master.release();
+      replica.release();
+      sentinel.release();
+      noperm.release();
+    }
+  }
+
   @Test
   void aResp3ConnectionSaysHello3AfterAuthAndSelectAndAnErrorToItRefusesResp3() {
     PoolConfig both = pool("pw", 2);

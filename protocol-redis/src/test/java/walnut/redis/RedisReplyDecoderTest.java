@@ -271,4 +271,20 @@ class RedisReplyDecoderTest {
     assertEquals(List.of(), h.feed("*1\r\n$1\r\nab", chunking));
     h.finish();
   }
+
+  /** In a pool with sentinels a top-level -READONLY says the master moved; elsewhere a reply. */
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void readOnlyIsATroubleThatNeverCountsOnlyInASentinelPool(Chunking chunking) {
+    String readOnly = "-READONLY You can't write against a read only replica.\r\n";
+    ReplyDecoderHarness sentinel = new ReplyDecoderHarness(new RedisReplyDecoder(true));
+    assertEquals(List.of(readOnly, "*1\r\n-READONLY x\r\n"),
+        sentinel.feed(readOnly + "*1\r\n-READONLY x\r\n", chunking));
+    assertEquals(1, sentinel.troubles(), "top level only");
+    assertEquals(0, sentinel.troublesCounted(), "never a failure of the server");
+    sentinel.finish();
+    assertEquals(List.of(readOnly), h.feed(readOnly, chunking));
+    assertEquals(0, h.troubles(), "without sentinels: a plain reply");
+    h.finish();
+  }
 }

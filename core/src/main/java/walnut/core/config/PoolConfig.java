@@ -44,6 +44,9 @@ public record PoolConfig(
     int healthCheckInterval,
     boolean autoEjectRemap,
     boolean mgetPartialErrors,
+    List<Endpoint> sentinels,
+    String sentinelPassword,
+    int sentinelRefreshInterval,
     List<ServerConfig> servers) {
 
   public static final String DEFAULT_HASH = "fnv1a_64";
@@ -58,6 +61,8 @@ public record PoolConfig(
   public static final long DEFAULT_REDIS_MAX_REQUEST_SIZE = 512L << 20;
   /** memcached's default item size ({@code -I 1m}): the largest data block of a storage command. */
   public static final long DEFAULT_MEMCACHE_MAX_REQUEST_SIZE = 1L << 20;
+  /** How often the sentinels are asked where the masters are, in ms (Walnut's default). */
+  public static final int DEFAULT_SENTINEL_REFRESH_INTERVAL = 1_000;
 
   public PoolConfig {
     requireNonNull(name, "name");
@@ -82,6 +87,17 @@ public record PoolConfig(
     if (maxRequestSize == 0) {
       maxRequestSize = redis ? DEFAULT_REDIS_MAX_REQUEST_SIZE : DEFAULT_MEMCACHE_MAX_REQUEST_SIZE;
     }
+    sentinels = sentinels == null ? List.of() : List.copyOf(sentinels);
+    checkArgument(sentinels.isEmpty() || redis,
+        "pool '%s': sentinels are only valid for a redis pool", name);
+    checkArgument(sentinelPassword == null || !sentinels.isEmpty(),
+        "pool '%s': sentinel_password needs sentinels", name);
+    if (sentinelRefreshInterval == 0) {
+      sentinelRefreshInterval = DEFAULT_SENTINEL_REFRESH_INTERVAL;
+    }
+    checkArgument(sentinelRefreshInterval > 0,
+        "pool '%s': sentinel_refresh_interval: %s (expected: > 0)", name,
+        sentinelRefreshInterval);
     checkArgument(!servers.isEmpty(), "pool '%s' has no servers", name);
     Set<String> names = new HashSet<>();
     for (ServerConfig server : servers) {
@@ -107,7 +123,24 @@ public record PoolConfig(
    * {@code health_check_interval}), rather than blindly when {@code server_retry_timeout} passed.
    */
   public boolean healthChecked() {
-    return autoEjectHosts && healthCheckInterval > 0;
+    return ejects() && healthCheckInterval > 0;
+  }
+
+  /**
+   * Whether the pool's servers are Redis masters that Sentinel fails over (Walnut's
+   * {@code sentinels} key): a server's address is where the sentinels say its name is.
+   */
+  public boolean sentinelled() {
+    return !sentinels.isEmpty();
+  }
+
+  /**
+   * Whether a failing server is ejected: {@code auto_eject_hosts}, except in a pool with
+   * sentinels, where failing over is Sentinel's job and ejecting would move a master's keys
+   * onto another shard (docs/compatibility.md#sentinel).
+   */
+  public boolean ejects() {
+    return autoEjectHosts && sentinels.isEmpty();
   }
 
   /** A request timeout is in force: twemproxy treats -1 and 0 alike as "wait forever". */
@@ -144,6 +177,9 @@ public record PoolConfig(
     b.healthCheckInterval = healthCheckInterval;
     b.autoEjectRemap = autoEjectRemap;
     b.mgetPartialErrors = mgetPartialErrors;
+    b.sentinels.addAll(sentinels);
+    b.sentinelPassword = sentinelPassword;
+    b.sentinelRefreshInterval = sentinelRefreshInterval;
     b.servers.addAll(servers);
     return b;
   }
@@ -174,6 +210,9 @@ public record PoolConfig(
     private int healthCheckInterval;
     private boolean autoEjectRemap = true;
     private boolean mgetPartialErrors;
+    private final List<Endpoint> sentinels = new ArrayList<>();
+    private String sentinelPassword;
+    private int sentinelRefreshInterval;
     private final List<ServerConfig> servers = new ArrayList<>();
 
     private Builder(String name) {
@@ -327,6 +366,28 @@ public record PoolConfig(
       return this;
     }
 
+    /**
+     * The sentinels that say where the pool's masters are (Walnut's {@code sentinels} key): each
+     * server's name is a Sentinel master name, its configured address a first guess.
+     */
+    public Builder sentinels(List<Endpoint> sentinels) {
+      this.sentinels.clear();
+      this.sentinels.addAll(sentinels);
+      return this;
+    }
+
+    /** The password sent to the sentinels with AUTH (Walnut's {@code sentinel_password}). */
+    public Builder sentinelPassword(String sentinelPassword) {
+      this.sentinelPassword = sentinelPassword;
+      return this;
+    }
+
+    /** How often, in ms, the sentinels are asked again (0: the default, 1 s). */
+    public Builder sentinelRefreshInterval(int sentinelRefreshInterval) {
+      this.sentinelRefreshInterval = sentinelRefreshInterval;
+      return this;
+    }
+
     public Builder server(ServerConfig server) {
       servers.add(server);
       return this;
@@ -343,7 +404,7 @@ public record PoolConfig(
           clientConnections, redis, redisAuth, redisDb, preconnect, autoEjectHosts,
           serverConnections, serverRetryTimeout, serverFailureLimit, tcpKeepalive, maxRequestSize,
           reuseport, clientIdleTimeout, resp3, healthCheckInterval, autoEjectRemap,
-          mgetPartialErrors, servers);
+          mgetPartialErrors, sentinels, sentinelPassword, sentinelRefreshInterval, servers);
     }
   }
 }

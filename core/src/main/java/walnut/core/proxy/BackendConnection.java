@@ -48,6 +48,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   /** Every write to {@link #channel} goes through it; set once connected. */
   private WriteCoalescer writer;
   private boolean connected;
+  /** Connected, but client requests wait for the handshake's last reply (Sentinel: ROLE). */
+  private boolean gated;
   private boolean dirty;
   /** Failing fast in a connect back-off: the real attempt before it logged the failure. */
   private boolean quiet;
@@ -110,12 +112,15 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     // The steps run ahead of the queued requests: they inherit the oldest deadline, so the
     // head timer never fires later than a queued request's own timeout.
     long stepDeadline = requests.oldestDeadline(now());
+    gated = pool.watched() && !handshake.isEmpty();
     for (int i = 0; i < handshake.size(); i++) {
-      requests.written(connector.handshakeStep(server, dialect, i, this::dialectRefused), 0,
-          stepDeadline);
+      requests.written(connector.handshakeStep(server, dialect, i, i == handshake.size() - 1,
+          this), 0, stepDeadline);
       writer.write(handshake.get(i));
     }
-    requests.sendQueued(writer);
+    if (!gated) {
+      requests.sendQueued(writer);
+    }
     writer.flush();
     requests.armTimer();
     return true;
@@ -128,7 +133,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
       return;
     }
     long deadline = handler == ReplyHandler.NO_REPLY ? 0 : requests.deadlineFrom(now());
-    if (!connected) {
+    if (!connected || gated) {
       requests.queue(handler, frame, bytes, deadline);
     } else {
       // Queue first: a write that fails (now or at the flush) fails the connection through
@@ -198,8 +203,32 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
    * The server cannot speak this connection's dialect: the connection closes and its requests get
    * an error, counted as no failure of the server (it serves the other dialect well).
    */
-  private void dialectRefused() {
+  @Override
+  public void dialectRefused() {
     fail(ErrorText.NO_PROTOCOL, Requests.Close.RETIRED, null);
+  }
+
+  /** The handshake's last reply is in: the requests that waited for it go out. */
+  @Override
+  public void handshaken() {
+    if (gated && !requests.closed()) {
+      gated = false;
+      requests.sendQueued(writer);
+      writer.flush();
+      requests.armTimer();
+    }
+  }
+
+  /**
+   * The server says it is a replica (a failover moved its master): nothing was written to it but
+   * the handshake. The connection closes, answering its requests an error, counted as no failure
+   * of the server; the next connects back off while the sentinels are asked again.
+   */
+  @Override
+  public void notPrimary(String why) {
+    pool.notPrimary(server, why);
+    connector.failed(server, ErrorText.NOT_PRIMARY);
+    fail(ErrorText.NOT_PRIMARY, Requests.Close.RETIRED, null);
   }
 
   /** Closes the connection (shutdown); whatever is still on it is answered as after an EOF. */
@@ -214,6 +243,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
       return;
     }
     if (msg instanceof ServerTrouble trouble) {
+      if (trouble.notPrimary()) {
+        pool.notPrimary(server, "it replied " + Requests.troubleText(trouble.content()));
+      }
       readTrouble(trouble.content(), trouble.counts());
       return;
     }

@@ -59,6 +59,15 @@ final class Connector {
      * closes it and reports {@link #failed(int, String)} unless the proxy closed it itself.
      */
     void failed(Channel channel, String reason, boolean timedOut, Throwable cause);
+
+    /** The server refused the connection's dialect in the handshake. */
+    void dialectRefused();
+
+    /** The server says in the handshake that it is not a master ({@code why}, for the log). */
+    void notPrimary(String why);
+
+    /** The reply to the handshake's last step is in (and said nothing above). */
+    void handshaken();
   }
 
   private final Pool pool;
@@ -177,11 +186,13 @@ final class Connector {
   }
 
   /**
-   * Checks the reply to {@code dialect}'s handshake step {@code index} on {@code server}; runs
-   * {@code refused} when it says the server cannot speak the dialect at all.
+   * Checks the reply to {@code dialect}'s handshake step {@code index} on {@code server}, and
+   * tells {@code attempt} when it says the server cannot speak the dialect, or is not a master,
+   * or, for the {@code last} step, that the handshake is over.
    */
-  ReplyHandler handshakeStep(int server, int dialect, int index, Runnable refused) {
-    return new HandshakeStep(server, dialect, index, refused);
+  ReplyHandler handshakeStep(int server, int dialect, int index, boolean last,
+      Attempt attempt) {
+    return new HandshakeStep(server, dialect, index, last, attempt);
   }
 
   /** The proxy's own AUTH/SELECT: the reply is checked and logged, never forwarded. */
@@ -189,13 +200,15 @@ final class Connector {
     private final int server;
     private final int dialect;
     private final int index;
-    private final Runnable refused;
+    private final boolean last;
+    private final Attempt attempt;
 
-    HandshakeStep(int server, int dialect, int index, Runnable refused) {
+    HandshakeStep(int server, int dialect, int index, boolean last, Attempt attempt) {
       this.server = server;
       this.dialect = dialect;
       this.index = index;
-      this.refused = refused;
+      this.last = last;
+      this.attempt = attempt;
     }
 
     @Override
@@ -214,7 +227,11 @@ final class Connector {
         }
         if (pool.protocol().refusesDialect(pool.config(), dialect, index, reply)) {
           pool.dialectRefused(dialect);
-          refused.run();
+          attempt.dialectRefused();
+        } else if (pool.protocol().notPrimary(pool.config(), dialect, index, reply)) {
+          attempt.notPrimary("it answered ROLE as a replica");
+        } else if (last) {
+          attempt.handshaken();
         }
       } finally {
         reply.release();

@@ -20,6 +20,8 @@ final class ErrorText {
   static final String INVALID = "Invalid argument";
   /** EPROTONOSUPPORT: the servers refused the kind of connection a request needs (RESP3). */
   static final String NO_PROTOCOL = "Protocol not supported";
+  /** A pool with sentinels found a replica where the master was: the sentinels are asked. */
+  static final String NOT_PRIMARY = "the server is a replica: its master moved (failover)";
   /** twemproxy's text for errno 0: the server closed the connection. */
   static final String UNKNOWN = "unknown";
 

@@ -1,11 +1,14 @@
 package walnut.core.proxy;
 
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
 import io.netty.channel.EventLoop;
 import io.netty.resolver.AddressResolverGroup;
 import io.netty.util.concurrent.EventExecutor;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
@@ -15,13 +18,17 @@ import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.routing.PoolRouter;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import walnut.core.spi.Protocol;
+import walnut.core.spi.ServerLocator;
 import walnut.core.spi.Transport;
 import walnut.core.stats.Counters;
 import walnut.core.stats.HealthStat;
 import walnut.core.stats.Latency;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
+import walnut.core.stats.SentinelStats;
 import walnut.core.stats.ServerStat;
 
 /**
@@ -29,6 +36,8 @@ import walnut.core.stats.ServerStat;
  * loop. Shared by every loop; immutable after construction (the router publishes its own ring).
  */
 final class Pool {
+
+  private static final Logger log = LoggerFactory.getLogger(Pool.class);
 
   /** Connect timeout when the pool has no {@code timeout}: twemproxy leaves it to the kernel. */
   private static final int DEFAULT_CONNECT_TIMEOUT_MILLIS = 30_000;
@@ -53,6 +62,15 @@ final class Pool {
   private final AtomicReferenceArray<Endpoint> addresses;
   /** Probes the ejected servers ({@code health_check_interval}); {@code null} when off. */
   private final HealthChecks healthChecks;
+  /** Where the servers are now (Sentinel); {@code null} when they stay where configured. */
+  private final ServerLocator locator;
+  /** Opens the locator's connections, on {@link #locatorLoop}. */
+  private final Connector.Opener locatorOpener;
+  private final EventLoop locatorLoop;
+  /** The locator's watch, from {@link #serve} until {@link #supersede}. */
+  private volatile ServerLocator.Watch watch;
+  /** Done when the watch's first round is over (at once without a locator). */
+  private final CompletableFuture<Void> located = new CompletableFuture<>();
   /** A reload made another generation current, or removed the pool: no new client takes it. */
   private volatile boolean superseded;
 
@@ -95,6 +113,103 @@ final class Pool {
     EventLoop first = (EventLoop) executors.iterator().next();
     this.healthChecks = config.healthChecked()
         ? new HealthChecks(this, first, probes.apply(this, first)) : null;
+    this.locator = protocol.locator(config);
+    this.locatorLoop = first;
+    this.locatorOpener = locator == null ? null : probes.apply(this, first);
+    if (locator == null) {
+      located.complete(null);
+    }
+  }
+
+  /**
+   * The generation starts serving, replacing {@code previous} ({@code null} at start or for a new
+   * pool): it takes over the servers {@code previous} had ejected and, with sentinels, where its
+   * servers had moved, and starts asking the sentinels.
+   */
+  void serve(Pool previous) {
+    if (previous != null) {
+      carryEjections(previous);
+      if (locator != null && previous.locator != null) {
+        for (int i = 0; i < config.servers().size(); i++) {
+          int j = previous.config.servers().stream().map(ServerConfig::name).toList()
+              .indexOf(serverName(i));
+          if (j >= 0) {
+            moveServer(i, previous.address(j)); // the sentinels' answer, not the file's guess
+          }
+        }
+      }
+    }
+    if (locator != null && !superseded) {
+      watch = locator.watch(new LocatorContext());
+    }
+  }
+
+  /** Done once the sentinels were first asked (at once in a pool without them). */
+  CompletableFuture<Void> located() {
+    return located;
+  }
+
+  /** Whether a server of this pool may move (Sentinel): new connections check its role first. */
+  boolean watched() {
+    return locator != null;
+  }
+
+  /**
+   * Server {@code server} answered as no master would ({@code why}): the sentinels are asked
+   * again now. Nothing in a pool without them.
+   */
+  void notPrimary(int server, String why) {
+    ServerLocator.Watch w = watch;
+    if (w != null) {
+      w.refresh(server, why);
+    }
+  }
+
+  /** What the locator's watch sees of this generation. */
+  private final class LocatorContext implements ServerLocator.Context {
+    @Override
+    public PoolConfig pool() {
+      return config;
+    }
+
+    @Override
+    public EventLoop loop() {
+      return locatorLoop;
+    }
+
+    @Override
+    public ChannelFuture open(Endpoint endpoint, ChannelHandler initializer) {
+      return locatorOpener.open(endpoint, initializer);
+    }
+
+    @Override
+    public Endpoint address(int server) {
+      return Pool.this.address(server);
+    }
+
+    @Override
+    public boolean located(int server, Endpoint address, boolean failover, String source) {
+      Endpoint old = Pool.this.address(server);
+      if (superseded || !moveServer(server, address)) {
+        return false;
+      }
+      if (poolStats.sentinels() != null) {
+        poolStats.sentinels().moved(server, address.toString(), failover);
+      }
+      log.warn("pool '{}': server '{}' moved to {} from {} ({})", config.name(),
+          serverName(server), address, old, source);
+      return true;
+    }
+
+    @Override
+    public void ready() {
+      located.complete(null);
+    }
+
+    @Override
+    public SentinelStats stats() {
+      return poolStats.sentinels();
+    }
   }
 
   /**
@@ -113,6 +228,11 @@ final class Pool {
    */
   void supersede() {
     superseded = true;
+    located.complete(null);
+    ServerLocator.Watch w = watch;
+    if (w != null) {
+      w.close(); // the next generation asks for itself
+    }
     if (healthChecks != null) {
       healthChecks.close(); // no probe of servers this generation no longer routes to
     }
@@ -164,6 +284,10 @@ final class Pool {
   void dropped() {
     if (healthChecks != null) {
       healthChecks.close();
+    }
+    ServerLocator.Watch w = watch;
+    if (w != null) {
+      w.close();
     }
     for (LoopPool loop : loops.values()) {
       latency().retire(loop.latency());

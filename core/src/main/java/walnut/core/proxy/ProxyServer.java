@@ -27,10 +27,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.LongAdder;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -92,6 +94,9 @@ public final class ProxyServer implements AutoCloseable {
   private final ExecutorService lookups;
   private final OffloadedResolverGroup resolver;
 
+  /** How long a start waits for the sentinels' first answers ({@link #awaitLocated}). */
+  private static final Duration FIRST_LOCATE_WAIT = Duration.ofSeconds(2);
+
   private ProxyServer(ProxyConfig config, PluginRegistry plugins, Transport transport,
       EngineOptions options) {
     this.config = config;
@@ -103,7 +108,8 @@ public final class ProxyServer implements AutoCloseable {
     long backendConnections = 0;
     for (PoolConfig pool : config.pools()) {
       backendConnections += (long) options.threads() * pool.serverConnections()
-          * pool.servers().size() * plugins.protocol(pool.protocol()).dialectsUsed(pool) + 1;
+          * pool.servers().size() * plugins.protocol(pool.protocol()).dialectsUsed(pool) + 1
+          + 2L * pool.sentinels().size(); // a sentinel's questions, and its announcements
     }
     this.budget = ClientBudget.forDescriptors(backendConnections);
     this.lookups = Executors.newFixedThreadPool(2, new DefaultThreadFactory("walnut-dns", true));
@@ -117,6 +123,7 @@ public final class ProxyServer implements AutoCloseable {
     for (int i = 0; i < config.pools().size(); i++) {
       Pool pool = newPool(config.pools().get(i), poolStats.get(i));
       generations.add(pool);
+      pool.serve(null);
       handles.put(pool.config().name(), new PoolHandle(pool, budget));
     }
     this.pruning = group.next().scheduleAtFixedRate(generations::prune,
@@ -180,6 +187,7 @@ public final class ProxyServer implements AutoCloseable {
   }
 
   private void bind() throws InterruptedException {
+    awaitLocated();
     for (PoolHandle handle : handles.values()) {
       Channel listener;
       try {
@@ -189,6 +197,24 @@ public final class ProxyServer implements AutoCloseable {
         throw e;
       }
       listeners.put(handle.current().config().name(), listener);
+    }
+  }
+
+  /**
+   * Waits, at most {@link #FIRST_LOCATE_WAIT}, until the sentinels of every pool that has them
+   * were asked where its masters are, so that the first clients are not sent to a configured
+   * address the sentinels would correct. A pool whose sentinels do not answer serves from its
+   * configured addresses (and keeps asking).
+   */
+  private void awaitLocated() throws InterruptedException {
+    long deadline = System.nanoTime() + FIRST_LOCATE_WAIT.toNanos();
+    for (PoolHandle handle : handles.values()) {
+      try {
+        handle.current().located().get(Math.max(0, deadline - System.nanoTime()),
+            TimeUnit.NANOSECONDS);
+      } catch (ExecutionException | TimeoutException e) {
+        // Serves from what it knows; the watch logs why its sentinels did not answer.
+      }
     }
   }
 

@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ProxyConfig;
 import walnut.core.config.ServerConfig;
@@ -14,6 +15,7 @@ import walnut.core.stats.Counters;
 import walnut.core.stats.Latency;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
+import walnut.core.stats.SentinelStats;
 import walnut.core.stats.ServerStat;
 
 /**
@@ -70,11 +72,16 @@ final class Reload {
       servers.add(kept != null ? kept
           : new ProxyStats.Server(server.name(), new Counters<>(ServerStat.class)));
     }
+    SentinelStats sentinels = !pool.sentinelled() ? null : new SentinelStats(
+        pool.servers().stream().map(ServerConfig::name).toList(),
+        pool.servers().stream().map(s -> s.endpoint().toString()).toList(),
+        pool.sentinels().stream().map(Endpoint::toString).toList(),
+        old == null ? null : old.sentinels());
     return old == null
         ? new ProxyStats.Pool(pool.name(), new Counters<>(PoolStat.class), servers,
-            new Latency(), pool.healthChecked())
+            new Latency(), pool.healthChecked(), sentinels)
         : new ProxyStats.Pool(pool.name(), old.counters(), servers, old.latency(),
-            pool.healthChecked());
+            pool.healthChecked(), sentinels);
   }
 
   private static boolean sameProtocol(PoolConfig old, PoolConfig next) {
@@ -149,10 +156,11 @@ final class Reload {
       committed.add(pool);
       if (sameProtocol) {
         Pool previous = handle.current();
-        pool.carryEjections(previous);
+        pool.serve(previous);
         handle.replace(pool);
         previous.retire();
       } else {
+        pool.serve(null);
         // The old handle keeps serving its clients with the old pool, which takes no new one.
         PoolHandle previous = handles.put(name, handle);
         if (previous != null) {

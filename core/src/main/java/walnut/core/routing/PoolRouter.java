@@ -103,7 +103,7 @@ public final class PoolRouter implements KeyRouter {
 
   /** A reply from server {@code index} was matched to a request. */
   public void recordSuccess(int index) {
-    if (pool.autoEjectHosts()) {
+    if (pool.ejects()) {
       health[index].success();
     }
   }
@@ -115,7 +115,7 @@ public final class PoolRouter implements KeyRouter {
    * {@link #readmit}.
    */
   public boolean recordFailure(int index, String reason) {
-    if (!pool.autoEjectHosts() || !health[index].failure(pool.serverFailureLimit())) {
+    if (!pool.ejects() || !health[index].failure(pool.serverFailureLimit())) {
       return false;
     }
     health[index].ejectUntil(

@@ -125,6 +125,24 @@ public interface Protocol {
   }
 
   /**
+   * Whether {@code reply} to step {@code index} of {@code dialect}'s handshake says the server is
+   * not a master that takes writes: in a pool with sentinels the Redis handshake ends with
+   * {@code ROLE}, and a replica's answer fails the connection before any client request is
+   * written to it. False by default.
+   */
+  default boolean notPrimary(PoolConfig pool, int dialect, int index, ByteBuf reply) {
+    return false;
+  }
+
+  /**
+   * What tells where the pool's servers are now, or {@code null} when they stay where the
+   * configuration puts them (the default). Redis: the sentinels of a pool with {@code sentinels}.
+   */
+  default ServerLocator locator(PoolConfig pool) {
+    return null;
+  }
+
+  /**
    * An error reply in the protocol's form, for example {@code -ERR Connection refused\r\n} or
    * {@code SERVER_ERROR Connection refused\r\n}. The caller owns the buffer.
    */

@@ -18,11 +18,21 @@ import io.netty.buffer.DefaultByteBufHolder;
 public final class ServerTrouble extends DefaultByteBufHolder {
 
   private final boolean counts;
+  private final boolean notPrimary;
 
   /** {@code counts}: whether the trouble is the server's state, a failure of the server. */
   public ServerTrouble(ByteBuf reply, boolean counts) {
+    this(reply, counts, false);
+  }
+
+  /**
+   * {@code notPrimary}: the server refused a write as a replica (Redis {@code -READONLY}, in a
+   * pool with sentinels), so its master may have moved; it never counts.
+   */
+  public ServerTrouble(ByteBuf reply, boolean counts, boolean notPrimary) {
     super(reply);
-    this.counts = counts;
+    this.counts = counts && !notPrimary;
+    this.notPrimary = notPrimary;
   }
 
   /** Whether this counts as a failure of the server. */
@@ -30,9 +40,14 @@ public final class ServerTrouble extends DefaultByteBufHolder {
     return counts;
   }
 
+  /** Whether the server says it is not the master (a failover may have moved it). */
+  public boolean notPrimary() {
+    return notPrimary;
+  }
+
   @Override
   public ServerTrouble replace(ByteBuf content) {
-    return new ServerTrouble(content, counts);
+    return new ServerTrouble(content, counts, notPrimary);
   }
 
   @Override

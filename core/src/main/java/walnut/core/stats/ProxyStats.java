@@ -74,21 +74,27 @@ public final class ProxyStats {
 
   /**
    * One pool's counters and request latencies; {@code healthChecked}: its servers are probed when
-   * ejected ({@code health_check_interval}), so their {@link HealthStat}s are reported.
+   * ejected ({@code health_check_interval}), so their {@link HealthStat}s are reported;
+   * {@code sentinels}: where Sentinel says its servers are, or {@code null} in a pool without.
    */
   public record Pool(String name, Counters<PoolStat> counters, List<Server> servers,
-      Latency latency, boolean healthChecked) {
+      Latency latency, boolean healthChecked, SentinelStats sentinels) {
     public Pool {
       servers = List.copyOf(servers);
     }
 
     public Pool(String name, Counters<PoolStat> counters, List<Server> servers) {
-      this(name, counters, servers, new Latency(), false);
+      this(name, counters, servers, new Latency(), false, null);
     }
 
     public Pool(String name, Counters<PoolStat> counters, List<Server> servers,
         Latency latency) {
-      this(name, counters, servers, latency, false);
+      this(name, counters, servers, latency, false, null);
+    }
+
+    public Pool(String name, Counters<PoolStat> counters, List<Server> servers,
+        Latency latency, boolean healthChecked) {
+      this(name, counters, servers, latency, healthChecked, null);
     }
 
     /** A server's counters by its name, or {@code null}. */

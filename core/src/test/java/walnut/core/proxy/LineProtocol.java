@@ -17,6 +17,7 @@ import walnut.core.spi.KeyRouter;
 import walnut.core.spi.PartialReplies;
 import walnut.core.spi.ReplyPart;
 import walnut.core.spi.ServerPush;
+import walnut.core.spi.ServerLocator;
 import walnut.core.spi.ServerTrouble;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
@@ -82,6 +83,8 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
   public static final Request.ReplyFilter QUIET_FILTER = reply -> equalsAscii(reply, MISS);
 
   private final List<String> handshakeLines;
+  /** When set, the servers move ({@link #locator}) and every handshake ends with {@code role}. */
+  private final ServerLocator locator;
 
   /** Without a handshake. */
   public LineProtocol() {
@@ -93,7 +96,33 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
    * backend connection, and each must be answered {@code OK\n}.
    */
   public LineProtocol(List<String> handshakeLines) {
+    this(handshakeLines, null);
+  }
+
+  private LineProtocol(List<String> handshakeLines, ServerLocator locator) {
     this.handshakeLines = List.copyOf(handshakeLines);
+    this.locator = locator;
+  }
+
+  /**
+   * As Redis in a pool with sentinels: {@code locator} says where the servers are, every
+   * handshake ends with {@code role\n}, whose reply {@code replica…} means the server is no
+   * master, and a reply line starting {@code READONLY} comes as a not-primary trouble.
+   */
+  public static LineProtocol moving(ServerLocator locator) {
+    return new LineProtocol(List.of(), locator);
+  }
+
+  @Override
+  public ServerLocator locator(PoolConfig pool) {
+    return locator;
+  }
+
+  @Override
+  public boolean notPrimary(PoolConfig pool, int dialect, int index, ByteBuf reply) {
+    return locator != null && index == handshakeLines.size() + dialect
+        && reply.readableBytes() >= 7 && regionEquals(reply, reply.readerIndex(),
+            reply.readerIndex() + 7, "replica");
   }
 
   @Override
@@ -108,7 +137,7 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
 
   @Override
   public ChannelHandler newReplyDecoder(PoolConfig pool) {
-    return new ReplyDecoder();
+    return new ReplyDecoder(locator != null);
   }
 
   @Override
@@ -133,6 +162,9 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
     if (dialect == 1) {
       steps.add(ascii(alloc, "hello 3\n"));
     }
+    if (locator != null) {
+      steps.add(ascii(alloc, "role\n"));
+    }
     return steps;
   }
 
@@ -146,7 +178,7 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
   /** {@code null} for {@code OK\n}, else {@code handshake step <index>: <reply without '\n'>}. */
   @Override
   public String checkHandshakeReply(PoolConfig pool, int index, ByteBuf reply) {
-    if (equalsAscii(reply, "OK\n")) {
+    if (equalsAscii(reply, "OK\n") || (locator != null && index == handshakeLines.size())) {
       return null;
     }
     String text = reply.toString(US_ASCII);
@@ -333,6 +365,13 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
   /** Backend lines to reply buffers and {@link ReplyPart}s. One per backend channel. */
   public static final class ReplyDecoder extends ByteToMessageDecoder implements PartialReplies {
 
+    /** Whether a line starting {@code READONLY} is a not-primary trouble. */
+    private final boolean readOnlyIsTrouble;
+
+    ReplyDecoder(boolean readOnlyIsTrouble) {
+      this.readOnlyIsTrouble = readOnlyIsTrouble;
+    }
+
     @Override
     public int partialReplyBytes() {
       return actualReadableBytes() + dropped;
@@ -419,6 +458,9 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
               // TROUBLE is the server's state and counts; TROUBLEX (a busy server) does not
               boolean counts = in.getByte(start + 7) != 'X';
               out.add(new ServerTrouble(in.readRetainedSlice(length), counts));
+            } else if (readOnlyIsTrouble && lf - start >= 8
+                && regionEquals(in, start, start + 8, "READONLY")) {
+              out.add(new ServerTrouble(in.readRetainedSlice(length), false, true));
             } else if (lf - start >= 4 && regionEquals(in, start, start + 4, "PUSH")) {
               out.add(new ServerPush(in.readRetainedSlice(length)));
             } else {

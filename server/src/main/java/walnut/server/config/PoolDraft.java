@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeSet;
+import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ServerConfig;
 
@@ -20,6 +21,8 @@ final class PoolDraft {
 
   /** Every probe is a connection of its own: a few ms apart would exhaust ephemeral ports. */
   static final int MIN_HEALTH_CHECK_INTERVAL = 10;
+  /** Each refresh asks every sentinel about every master: more often would only load them. */
+  static final int MIN_SENTINEL_REFRESH_INTERVAL = 100;
 
   private final Directives directives;
   final String name;
@@ -38,6 +41,9 @@ final class PoolDraft {
   private int serverConnections = PoolConfig.DEFAULT_SERVER_CONNECTIONS;
   private final List<ServerConfig> servers = new ArrayList<>();
   private final List<Integer> serverLines = new ArrayList<>();
+  /** The line of the first server without a name: a pool with sentinels needs every name. */
+  private int unnamedServerLine;
+  private final List<Endpoint> sentinels = new ArrayList<>();
 
   PoolDraft(Directives directives, String name, int line) {
     this.directives = directives;
@@ -53,8 +59,8 @@ final class PoolDraft {
           + (Directives.KEYS.contains(key.toLowerCase(Locale.ROOT))
               ? " (directives are lower case)" : ""));
     }
-    if (!key.equals("servers")) {
-      Integer first = seen.putIfAbsent(key, valueLine);
+    Integer first = seen.putIfAbsent(key, valueLine);
+    if (!key.equals("servers") && !key.equals("sentinels")) {
       if (first != null) {
         throw directiveError(valueLine, key, "is a duplicate (first given at line " + first + ")");
       }
@@ -128,6 +134,23 @@ final class PoolDraft {
       case "servers" -> {
         servers.add(ServerLineParser.parse(value));
         serverLines.add(valueLine);
+        if (value.lastIndexOf(' ') < 0 && unnamedServerLine == 0) {
+          unnamedServerLine = valueLine;
+        }
+      }
+      // Walnut extension (docs/compatibility.md#sentinel): the sentinels that say where each
+      // server's master is, its name being the master's name; AUTH for them; how often to ask.
+      case "sentinels" -> {
+        sentinels.add(ServerLineParser.sentinel(value));
+        builder.sentinels(sentinels);
+      }
+      case "sentinel_password" -> builder.sentinelPassword(value);
+      case "sentinel_refresh_interval" -> {
+        int interval = Values.number(value);
+        if (interval < MIN_SENTINEL_REFRESH_INTERVAL) {
+          throw new BadValue("is below " + MIN_SENTINEL_REFRESH_INTERVAL + " ms");
+        }
+        builder.sentinelRefreshInterval(interval);
       }
       default -> throw new IllegalStateException("no setter for directive " + key);
     }
@@ -165,10 +188,39 @@ final class PoolDraft {
       throw directiveError(seen.get("mget_partial_errors"), "mget_partial_errors:",
           "is only valid for a redis pool (add redis: true)");
     }
+    validateSentinels();
     if (servers.isEmpty()) {
       throw poolError(line, "has no servers");
     }
     checkDistinctServerNames();
+  }
+
+  /** Walnut's Sentinel keys: where they may be, and what a pool with sentinels needs. */
+  private void validateSentinels() {
+    if (sentinels.isEmpty()) {
+      for (String key : List.of("sentinel_password", "sentinel_refresh_interval")) {
+        if (seen.containsKey(key)) {
+          throw directiveError(seen.get(key), key + ":",
+              "is only valid in a pool with sentinels (add a sentinels: list)");
+        }
+      }
+      return;
+    }
+    int at = seen.getOrDefault("sentinels", line);
+    if (!redis) {
+      throw directiveError(at, "sentinels:", "is only valid for a redis pool (add redis: true)");
+    }
+    String ejectOnly = healthCheckInterval > 0 ? "health_check_interval"
+        : !autoEjectRemap ? "auto_eject_remap" : null;
+    if (ejectOnly != null) {
+      throw directiveError(seen.get(ejectOnly), ejectOnly + ":", "has no effect in a pool with"
+          + " sentinels (Sentinel fails a master over; no server of such a pool is ejected)");
+    }
+    if (unnamedServerLine != 0) {
+      throw ConfigException.at(directives.fileName(), unnamedServerLine, "pool '" + name
+          + "': a server of a pool with sentinels needs a name: its Sentinel master name"
+          + " (host:port:weight name)");
+    }
   }
 
   /** Like twemproxy, reports the first clash in sorted name order. */

@@ -78,6 +78,18 @@ final class ServerLineParser {
   }
 
   /**
+   * One {@code sentinels:} line, {@code host:port:weight} as twemproxy's notes write it: the
+   * weight must be a valid one and is ignored; a sentinel has no name and no unix socket.
+   */
+  static Endpoint sentinel(String value) throws BadValue {
+    if (value.startsWith("/") || value.indexOf(' ') >= 0) {
+      throw new BadValue("has an invalid \"hostname:port:weight\" format string (a sentinel has"
+          + " no name and no unix socket)");
+    }
+    return parse(value).endpoint();
+  }
+
+  /**
    * twemproxy builds the name from the line's own text, so a port written {@code 06379} names
    * the server {@code host:06379}, not {@code host:6379}; otherwise this is
    * {@link ServerConfig#defaultName}.

@@ -13,6 +13,10 @@ import org.yaml.snakeyaml.events.ScalarEvent;
  * count per depth) rather than a tree walk, on purpose: its odd corners decide which files are
  * accepted, and they must be the same. Which key holds the list is not checked here; twemproxy
  * dispatches every value by its key, list items included (see {@link NutcrackerConfigLoader}).
+ *
+ * <p>Walnut's one extension of the shape: a pool may hold a second list when its key is
+ * {@code sentinels} (twemproxy's notes/redis.md planned it; 0.5.0 refuses it as "more than one
+ * sequence directive").
  */
 final class ShapeCheck {
 
@@ -23,6 +27,10 @@ final class ShapeCheck {
   private int depth;
   private final int[] count = new int[MAX_DEPTH + 2];
   private boolean seq;
+  /** The pool's {@code sentinels:} list was seen: the one list besides the required one. */
+  private boolean sentinelSeq;
+  /** The last key at depth 2, whose value comes next. */
+  private String key;
   private String pool;
   private int poolLine;
 
@@ -62,14 +70,20 @@ final class ShapeCheck {
                 "a pool needs a servers: list");
           }
           seq = false;
+          sentinelSeq = false;
         }
         depth--;
         count[depth] = 0;
         return;
       case SequenceStart:
+        if (depth == MAX_DEPTH && count[depth] == 1 && "sentinels".equals(key)
+            && !sentinelSeq) {
+          sentinelSeq = true;
+          return;
+        }
         if (seq) {
           throw fail(line, inPool() + "has more than one sequence directive",
-              "only servers: takes a list");
+              "only servers: and sentinels: take a list");
         } else if (depth != MAX_DEPTH) {
           throw fail(line, inPool() + "has sequence at depth " + depth + " instead of 2",
               depth == 0 ? "the file must map pool names to pools"
@@ -105,6 +119,9 @@ final class ShapeCheck {
       poolLine = line;
     } else if (depth == MAX_DEPTH && count[depth] == 2) {
       count[depth] = 0; // a complete "key: value" pair; the next scalar starts another
+    }
+    if (depth == MAX_DEPTH && count[depth] == 0) {
+      key = event.getValue();
     }
     count[depth]++;
   }

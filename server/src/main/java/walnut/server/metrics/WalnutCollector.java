@@ -20,6 +20,7 @@ import org.slf4j.LoggerFactory;
 import walnut.core.stats.HealthStat;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
+import walnut.core.stats.SentinelStats;
 import walnut.core.stats.ServerStat;
 import walnut.core.stats.Type;
 
@@ -138,8 +139,49 @@ public final class WalnutCollector implements MultiCollector {
     for (HealthStat field : HealthStat.values()) {
       out.metricSnapshot(health(field, pools));
     }
+    sentinelMetrics(out, pools);
     out.metricSnapshot(latency(pools));
     return out.build();
+  }
+
+  /**
+   * Walnut's Sentinel state (docs/compatibility.md#sentinel), for the pools with sentinels: where
+   * each server is now, the failovers that moved it, whether each sentinel answers.
+   */
+  private static void sentinelMetrics(MetricSnapshots.Builder out, List<ProxyStats.Pool> pools) {
+    InfoSnapshot.Builder address = InfoSnapshot.builder().name("walnut_server_address")
+        .help("Where a server of a pool with sentinels is now (its master's address)");
+    CounterSnapshot.Builder failovers = CounterSnapshot.builder()
+        .name("walnut_server_failovers")
+        .help("Failovers that moved a server of a pool with sentinels to another address");
+    GaugeSnapshot.Builder up = GaugeSnapshot.builder().name("walnut_sentinel_up")
+        .help("Whether a sentinel of the pool answered the last time it was asked (1) or not");
+    boolean any = false;
+    for (ProxyStats.Pool pool : pools) {
+      SentinelStats sentinels = pool.sentinels();
+      if (sentinels == null) {
+        continue;
+      }
+      any = true;
+      for (int s = 0; s < pool.servers().size(); s++) {
+        String server = pool.servers().get(s).name();
+        address.dataPoint(InfoDataPointSnapshot.builder().labels(Labels.of("pool", pool.name(),
+            "server", server, "address", sentinels.address(s))).build());
+        failovers.dataPoint(CounterDataPointSnapshot.builder()
+            .labels(Labels.of("pool", pool.name(), "server", server))
+            .value(sentinels.failovers(s)).build());
+      }
+      for (int i = 0; i < sentinels.sentinels().size(); i++) {
+        up.dataPoint(GaugeDataPointSnapshot.builder()
+            .labels(Labels.of("pool", pool.name(), "sentinel", sentinels.sentinels().get(i)))
+            .value(sentinels.up(i) ? 1 : 0).build());
+      }
+    }
+    if (any) { // no empty families where no pool has sentinels
+      out.metricSnapshot(address.build());
+      out.metricSnapshot(failovers.build());
+      out.metricSnapshot(up.build());
+    }
   }
 
   /** Walnut's probe counters, for the servers of the pools that probe. */

@@ -3,6 +3,7 @@ package walnut.server.stats;
 import walnut.core.stats.HealthStat;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
+import walnut.core.stats.SentinelStats;
 import walnut.core.stats.ServerStat;
 
 /**
@@ -33,7 +34,14 @@ public final class StatsJson {
       for (PoolStat field : PoolStat.values()) {
         number(b, field.field(), pool.counters().get(field));
       }
-      for (ProxyStats.Server server : pool.servers()) {
+      SentinelStats sentinels = pool.sentinels();
+      if (sentinels != null) { // Walnut's own: a string each, so no parser takes one for a server
+        for (int i = 0; i < sentinels.sentinels().size(); i++) {
+          string(b, "sentinel_" + sentinels.sentinels().get(i), sentinels.up(i) ? "up" : "down");
+        }
+      }
+      for (int s = 0; s < pool.servers().size(); s++) {
+        ProxyStats.Server server = pool.servers().get(s);
         b.append('"').append(server.name()).append("\": {");
         for (ServerStat field : ServerStat.values()) {
           number(b, field.field(), server.counters().get(field));
@@ -42,6 +50,10 @@ public final class StatsJson {
           for (HealthStat field : HealthStat.values()) {
             number(b, field.field(), server.health().get(field));
           }
+        }
+        if (sentinels != null) {
+          string(b, "address", sentinels.address(s));
+          number(b, "failovers", sentinels.failovers(s));
         }
         closeObject(b);
       }

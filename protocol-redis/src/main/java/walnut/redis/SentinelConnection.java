@@ -1,0 +1,213 @@
+package walnut.redis;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelInitializer;
+import io.netty.util.ReferenceCountUtil;
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.List;
+import java.util.function.Consumer;
+import walnut.core.config.Endpoint;
+import walnut.core.spi.ServerLocator;
+import walnut.core.spi.ServerTrouble;
+
+/**
+ * One connection of the proxy's to one sentinel: either for questions, answered in order, or for
+ * the announcements it subscribed to ({@code +switch-master}), since a subscribed connection takes
+ * no other command. It authenticates first when the pool has a {@code sentinel_password}, and
+ * tells its {@link Listener} when it is ready, each announcement, and when it is gone, once.
+ *
+ * <p>Confined to the watch's event loop.
+ */
+final class SentinelConnection extends ChannelInboundHandlerAdapter {
+
+  /** Given to a question's callback when the connection closed before its answer came. */
+  static final Object CLOSED = new Object();
+
+  /** The announcements the proxy listens for. */
+  static final String SWITCH_MASTER = "+switch-master";
+
+  interface Listener {
+    /** Authenticated (and subscribed, for announcements): questions may be asked. */
+    void ready(SentinelConnection connection);
+
+    /** An announcement: {@code message}, channel, text. */
+    void announced(SentinelConnection connection, List<Object> message);
+
+    /** The connection is gone, for {@code why}; called once, also when the connect failed. */
+    void closed(SentinelConnection connection, String why);
+  }
+
+  final int sentinel;
+  final boolean announcements;
+  private final Listener listener;
+  private final Deque<Consumer<Object>> waiting = new ArrayDeque<>();
+  private Channel channel;
+  private boolean ready;
+  private boolean closed;
+
+  /**
+   * A connection to sentinel number {@code sentinel} of the pool; with {@code announcements}, it
+   * subscribes to {@code +switch-master}. {@link #connect} starts it.
+   */
+  SentinelConnection(int sentinel, boolean announcements, Listener listener) {
+    this.sentinel = sentinel;
+    this.announcements = announcements;
+    this.listener = listener;
+  }
+
+  /** Connects to {@code address}; the listener hears how it goes, perhaps before this returns. */
+  void connect(ServerLocator.Context context, Endpoint address) {
+    SentinelConnection c = this;
+    ChannelFuture f;
+    try {
+      f = context.open(address, new ChannelInitializer<>() {
+        @Override
+        protected void initChannel(Channel ch) {
+          ch.pipeline().addLast("decoder", new RedisReplyDecoder());
+          ch.pipeline().addLast("sentinel", c);
+        }
+      });
+    } catch (RuntimeException e) {
+      c.closed = true;
+      listener.closed(c, String.valueOf(e.getMessage()));
+      return;
+    }
+    c.channel = f.channel();
+    f.addListener(done -> {
+      if (!done.isSuccess()) {
+        c.close(connectFailure(done.cause()));
+      } else if (!c.closed) {
+        c.start(context.pool().sentinelPassword());
+      }
+    });
+  }
+
+  private static String connectFailure(Throwable cause) {
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t.getMessage() != null) {
+        return t.getMessage();
+      }
+    }
+    return cause.toString();
+  }
+
+  private void start(String password) {
+    if (password != null) {
+      ask(reply -> {
+        if (reply instanceof RespValue.Error e) {
+          close("AUTH failed: " + e.message());
+        }
+      }, "AUTH", password);
+    }
+    if (announcements) {
+      ask(reply -> {
+        if (reply instanceof RespValue.Error e) {
+          close("SUBSCRIBE failed: " + e.message());
+        } else if (reply != CLOSED) {
+          opened();
+        }
+      }, "SUBSCRIBE", SWITCH_MASTER);
+    } else if (password != null) {
+      ask(reply -> {
+        if (reply != CLOSED && !(reply instanceof RespValue.Error)) {
+          opened();
+        }
+      }, "PING");
+    } else {
+      opened();
+    }
+  }
+
+  private void opened() {
+    if (!closed) {
+      ready = true;
+      listener.ready(this);
+    }
+  }
+
+  boolean ready() {
+    return ready && !closed;
+  }
+
+  boolean closed() {
+    return closed;
+  }
+
+  /** Whether questions are still unanswered. */
+  boolean owes() {
+    return !waiting.isEmpty();
+  }
+
+  /**
+   * Asks {@code args}; {@code answer} gets the reply's value, or {@link #CLOSED}. Nothing is sent
+   * on a closed connection: the answer is {@link #CLOSED} at once.
+   */
+  void ask(Consumer<Object> answer, String... args) {
+    if (closed) {
+      answer.accept(CLOSED);
+      return;
+    }
+    waiting.add(answer);
+    channel.writeAndFlush(RespValue.command(channel.alloc(), args), channel.voidPromise());
+  }
+
+  @Override
+  public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    try {
+      if (closed) {
+        return;
+      }
+      ByteBuf frame = msg instanceof ServerTrouble t ? t.content() : (ByteBuf) msg;
+      Object value = RespValue.read(frame);
+      if (announcements && ready && value instanceof List<?> list && list.size() == 3
+          && "message".equals(list.get(0))) {
+        @SuppressWarnings("unchecked")
+        List<Object> message = (List<Object>) list;
+        listener.announced(this, message);
+        return;
+      }
+      Consumer<Object> answer = waiting.poll();
+      if (answer == null) {
+        close("a reply no question asked for");
+        return;
+      }
+      answer.accept(value);
+    } catch (RuntimeException e) {
+      close("an unreadable reply (" + e + ")");
+    } finally {
+      ReferenceCountUtil.release(msg);
+    }
+  }
+
+  @Override
+  public void channelInactive(ChannelHandlerContext ctx) {
+    close("the sentinel closed the connection");
+  }
+
+  @Override
+  public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+    close(connectFailure(cause));
+  }
+
+  /** Closes the connection; unanswered questions get {@link #CLOSED}. Idempotent. */
+  void close(String why) {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    ready = false;
+    if (channel != null) {
+      channel.close();
+    }
+    Consumer<Object> answer;
+    while ((answer = waiting.poll()) != null) {
+      answer.accept(CLOSED);
+    }
+    listener.closed(this, why);
+  }
+}

@@ -1,0 +1,282 @@
+package walnut.redis;
+
+import static java.nio.charset.StandardCharsets.ISO_8859_1;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.EventLoop;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.concurrent.MockTicker;
+import io.netty.util.concurrent.Ticker;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import walnut.core.config.Endpoint;
+import walnut.core.config.PoolConfig;
+import walnut.core.config.ServerConfig;
+import walnut.core.spi.ServerLocator;
+import walnut.core.stats.SentinelStats;
+
+/**
+ * How {@link SentinelWatch} decides where a master is, on embedded channels standing in for
+ * three sentinels: the first answers correct a wrong configured address without counting a
+ * failover; the answer with the highest config-epoch wins, so a sentinel that has not heard of a
+ * failover cannot take a master back; {@code +switch-master} moves at once; with no sentinel
+ * left the last known masters stay; a password is sent first.
+ */
+class SentinelWatchTest {
+
+  private static final Endpoint A1 = Endpoint.tcp("127.0.0.1", 6401);
+  private static final Endpoint A2 = Endpoint.tcp("127.0.0.1", 6402);
+
+  private final MockTicker ticker = Ticker.newMockTicker();
+  private final EmbeddedChannel hub = EmbeddedChannel.builder().ticker(ticker).build();
+  /** Per connection opened: its sentinel's address and channel, in order. */
+  private final List<Endpoint> opened = new ArrayList<>();
+  private final List<EmbeddedChannel> channels = new ArrayList<>();
+  private final List<String> moves = new ArrayList<>();
+  private final Endpoint[] where = {A1};
+  private boolean ready;
+  private SentinelStats stats;
+  private SentinelWatch watch;
+
+  private ServerLocator.Context context(PoolConfig pool) {
+    stats = new SentinelStats(List.of("shard-a"), List.of(A1.toString()),
+        pool.sentinels().stream().map(Endpoint::toString).toList(), null);
+    return new ServerLocator.Context() {
+      @Override
+      public PoolConfig pool() {
+        return pool;
+      }
+
+      @Override
+      public EventLoop loop() {
+        return hub.eventLoop();
+      }
+
+      @Override
+      public ChannelFuture open(Endpoint endpoint, ChannelHandler initializer) {
+        EmbeddedChannel ch =
+            EmbeddedChannel.builder().ticker(ticker).handlers(initializer).build();
+        opened.add(endpoint);
+        channels.add(ch);
+        return ch.newSucceededFuture();
+      }
+
+      @Override
+      public Endpoint address(int server) {
+        return where[server];
+      }
+
+      @Override
+      public boolean located(int server, Endpoint address, boolean failover, String source) {
+        if (address.equals(where[server])) {
+          return false;
+        }
+        where[server] = address;
+        moves.add(address + (failover ? " failover" : " first"));
+        stats.moved(server, address.toString(), failover);
+        return true;
+      }
+
+      @Override
+      public void ready() {
+        ready = true;
+      }
+
+      @Override
+      public SentinelStats stats() {
+        return stats;
+      }
+    };
+  }
+
+  private static PoolConfig pool(String password) {
+    PoolConfig.Builder b = PoolConfig.builder("sigma").listen(Endpoint.tcp("127.0.0.1", 22125))
+        .redis(true).server(new ServerConfig("shard-a", A1, 1))
+        .sentinels(List.of(Endpoint.tcp("127.0.0.1", 26379), Endpoint.tcp("127.0.0.1", 26380),
+            Endpoint.tcp("127.0.0.1", 26381)));
+    return b.sentinelPassword(password).build();
+  }
+
+  private void start(String password) {
+    watch = new SentinelWatch(context(pool(password)));
+    watch.start();
+    run();
+  }
+
+  @AfterEach
+  void close() {
+    if (watch != null) {
+      watch.close();
+      run();
+    }
+    channels.forEach(EmbeddedChannel::finishAndReleaseAll);
+    hub.finishAndReleaseAll();
+  }
+
+  private void run() {
+    for (int pass = 0; pass < 4; pass++) {
+      hub.runPendingTasks();
+      for (EmbeddedChannel c : new ArrayList<>(channels)) {
+        c.runPendingTasks();
+      }
+    }
+  }
+
+  private void advance(long millis) {
+    ticker.advance(millis, TimeUnit.MILLISECONDS);
+    run();
+  }
+
+  /** The question connection of sentinel {@code i} (0..2): the first opened to it. */
+  private EmbeddedChannel questions(int i) {
+    return connection(i, 0);
+  }
+
+  private EmbeddedChannel announcements(int i) {
+    return connection(i, 1);
+  }
+
+  /** The {@code nth} connection to sentinel {@code i} still open (questions first). */
+  private EmbeddedChannel connection(int i, int nth) {
+    Endpoint sentinel = Endpoint.tcp("127.0.0.1", 26379 + i);
+    int seen = 0;
+    for (int k = 0; k < channels.size(); k++) {
+      if (opened.get(k).equals(sentinel) && channels.get(k).isOpen() && seen++ == nth) {
+        return channels.get(k);
+      }
+    }
+    throw new AssertionError("no connection " + nth + " to " + sentinel + ": " + opened + " "
+        + channels.stream().map(EmbeddedChannel::isOpen).toList());
+  }
+
+  private static String written(EmbeddedChannel ch) {
+    StringBuilder out = new StringBuilder();
+    ByteBuf b;
+    while ((b = ch.readOutbound()) != null) {
+      out.append(b.toString(ISO_8859_1));
+      b.release();
+    }
+    return out.toString();
+  }
+
+  private void reply(EmbeddedChannel ch, String resp) {
+    ch.writeInbound(Unpooled.copiedBuffer(resp, ISO_8859_1));
+    run();
+  }
+
+  private static String master(Endpoint at, long epoch) {
+    String[] kv = {"name", "shard-a", "ip", at.host(), "port", Integer.toString(at.port()),
+        "flags", "master", "config-epoch", Long.toString(epoch)};
+    StringBuilder b = new StringBuilder("*" + kv.length + "\r\n");
+    for (String s : kv) {
+      b.append('$').append(s.length()).append("\r\n").append(s).append("\r\n");
+    }
+    return b.toString();
+  }
+
+  private static final String ASK =
+      "*3\r\n$8\r\nSENTINEL\r\n$6\r\nMASTER\r\n$7\r\nshard-a\r\n";
+
+  /** Each sentinel is asked once; each answers {@code answers[i]} (null: no answer yet). */
+  private void round(String... answers) {
+    for (int i = 0; i < answers.length; i++) {
+      assertEquals(ASK, written(questions(i)), "sentinel " + i + " asked");
+    }
+    for (int i = 0; i < answers.length; i++) {
+      if (answers[i] != null) {
+        reply(questions(i), answers[i]);
+      }
+    }
+  }
+
+  @Test
+  void theFirstAnswersCorrectAWrongAddressWithoutCountingAFailover() {
+    start(null);
+    assertEquals(6, channels.size(), "two connections per sentinel");
+    for (int i = 0; i < 3; i++) {
+      assertEquals("*2\r\n$9\r\nSUBSCRIBE\r\n$14\r\n+switch-master\r\n",
+          written(announcements(i)));
+    }
+    // Each question connection that becomes ready starts a round; the first asks sentinel 0.
+    assertEquals(ASK, written(questions(0)));
+    reply(questions(0), master(A2, 0));
+    assertEquals(List.of("127.0.0.1:6402 first"), moves);
+    assertTrue(ready);
+    assertEquals(0, stats.failovers(0));
+    assertTrue(stats.up(0));
+  }
+
+  @Test
+  void theHighestEpochWinsSoAStaleSentinelNeverTakesAMasterBack() {
+    start(null);
+    written(questions(0));
+    reply(questions(0), master(A1, 1));
+    advance(1_000);
+    round(master(A1, 1), master(A1, 1), master(A2, 2));
+    assertEquals(List.of("127.0.0.1:6402 failover"), moves, "epoch 2 beats two votes of 1");
+    advance(1_000);
+    round(master(A1, 1), master(A1, 1), null);
+    advance(1_000); // sentinel 2 never answered that round: timed out and closed
+    assertEquals(List.of("127.0.0.1:6402 failover"), moves, "epoch 1 < 2: stays");
+    assertEquals(1, stats.failovers(0));
+  }
+
+  @Test
+  void anAnnouncementMovesAtOnceAndAsksAgain() {
+    start(null);
+    written(questions(0));
+    reply(questions(0), master(A1, 0));
+    reply(announcements(1), "*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n");
+    String text = "shard-a 127.0.0.1 6401 127.0.0.1 6402";
+    reply(announcements(1), "*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n$" + text.length()
+        + "\r\n" + text + "\r\n");
+    assertEquals(List.of("127.0.0.1:6402 failover"), moves);
+    for (int i = 0; i < 3; i++) {
+      assertEquals(ASK, written(questions(i)), "asked again at once, for the epoch");
+    }
+    String other = "other 127.0.0.1 1 127.0.0.1 2";
+    reply(announcements(2), "*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n");
+    reply(announcements(2), "*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n$"
+        + other.length() + "\r\n" + other + "\r\n");
+    assertEquals(1, moves.size(), "another pool's master");
+  }
+
+  @Test
+  void withNoSentinelLeftTheLastKnownMasterStaysAndTheyAreRetried() {
+    start(null);
+    written(questions(0));
+    reply(questions(0), master(A2, 3));
+    for (EmbeddedChannel c : new ArrayList<>(channels)) {
+      c.close();
+    }
+    run();
+    int before = channels.size();
+    for (int i = 0; i < 3; i++) {
+      assertFalse(stats.up(i), "sentinel " + i);
+    }
+    advance(1_000);
+    assertEquals(A2, where[0], "the last known master");
+    assertTrue(channels.size() > before, "reconnected after the back-off");
+  }
+
+  @Test
+  void aPasswordIsSentFirstOnBothConnections() {
+    start("secret");
+    assertEquals("*2\r\n$4\r\nAUTH\r\n$6\r\nsecret\r\n*1\r\n$4\r\nPING\r\n",
+        written(questions(0)));
+    assertEquals("*2\r\n$4\r\nAUTH\r\n$6\r\nsecret\r\n"
+        + "*2\r\n$9\r\nSUBSCRIBE\r\n$14\r\n+switch-master\r\n", written(announcements(0)));
+    reply(questions(0), "-WRONGPASS invalid username-password pair\r\n+PONG\r\n");
+    assertFalse(stats.up(0), "refused: no question asked");
+    assertTrue(moves.isEmpty());
+  }
+}
