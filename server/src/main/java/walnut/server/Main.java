@@ -252,5 +252,11 @@ public final class Main implements Callable<Integer> {
     for (HealthStat s : HealthStat.values()) {
       out.printf("  %-23s\"%s\"%n", s.field(), s.description());
     }
+    out.println();
+    out.println("stats of a pool with sentinels (Walnut's):");
+    out.printf("  %-23s\"%s\"%n", "sentinel_<host:port>",
+        "up or down: whether the sentinel answered when last asked");
+    out.printf("  %-23s\"%s\"%n", "address", "where the server is now: its master's host:port");
+    out.printf("  %-23s\"%s\"%n", "failovers", "# failovers that moved the server");
   }
 }

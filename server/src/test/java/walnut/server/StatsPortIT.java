@@ -230,6 +230,11 @@ class StatsPortIT {
         "  health_probes          \"# probes of an ejected server\"",
         "  health_probe_failures  \"# probes of an ejected server that failed\"",
         "  health_returns         \"# times an ejected server returned after a probe succeeded\"",
+        "",
+        "stats of a pool with sentinels (Walnut's):",
+        "  sentinel_<host:port>   \"up or down: whether the sentinel answered when last asked\"",
+        "  address                \"where the server is now: its master's host:port\"",
+        "  failovers              \"# failovers that moved the server\"",
         "");
     assertTrue(r.output().startsWith("This is walnut-" + Main.VERSION), r.output());
     assertTrue(r.output().endsWith("\n\n" + expected), r.output());
