@@ -2,6 +2,7 @@ package walnut.redis;
 
 import io.netty.channel.EventLoop;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -37,6 +38,8 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
 
   private static final long FIRST_BACKOFF_MILLIS = 100;
   private static final long MAX_BACKOFF_MILLIS = 5_000;
+  /** The least time between a round and one a refresh asks for. */
+  private static final long MIN_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final ServerLocator.Context context;
   private final PoolConfig config;
@@ -63,6 +66,8 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
   private ScheduledFuture<?> ticker;
   /** A round has started: a sentinel that becomes ready waits for the next tick. */
   private boolean asked;
+  private long lastRoundStart = Long.MIN_VALUE / 2;
+  private long lastRefreshLog = Long.MIN_VALUE / 2;
   private boolean closed;
 
   SentinelWatch(ServerLocator.Context context) {
@@ -76,7 +81,7 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
     this.failures = new int[n][2];
     this.reportedDown = new boolean[n];
     this.epochs = new long[names.size()];
-    java.util.Arrays.fill(epochs, -1);
+    Arrays.fill(epochs, -1);
     this.named = new boolean[names.size()];
     this.unknownReported = new boolean[names.size()];
     this.roundTimeoutMillis = Math.min(config.sentinelRefreshInterval(),
@@ -98,16 +103,29 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
     });
   }
 
+  /**
+   * Asks again, at most once per {@link #MIN_REFRESH_NANOS} however many replies say the server
+   * is not a master (a demoted master answers every write {@code -READONLY}), and logs it at most
+   * once a second.
+   */
   @Override
   public void refresh(int server, String why) {
     if (refreshQueued.compareAndSet(false, true)) {
       run(() -> {
-        refreshQueued.set(false);
-        if (!closed) {
+        if (closed) {
+          return;
+        }
+        long now = loop.ticker().nanoTime();
+        if (now - lastRefreshLog >= TimeUnit.SECONDS.toNanos(1)) {
+          lastRefreshLog = now;
           log.info("pool '{}': server '{}' at {} is not a master ({}): asking the sentinels",
               config.name(), names.get(server), context.address(server), why);
-          startRound();
         }
+        long wait = lastRoundStart + MIN_REFRESH_NANOS - now;
+        loop.schedule(() -> {
+          refreshQueued.set(false);
+          startRound();
+        }, Math.max(0, wait), TimeUnit.NANOSECONDS);
       });
     }
   }
@@ -188,7 +206,11 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
     int kind = c.announcements ? 1 : 0;
     int n = Math.min(++failures[c.sentinel][kind], 7);
     long delay = Math.min(MAX_BACKOFF_MILLIS, FIRST_BACKOFF_MILLIS << (n - 1));
-    loop.schedule(() -> connect(c.sentinel, c.announcements), delay, TimeUnit.MILLISECONDS);
+    try {
+      loop.schedule(() -> connect(c.sentinel, c.announcements), delay, TimeUnit.MILLISECONDS);
+    } catch (RejectedExecutionException e) {
+      // The loops are shutting down.
+    }
   }
 
   @Override
@@ -237,6 +259,7 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
     Round r = new Round(asked.size());
     round = r;
     this.asked = true;
+    lastRoundStart = loop.ticker().nanoTime();
     for (SentinelConnection c : asked) {
       for (int server = 0; server < names.size(); server++) {
         int s = server;

@@ -279,4 +279,25 @@ class SentinelWatchTest {
     assertFalse(stats.up(0), "refused: no question asked");
     assertTrue(moves.isEmpty());
   }
+
+  @Test
+  void aFloodOfReadOnlyRepliesAsksAtMostOncePerTenthOfASecond() {
+    start(null);
+    written(questions(0));
+    reply(questions(0), master(A1, 1));
+    for (int i = 0; i < 1_000; i++) {
+      watch.refresh(0, "it replied -READONLY");
+    }
+    run();
+    assertEquals("", written(questions(0)), "within 100 ms of the last round");
+    advance(100);
+    round(master(A2, 2), master(A1, 1), master(A1, 1)); // once each: one round for the flood
+    assertEquals(List.of("127.0.0.1:6402 failover"), moves);
+    for (int i = 0; i < 1_000; i++) {
+      watch.refresh(0, "it replied -READONLY");
+    }
+    advance(100);
+    round(master(A2, 2), master(A2, 2), master(A2, 2));
+    assertEquals("", written(questions(0)), "no more");
+  }
 }

@@ -336,6 +336,7 @@ public final class ProxyServer implements AutoCloseable {
     }
     clients.close().await(grace.toMillis(), TimeUnit.MILLISECONDS);
     for (Pool pool : generations.all()) {
+      pool.supersede(); // its probes and sentinel connections stop too
       for (LoopPool loop : pool.loops()) {
         loop.eventLoop().submit(loop::closeAll).await(1, TimeUnit.SECONDS);
       }
