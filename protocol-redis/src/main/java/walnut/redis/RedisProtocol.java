@@ -127,7 +127,7 @@ public final class RedisProtocol implements Protocol {
       return null;
     }
     return context -> {
-      SentinelWatch watch = new SentinelWatch(context);
+      SentinelWatch watch = new SentinelWatch(context, SentinelHub.on(context.loop()));
       watch.start();
       return watch;
     };

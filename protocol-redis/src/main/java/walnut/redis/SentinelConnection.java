@@ -42,7 +42,6 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
     void closed(SentinelConnection connection, String why);
   }
 
-  final int sentinel;
   final boolean announcements;
   private final Listener listener;
   private final Deque<Consumer<Object>> waiting = new ArrayDeque<>();
@@ -51,17 +50,19 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
   private boolean closed;
 
   /**
-   * A connection to sentinel number {@code sentinel} of the pool; with {@code announcements}, it
-   * subscribes to {@code +switch-master}. {@link #connect} starts it.
+   * A connection to a sentinel; with {@code announcements}, it subscribes to
+   * {@code +switch-master}. {@link #connect} starts it.
    */
-  SentinelConnection(int sentinel, boolean announcements, Listener listener) {
-    this.sentinel = sentinel;
+  SentinelConnection(boolean announcements, Listener listener) {
     this.announcements = announcements;
     this.listener = listener;
   }
 
-  /** Connects to {@code address}; the listener hears how it goes, perhaps before this returns. */
-  void connect(ServerLocator.Context context, Endpoint address) {
+  /**
+   * Connects to {@code address} through {@code context}, authenticating with {@code password}
+   * when it is not {@code null}; the listener hears how it goes, perhaps before this returns.
+   */
+  void connect(ServerLocator.Context context, Endpoint address, String password) {
     SentinelConnection c = this;
     ChannelFuture f;
     try {
@@ -82,7 +83,7 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
       if (!done.isSuccess()) {
         c.close(connectFailure(done.cause()));
       } else if (!c.closed) {
-        c.start(context.pool().sentinelPassword());
+        c.start(password);
       }
     });
   }

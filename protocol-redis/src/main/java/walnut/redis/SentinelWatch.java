@@ -18,40 +18,35 @@ import walnut.core.spi.ServerLocator;
 
 /**
  * Where a pool's masters are, as its sentinels say (docs/compatibility.md#sentinel). Each server's
- * name is a Sentinel master name. Per sentinel, two connections of the proxy's own: one asks
+ * name is a Sentinel master name. The sentinels are reached through {@link SentinelLink}s shared
+ * with every other pool that lists them ({@link SentinelHub}): this watch asks each ready one
  * {@code SENTINEL MASTER <name>} for every server, at once and then every
- * {@code sentinel_refresh_interval}, the other listens for {@code +switch-master}.
+ * {@code sentinel_refresh_interval}, and hears the {@code +switch-master} announcements.
  *
- * <p>A round asks every sentinel that is connected; once all have answered (or the round timed
- * out), each server goes where the answers with the highest {@code config-epoch} put it (the most
- * of them, on a tie; its present address, on a tie again): a sentinel that has not yet heard of a
- * failover answers the old master with the old epoch, and never takes a server back there. An
- * announcement moves the server at once and starts a round. A server never moves back to an
- * epoch older than one already followed. Connections that close reconnect with back-off; while
- * no sentinel answers, the pool keeps the last known masters.
+ * <p>A round asks every ready sentinel; once all have answered (or the round timed out, which
+ * closes the silent sentinel's question connection), each server goes where the answers with the
+ * highest {@code config-epoch} put it (the most of them, on a tie; its present address, on a tie
+ * again): a sentinel that has not yet heard of a failover answers the old master with the old
+ * epoch, and never takes a server back. An announcement moves the server at once and starts a
+ * round. A server never moves back to an epoch older than one already followed. While no
+ * sentinel answers, the pool keeps the last known masters.
  *
- * <p>Confined to its event loop, except {@link #refresh} and {@link #close}.
+ * <p>Confined to its hub's event loop, except {@link #refresh} and {@link #close}.
  */
-final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Listener {
+final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
 
   private static final Logger log = LoggerFactory.getLogger(SentinelWatch.class);
 
-  private static final long FIRST_BACKOFF_MILLIS = 100;
-  private static final long MAX_BACKOFF_MILLIS = 5_000;
   /** The least time between a round and one a refresh asks for. */
   private static final long MIN_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
 
   private final ServerLocator.Context context;
   private final PoolConfig config;
+  private final SentinelHub hub;
   private final EventLoop loop;
   private final List<String> names = new ArrayList<>();
-  /** Per sentinel: the question and the announcement connection. */
-  private final SentinelConnection[] questions;
-  private final SentinelConnection[] listening;
-  /** Per sentinel and kind (questions 0, announcements 1): consecutive failed connects. */
-  private final int[][] failures;
-  /** Per sentinel: its outage was logged. */
-  private final boolean[] reportedDown;
+  /** Per sentinel of the pool's list: the shared link to it, once started. */
+  private final SentinelLink[] links;
   /** Per server: the highest config-epoch followed, and whether a sentinel has named it. */
   private final long[] epochs;
   private final boolean[] named;
@@ -70,16 +65,13 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
   private long lastRefreshLog = Long.MIN_VALUE / 2;
   private boolean closed;
 
-  SentinelWatch(ServerLocator.Context context) {
+  SentinelWatch(ServerLocator.Context context, SentinelHub hub) {
     this.context = context;
     this.config = context.pool();
-    this.loop = context.loop();
+    this.hub = hub;
+    this.loop = hub.loop();
     config.servers().forEach(s -> names.add(s.name()));
-    int n = config.sentinels().size();
-    this.questions = new SentinelConnection[n];
-    this.listening = new SentinelConnection[n];
-    this.failures = new int[n][2];
-    this.reportedDown = new boolean[n];
+    this.links = new SentinelLink[config.sentinels().size()];
     this.epochs = new long[names.size()];
     Arrays.fill(epochs, -1);
     this.named = new boolean[names.size()];
@@ -88,12 +80,14 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
         config.hasTimeout() ? config.timeout() : 1_000);
   }
 
-  /** Connects to every sentinel and asks as soon as one is ready. */
+  /** Joins every sentinel's link (connecting those no other pool uses) and asks when one is ready. */
   void start() {
     run(() -> {
-      for (int i = 0; i < questions.length; i++) {
-        connect(i, false);
-        connect(i, true);
+      if (closed) {
+        return;
+      }
+      for (int i = 0; i < links.length; i++) {
+        links[i] = hub.join(config.sentinels().get(i), config.sentinelPassword(), this);
       }
       int interval = config.sentinelRefreshInterval();
       ticker = loop.scheduleAtFixedRate(this::startRound, interval, interval,
@@ -101,6 +95,11 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
       // Serve from the configured addresses if no sentinel is ready by then.
       loop.schedule(context::ready, roundTimeoutMillis * 2, TimeUnit.MILLISECONDS);
     });
+  }
+
+  @Override
+  public ServerLocator.Context context() {
+    return context;
   }
 
   /**
@@ -133,21 +132,19 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
   @Override
   public void close() {
     run(() -> {
+      if (closed) {
+        return;
+      }
       closed = true;
       if (ticker != null) {
         ticker.cancel(false);
       }
-      for (int i = 0; i < questions.length; i++) {
-        close(questions[i]);
-        close(listening[i]);
+      for (SentinelLink link : links) {
+        if (link != null) {
+          link.leave(this);
+        }
       }
     });
-  }
-
-  private static void close(SentinelConnection c) {
-    if (c != null) {
-      c.close("the pool was reloaded or the proxy stops");
-    }
   }
 
   private void run(Runnable task) {
@@ -162,59 +159,33 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
     return config.sentinels().get(sentinel).toString();
   }
 
-  private void connect(int sentinel, boolean announcements) {
-    if (closed) {
-      return;
+  /** The sentinel's place in the pool's list, or -1. */
+  private int indexOf(SentinelLink link) {
+    for (int i = 0; i < links.length; i++) {
+      if (links[i] == link) {
+        return i;
+      }
     }
-    SentinelConnection c = new SentinelConnection(sentinel, announcements, this);
-    if (announcements) {
-      listening[sentinel] = c;
-    } else {
-      questions[sentinel] = c;
-    }
-    c.connect(context, config.sentinels().get(sentinel));
+    return -1;
   }
 
   @Override
-  public void ready(SentinelConnection c) {
-    failures[c.sentinel][c.announcements ? 1 : 0] = 0;
-    if (!c.announcements) {
-      if (reportedDown[c.sentinel]) {
-        reportedDown[c.sentinel] = false;
-        log.warn("pool '{}': sentinel {} is reachable again", config.name(),
-            sentinelName(c.sentinel));
-      }
-      if (!asked) {
-        startRound(); // the first sentinel ready is asked at once; the others from the next tick
-      }
+  public void linkReady(SentinelLink link) {
+    if (!closed && !asked) {
+      startRound(); // the first sentinel ready is asked at once; the others from the next tick
     }
   }
 
   @Override
-  public void closed(SentinelConnection c, String why) {
-    if (closed) {
-      return;
-    }
-    if (!c.announcements) {
-      context.stats().sentinelUp(c.sentinel, false);
-      if (!reportedDown[c.sentinel]) {
-        reportedDown[c.sentinel] = true;
-        log.warn("pool '{}': sentinel {} is down ({}); reconnecting with back-off", config.name(),
-            sentinelName(c.sentinel), why);
-      }
-    }
-    int kind = c.announcements ? 1 : 0;
-    int n = Math.min(++failures[c.sentinel][kind], 7);
-    long delay = Math.min(MAX_BACKOFF_MILLIS, FIRST_BACKOFF_MILLIS << (n - 1));
-    try {
-      loop.schedule(() -> connect(c.sentinel, c.announcements), delay, TimeUnit.MILLISECONDS);
-    } catch (RejectedExecutionException e) {
-      // The loops are shutting down.
+  public void linkDown(SentinelLink link, String why) {
+    int i = indexOf(link);
+    if (!closed && i >= 0) {
+      context.stats().sentinelUp(i, false);
     }
   }
 
   @Override
-  public void announced(SentinelConnection c, List<Object> message) {
+  public void announced(SentinelLink link, List<Object> message) {
     if (closed || !SentinelConnection.SWITCH_MASTER.equals(message.get(1))
         || !(message.get(2) instanceof String text)) {
       return;
@@ -228,11 +199,10 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
     try {
       Endpoint to = Endpoint.tcp(words[3], Integer.parseInt(words[4]));
       named[server] = true;
-      context.located(server, to, true, "+switch-master from sentinel "
-          + sentinelName(c.sentinel));
+      context.located(server, to, true, "+switch-master from sentinel " + link.address);
     } catch (IllegalArgumentException e) {
       log.warn("pool '{}': sentinel {} announced an unreadable switch: {}", config.name(),
-          sentinelName(c.sentinel), text);
+          link.address, text);
     }
     startRound(); // for the epoch, and for what other sentinels say
   }
@@ -246,34 +216,38 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
       again = true;
       return;
     }
-    List<SentinelConnection> asked = new ArrayList<>();
-    for (SentinelConnection c : questions) {
-      if (c != null && c.ready() && !c.owes()) {
-        asked.add(c);
+    List<Integer> ready = new ArrayList<>();
+    for (int i = 0; i < links.length; i++) {
+      if (links[i] != null && links[i].ready()) {
+        ready.add(i);
       }
     }
-    if (asked.isEmpty()) {
+    if (ready.isEmpty()) {
       nobodyAnswered();
       return;
     }
-    Round r = new Round(asked.size());
+    Round r = new Round(ready.size());
     round = r;
     this.asked = true;
     lastRoundStart = loop.ticker().nanoTime();
-    for (SentinelConnection c : asked) {
+    for (int sentinel : ready) {
+      SentinelLink link = links[sentinel];
       for (int server = 0; server < names.size(); server++) {
         int s = server;
         boolean last = server == names.size() - 1;
-        c.ask(reply -> r.answer(c, s, reply, last), "SENTINEL", "MASTER", names.get(server));
+        link.ask(reply -> r.answer(sentinel, s, reply, last), "SENTINEL", "MASTER",
+            names.get(server));
       }
     }
-    r.timer = loop.schedule(() -> {
-      for (SentinelConnection c : asked) {
-        if (c.owes()) {
-          c.close("no answer within " + roundTimeoutMillis + " ms");
+    if (round == r) {
+      r.timer = loop.schedule(() -> {
+        for (int sentinel : ready) {
+          if (!r.done[sentinel]) {
+            links[sentinel].fail("no answer within " + roundTimeoutMillis + " ms");
+          }
         }
-      }
-    }, roundTimeoutMillis, TimeUnit.MILLISECONDS);
+      }, roundTimeoutMillis, TimeUnit.MILLISECONDS);
+    }
   }
 
   private void nobodyAnswered() {
@@ -296,6 +270,8 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
   /** One round of questions: the answers so far, and how many sentinels still owe some. */
   private final class Round {
     final List<List<Answer>> answers = new ArrayList<>();
+    /** Per sentinel of the pool's list: it answered this round's last question, or failed. */
+    final boolean[] done = new boolean[links.length];
     int owing;
     int answered;
     ScheduledFuture<?> timer;
@@ -307,20 +283,27 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
       }
     }
 
-    void answer(SentinelConnection c, int server, Object reply, boolean last) {
+    void answer(int sentinel, int server, Object reply, boolean last) {
       if (reply != SentinelConnection.CLOSED) {
-        Answer a = read(c.sentinel, server, reply);
+        Answer a = read(sentinel, server, reply);
         if (a != null) {
           answers.get(server).add(a);
         }
         if (last) {
           answered++;
-          context.stats().sentinelUp(c.sentinel, true);
+          if (!closed) {
+            context.stats().sentinelUp(sentinel, true);
+          }
         }
       }
-      if (last && --owing == 0) {
-        timer.cancel(false);
-        ended(this);
+      if (last) {
+        done[sentinel] = true;
+        if (--owing == 0) {
+          if (timer != null) {
+            timer.cancel(false);
+          }
+          ended(this);
+        }
       }
     }
   }
@@ -355,6 +338,9 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelConnection.Lis
 
   private void ended(Round r) {
     round = null;
+    if (closed) {
+      return;
+    }
     if (r.answered == 0) {
       nobodyAnswered();
     } else {

@@ -107,7 +107,7 @@ class SentinelWatchTest {
   }
 
   private void start(String password) {
-    watch = new SentinelWatch(context(pool(password)));
+    watch = new SentinelWatch(context(pool(password)), SentinelHub.on(hub.eventLoop()));
     watch.start();
     run();
   }
@@ -299,5 +299,33 @@ class SentinelWatchTest {
     advance(100);
     round(master(A2, 2), master(A2, 2), master(A2, 2));
     assertEquals("", written(questions(0)), "no more");
+  }
+
+  @Test
+  void poolsListingTheSameSentinelsShareOneSetOfConnections() {
+    start(null);
+    written(questions(0));
+    reply(questions(0), master(A1, 0));
+    SentinelHub shared = SentinelHub.on(hub.eventLoop());
+    assertEquals(3, shared.links());
+    SentinelWatch other = new SentinelWatch(context(pool(null)), shared);
+    other.start();
+    run();
+    assertEquals(6, channels.size(), "no new connection for the second pool");
+    assertEquals(ASK, written(questions(0)), "it asks at once on the ready link");
+    SentinelWatch withPassword = new SentinelWatch(context(pool("pw")), shared);
+    withPassword.start();
+    run();
+    assertEquals(12, channels.size(), "another password is another set");
+    other.close();
+    withPassword.close();
+    run();
+    assertTrue(questions(0).isOpen(), "the first pool still uses it");
+    assertEquals(3, shared.links());
+    watch.close();
+    run();
+    watch = null;
+    assertEquals(0, shared.links());
+    assertTrue(channels.stream().noneMatch(EmbeddedChannel::isOpen), "all closed");
   }
 }
