@@ -8,11 +8,13 @@ import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.function.IntFunction;
 
 /**
  * A real {@code redis-server} on a free loopback port, for integration and fault tests.
@@ -74,7 +76,8 @@ public final class RedisServer extends ServerFixture {
     return call(port(), password, timeout, args);
   }
 
-  private static Object call(int port, String password, Duration timeout, String... args) {
+  /** {@link #command(Duration, String...)} on any loopback port, for a server with no fixture. */
+  static Object call(int port, String password, Duration timeout, String... args) {
     int millis = (int) Math.max(1, timeout.toMillis());
     try (Socket socket = new Socket()) {
       socket.connect(new InetSocketAddress(HOST, port), millis);
@@ -98,6 +101,37 @@ public final class RedisServer extends ServerFixture {
       throw new UncheckedIOException(
           "redis " + Arrays.toString(args) + " on " + HOST + ":" + port + " failed", e);
     }
+  }
+
+  /**
+   * A Sentinel, {@code redis-server sentinel.conf --sentinel}, for {@link SentinelTopology}: the
+   * file holds {@code conf.apply(port)} and lives in the working directory. It is written at the
+   * first start only (and again if that start moved to another port), so a {@link #restart()}
+   * keeps what the sentinel rewrote into it: its id, the epoch, the masters it follows now and the
+   * sentinels and replicas it knows. {@code password} is the sentinel's {@code requirepass}, used
+   * by {@link #command}; null for none.
+   */
+  static RedisServer sentinel(IntFunction<String> conf, String password) {
+    int[] writtenFor = {-1};
+    ServerProcess process =
+        ServerProcess.start(
+            "redis-server",
+            "redis-server",
+            (dir, port) -> {
+              Path file = dir.resolve("sentinel.conf");
+              if (writtenFor[0] != port) {
+                try {
+                  Files.writeString(file, conf.apply(port));
+                } catch (IOException e) {
+                  throw new UncheckedIOException("cannot write " + file, e);
+                }
+                writtenFor[0] = port;
+              }
+              return List.of(file.toString(), "--sentinel");
+            },
+            port -> answers(port, password),
+            true);
+    return new RedisServer(process, password);
   }
 
   private static boolean answers(int port, String password) {

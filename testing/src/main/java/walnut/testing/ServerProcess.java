@@ -13,6 +13,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BiFunction;
 import java.util.function.IntFunction;
 import java.util.function.IntPredicate;
 import java.util.stream.Stream;
@@ -47,7 +48,7 @@ final class ServerProcess {
 
   private final String name;
   private final Path binary;
-  private final IntFunction<List<String>> arguments;
+  private final BiFunction<Path, Integer, List<String>> arguments;
   private final IntPredicate answers;
   private final boolean graceful;
   private final Path dir;
@@ -62,7 +63,7 @@ final class ServerProcess {
   private ServerProcess(
       String name,
       Path binary,
-      IntFunction<List<String>> arguments,
+      BiFunction<Path, Integer, List<String>> arguments,
       IntPredicate answers,
       boolean graceful,
       Path dir) {
@@ -87,6 +88,21 @@ final class ServerProcess {
       String name,
       String aptPackage,
       IntFunction<List<String>> arguments,
+      IntPredicate answers,
+      boolean graceful) {
+    return start(name, aptPackage, (dir, port) -> arguments.apply(port), answers, graceful);
+  }
+
+  /**
+   * {@link #start(String, String, IntFunction, IntPredicate, boolean)} for a server that needs a
+   * file of its own, such as a configuration file: {@code arguments} also gets the working
+   * directory, which is the process's current directory and is kept across {@link #restart()}, so
+   * a file written there on the first start may be left as the server rewrote it.
+   */
+  static ServerProcess start(
+      String name,
+      String aptPackage,
+      BiFunction<Path, Integer, List<String>> arguments,
       IntPredicate answers,
       boolean graceful) {
     Path binary = UnixProcesses.locate(name, aptPackage);
@@ -230,7 +246,7 @@ final class ServerProcess {
   private boolean launch() {
     List<String> command = new ArrayList<>();
     command.add(binary.toString());
-    command.addAll(arguments.apply(port));
+    command.addAll(arguments.apply(dir, port));
     long logOffset = logSize();
     Process p;
     try {
