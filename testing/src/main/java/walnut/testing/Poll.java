@@ -3,6 +3,7 @@ package walnut.testing;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BooleanSupplier;
+import java.util.function.Supplier;
 
 /**
  * Waits for a condition by polling it, so tests never sleep a fixed time and hope.
@@ -27,6 +28,17 @@ public final class Poll {
     if (!within(timeout, condition)) {
       throw new AssertionError(
           "timed out after " + timeout.toMillis() + " ms waiting for: " + what);
+    }
+  }
+
+  /**
+   * {@link #until(Duration, BooleanSupplier, String)} with a description built only on failure,
+   * so it can say what was last seen.
+   */
+  public static void until(Duration timeout, BooleanSupplier condition, Supplier<String> what) {
+    if (!within(timeout, condition)) {
+      throw new AssertionError(
+          "timed out after " + timeout.toMillis() + " ms waiting for: " + what.get());
     }
   }
 

@@ -1,0 +1,149 @@
+package walnut.server;
+
+import java.util.LinkedHashMap;
+import java.util.Map;
+
+/**
+ * A strict parser of the JSON the stats port writes, for tests that read fields by name and
+ * check their order: objects as {@link LinkedHashMap} in document order, strings as {@code
+ * String}, integers as {@code Long}. Rejects what a monitoring script's JSON parser would reject
+ * (a missing separator, a trailing comma, a duplicate key, text after the document) and, since
+ * the stats document has none, arrays, fractions, booleans and null.
+ */
+final class JsonText {
+
+  private final String text;
+  private int at;
+
+  private JsonText(String text) {
+    this.text = text;
+  }
+
+  /** Parses {@code text}, one object with optional whitespace (the stats port's newline) after. */
+  static Map<String, Object> parse(String text) {
+    JsonText parser = new JsonText(text);
+    parser.space();
+    Map<String, Object> document = parser.object();
+    parser.space();
+    if (parser.at != text.length()) {
+      throw parser.error("text after the document");
+    }
+    return document;
+  }
+
+  private Map<String, Object> object() {
+    expect('{');
+    Map<String, Object> object = new LinkedHashMap<>();
+    space();
+    if (peek() == '}') {
+      at++;
+      return object;
+    }
+    for (;;) {
+      space();
+      String key = string();
+      space();
+      expect(':');
+      space();
+      if (object.put(key, value()) != null) {
+        throw error("duplicate key \"" + key + "\"");
+      }
+      space();
+      char c = next();
+      if (c == '}') {
+        return object;
+      }
+      if (c != ',') {
+        throw error("expected ',' or '}'");
+      }
+    }
+  }
+
+  private Object value() {
+    char c = peek();
+    if (c == '{') {
+      return object();
+    }
+    if (c == '"') {
+      return string();
+    }
+    int start = at;
+    if (c == '-') {
+      at++;
+    }
+    while (at < text.length() && Character.isDigit(text.charAt(at))) {
+      at++;
+    }
+    if (at == start || (at == start + 1 && c == '-')) {
+      throw error("expected an object, a string or an integer");
+    }
+    return Long.parseLong(text.substring(start, at));
+  }
+
+  private String string() {
+    expect('"');
+    StringBuilder s = new StringBuilder();
+    for (;;) {
+      char c = next();
+      if (c == '"') {
+        return s.toString();
+      }
+      if (c == '\\') {
+        char e = next();
+        switch (e) {
+          case '"', '\\', '/' -> s.append(e);
+          case 'n' -> s.append('\n');
+          case 't' -> s.append('\t');
+          case 'r' -> s.append('\r');
+          case 'b' -> s.append('\b');
+          case 'f' -> s.append('\f');
+          case 'u' -> {
+            if (at + 4 > text.length()) {
+              throw error("short \\u escape");
+            }
+            s.append((char) Integer.parseInt(text.substring(at, at + 4), 16));
+            at += 4;
+          }
+          default -> throw error("bad escape \\" + e);
+        }
+      } else if (c < 0x20) {
+        throw error("control character in a string");
+      } else {
+        s.append(c);
+      }
+    }
+  }
+
+  private void space() {
+    while (at < text.length() && " \t\r\n".indexOf(text.charAt(at)) >= 0) {
+      at++;
+    }
+  }
+
+  private char peek() {
+    if (at >= text.length()) {
+      throw error("unexpected end");
+    }
+    return text.charAt(at);
+  }
+
+  private char next() {
+    char c = peek();
+    at++;
+    return c;
+  }
+
+  private void expect(char c) {
+    if (next() != c) {
+      at--;
+      throw error("expected '" + c + "'");
+    }
+  }
+
+  private IllegalArgumentException error(String what) {
+    int from = Math.max(0, at - 40);
+    int to = Math.min(text.length(), at + 40);
+    return new IllegalArgumentException(what + " at offset " + at + ": …"
+        + text.substring(from, to) + "…");
+  }
+}
