@@ -74,6 +74,8 @@ public final class RedisReplyDecoder extends PartialReplyDecoder {
   private boolean troubleNotPrimary;
   /** Whether a top-level {@code -READONLY} is trouble: in a pool with sentinels. */
   private final boolean readOnlyIsTrouble;
+  /** The most bytes one reply may take: {@link #MAX_REPLY}, or less (the proxy's own questions). */
+  private final long maxReply;
   /** The reply being framed is a top-level push. */
   private boolean pushed;
   private State state = State.TYPE;
@@ -97,7 +99,16 @@ public final class RedisReplyDecoder extends PartialReplyDecoder {
 
   /** {@code readOnlyIsTrouble}: a top-level {@code -READONLY} comes as a not-primary trouble. */
   RedisReplyDecoder(boolean readOnlyIsTrouble) {
+    this(readOnlyIsTrouble, MAX_REPLY);
+  }
+
+  /**
+   * {@code maxReply}: the most bytes a reply may take, held or not, for the proxy's own
+   * conversations (a sentinel's answers are small; a larger one fails the connection).
+   */
+  RedisReplyDecoder(boolean readOnlyIsTrouble, long maxReply) {
     this.readOnlyIsTrouble = readOnlyIsTrouble;
+    this.maxReply = maxReply;
   }
 
   @Override
@@ -115,6 +126,9 @@ public final class RedisReplyDecoder extends PartialReplyDecoder {
         }
       };
       if (step == NEED_MORE) {
+        if (maxReply < MAX_REPLY && in.readableBytes() > maxReply) {
+          throw fail(in, "reply length: more than " + maxReply + " bytes");
+        }
         dropFramedIfUnwanted(in);
         return;
       }
@@ -187,8 +201,8 @@ public final class RedisReplyDecoder extends PartialReplyDecoder {
             return ELEMENT_DONE; // null bulk
           }
           long end = (long) scanned + line.value + 2;
-          if (end > MAX_REPLY) {
-            throw fail(in, "reply length: " + end + " (expected: <= " + MAX_REPLY + ")");
+          if (end > maxReply) {
+            throw fail(in, "reply length: " + end + " (expected: <= " + maxReply + ")");
           }
           bulkEnd = (int) end;
           state = State.BULK;

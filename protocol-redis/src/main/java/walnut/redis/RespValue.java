@@ -18,15 +18,22 @@ final class RespValue {
   /** An error reply, its text without the {@code -}. */
   record Error(String message) {}
 
+  /** Deeper than a sentinel ever answers: refused rather than read by recursion. */
+  static final int MAX_DEPTH = 8;
+
   private final ByteBuf frame;
   private int pos;
+  private int depth;
 
   private RespValue(ByteBuf frame) {
     this.frame = frame;
     this.pos = frame.readerIndex();
   }
 
-  /** The value of the whole reply {@code frame}, which the decoder has validated. */
+  /**
+   * The value of the whole reply {@code frame}, which the decoder has validated; throws
+   * IllegalArgumentException when it nests deeper than {@link #MAX_DEPTH}.
+   */
   static Object read(ByteBuf frame) {
     return new RespValue(frame).value();
   }
@@ -72,11 +79,15 @@ final class RespValue {
         if (count < 0) {
           return null;
         }
+        if (++depth > MAX_DEPTH) {
+          throw new IllegalArgumentException("a reply nested deeper than " + MAX_DEPTH);
+        }
         int items = type == '%' ? count * 2 : count;
-        List<Object> list = new ArrayList<>(items);
+        List<Object> list = new ArrayList<>(Math.min(items, 64));
         for (int i = 0; i < items; i++) {
           list.add(value());
         }
+        depth--;
         return list;
       }
       default:

@@ -28,6 +28,12 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
   /** Given to a question's callback when the connection closed before its answer came. */
   static final Object CLOSED = new Object();
 
+  /**
+   * The most bytes one reply of a sentinel may take: an answer to {@code SENTINEL MASTER} is
+   * about a kilobyte, so a sentinel cannot make the proxy hold more for it.
+   */
+  static final int MAX_REPLY = 64 * 1024;
+
   /** The announcements the proxy listens for. */
   static final String SWITCH_MASTER = "+switch-master";
 
@@ -45,6 +51,8 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
   final boolean announcements;
   private final Listener listener;
   private final Deque<Consumer<Object>> waiting = new ArrayDeque<>();
+  /** When each waiting question was asked, on the channel's ticker. */
+  private final Deque<Long> askedAt = new ArrayDeque<>();
   private Channel channel;
   private boolean ready;
   private boolean closed;
@@ -69,7 +77,7 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
       f = context.open(address, new ChannelInitializer<>() {
         @Override
         protected void initChannel(Channel ch) {
-          ch.pipeline().addLast("decoder", new RedisReplyDecoder());
+          ch.pipeline().addLast("decoder", new RedisReplyDecoder(false, MAX_REPLY));
           ch.pipeline().addLast("sentinel", c);
         }
       });
@@ -144,6 +152,16 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
     return !waiting.isEmpty();
   }
 
+  /** Whether the oldest unanswered question was asked more than {@code limitNanos} ago. */
+  boolean overdue(long limitNanos) {
+    Long oldest = askedAt.peek();
+    return !closed && oldest != null && now() - oldest > limitNanos;
+  }
+
+  private long now() {
+    return channel.eventLoop().ticker().nanoTime();
+  }
+
   /**
    * Asks {@code args}; {@code answer} gets the reply's value, or {@link #CLOSED}. Nothing is sent
    * on a closed connection: the answer is {@link #CLOSED} at once.
@@ -154,6 +172,7 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     waiting.add(answer);
+    askedAt.add(now());
     channel.writeAndFlush(RespValue.command(channel.alloc(), args), channel.voidPromise());
   }
 
@@ -163,7 +182,12 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
       if (closed) {
         return;
       }
-      ByteBuf frame = msg instanceof ServerTrouble t ? t.content() : (ByteBuf) msg;
+      ByteBuf frame = msg instanceof ServerTrouble t ? t.content()
+          : msg instanceof ByteBuf b ? b : null;
+      if (frame == null) {
+        close("a reply a sentinel never sends (" + msg.getClass().getSimpleName() + ")");
+        return;
+      }
       Object value = RespValue.read(frame);
       if (announcements && ready && value instanceof List<?> list && list.size() == 3
           && "message".equals(list.get(0))) {
@@ -173,6 +197,7 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
         return;
       }
       Consumer<Object> answer = waiting.poll();
+      askedAt.poll();
       if (answer == null) {
         close("a reply no question asked for");
         return;
@@ -205,6 +230,7 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
     if (channel != null) {
       channel.close();
     }
+    askedAt.clear();
     Consumer<Object> answer;
     while ((answer = waiting.poll()) != null) {
       answer.accept(CLOSED);

@@ -37,8 +37,11 @@ final class SentinelHub {
     return loop;
   }
 
-  /** The link to {@code address} with {@code password}, which {@code watcher} now uses. */
-  SentinelLink join(Endpoint address, String password, SentinelLink.Watcher watcher) {
+  /**
+   * The link to {@code address} with {@code password}, made if there is none; the caller
+   * {@linkplain SentinelLink#join joins} it at once (a link nobody joined is never closed).
+   */
+  SentinelLink link(Endpoint address, String password) {
     Key key = new Key(address, password);
     SentinelLink link = links.get(key);
     if (link == null) {
@@ -50,7 +53,6 @@ final class SentinelHub {
       });
       links.put(key, link);
     }
-    link.join(watcher);
     return link;
   }
 

@@ -6,6 +6,7 @@ import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.slf4j.Logger;
@@ -17,8 +18,10 @@ import walnut.core.spi.ServerLocator;
  * The proxy's two connections to one sentinel, shared by every pool (and pool generation) that
  * lists it with the same password ({@link SentinelHub}): one for questions, answered in order
  * whoever asked, one for the {@code +switch-master} announcements, which go to every watch. A
- * connection that closes is opened again after a back-off (100 ms doubling to 5 s); the link
- * closes both when its last watch leaves.
+ * connection that closes, or leaves a question (its handshake's, a keep-alive {@code PING} the
+ * subscribed connection gets every second) unanswered for {@link #ANSWER_LIMIT_MILLIS}, is
+ * opened again after a back-off (100 ms doubling to 5 s), which only a useful answer resets; the
+ * link closes both when its last watch leaves.
  *
  * <p>Confined to its hub's event loop.
  */
@@ -28,6 +31,9 @@ final class SentinelLink implements SentinelConnection.Listener {
 
   private static final long FIRST_BACKOFF_MILLIS = 100;
   private static final long MAX_BACKOFF_MILLIS = 5_000;
+  /** How long any question may wait for its answer before the connection is given up. */
+  static final long ANSWER_LIMIT_MILLIS = 3_000;
+  private static final long CHECK_MILLIS = 1_000;
 
   /** What a link tells the watches that use it. */
   interface Watcher {
@@ -54,6 +60,7 @@ final class SentinelLink implements SentinelConnection.Listener {
   /** Consecutive failed connects: questions, announcements. */
   private final int[] failures = new int[2];
   private boolean reportedDown;
+  private ScheduledFuture<?> checks;
   private boolean closed;
 
   /** {@code unused} runs when the last watch left and the link closed. */
@@ -69,8 +76,10 @@ final class SentinelLink implements SentinelConnection.Listener {
     boolean first = watchers.isEmpty();
     watchers.add(watcher);
     if (first) {
-      questions = connect(false);
-      announcements = connect(true);
+      open(false);
+      open(true);
+      checks = loop.scheduleAtFixedRate(this::check, CHECK_MILLIS, CHECK_MILLIS,
+          TimeUnit.MILLISECONDS);
     } else if (ready()) {
       watcher.linkReady(this);
     }
@@ -80,6 +89,7 @@ final class SentinelLink implements SentinelConnection.Listener {
   void leave(Watcher watcher) {
     if (watchers.remove(watcher) && watchers.isEmpty()) {
       closed = true;
+      checks.cancel(false);
       questions.close("no pool uses the sentinel any more");
       announcements.close("no pool uses the sentinel any more");
       unused.run();
@@ -88,12 +98,46 @@ final class SentinelLink implements SentinelConnection.Listener {
 
   /** Whether questions may be asked. */
   boolean ready() {
-    return !closed && questions.ready();
+    return !closed && questions != null && questions.ready();
   }
 
-  /** Asks {@code args}; {@code answer} gets the reply's value, or {@link SentinelConnection#CLOSED}. */
+  /**
+   * Asks {@code args}; {@code answer} gets the reply's value, or {@link SentinelConnection#CLOSED}.
+   * An answer that is no error, or says the master is unknown, shows the sentinel works: its
+   * back-off starts again from the shortest.
+   */
   void ask(Consumer<Object> answer, String... args) {
-    questions.ask(answer, args);
+    questions.ask(reply -> {
+      if (reply != SentinelConnection.CLOSED && (!(reply instanceof RespValue.Error e)
+          || SentinelWatch.unknownMaster(e))) {
+        answeredWell();
+      }
+      answer.accept(reply);
+    }, args);
+  }
+
+  private void answeredWell() {
+    failures[0] = 0;
+    if (reportedDown) {
+      reportedDown = false;
+      log.warn("sentinel {} answers again", address);
+    }
+  }
+
+  /**
+   * Every second: a connection that left a question unanswered too long is given up; the idle
+   * subscribed connection is asked {@code PING}, so that a silent sentinel is noticed.
+   */
+  private void check() {
+    long limit = TimeUnit.MILLISECONDS.toNanos(ANSWER_LIMIT_MILLIS);
+    for (SentinelConnection c : new SentinelConnection[] {questions, announcements}) {
+      if (c.overdue(limit)) {
+        c.close("no answer within " + ANSWER_LIMIT_MILLIS + " ms");
+      }
+    }
+    if (announcements.ready() && !announcements.owes()) {
+      announcements.ask(reply -> { }, "PING");
+    }
   }
 
   /** Closes the question connection (it did not answer in time); it is opened again. */
@@ -101,21 +145,29 @@ final class SentinelLink implements SentinelConnection.Listener {
     questions.close(why);
   }
 
-  private SentinelConnection connect(boolean forAnnouncements) {
+  /** Opens a connection; it is the link's before it connects, which may be at once. */
+  private void open(boolean forAnnouncements) {
     SentinelConnection c = new SentinelConnection(forAnnouncements, this);
+    if (forAnnouncements) {
+      announcements = c;
+    } else {
+      questions = c;
+    }
     c.connect(watchers.iterator().next().context(), address, password);
-    return c;
   }
 
+  /**
+   * Subscribed (which resets the announcements' back-off), or ready for questions (which does
+   * not: only a useful answer shows the sentinel works).
+   */
   @Override
   public void ready(SentinelConnection c) {
-    failures[c.announcements ? 1 : 0] = 0;
-    if (closed || c.announcements) {
+    if (closed) {
       return;
     }
-    if (reportedDown) {
-      reportedDown = false;
-      log.warn("sentinel {} is reachable again", address);
+    if (c.announcements) {
+      failures[1] = 0;
+      return;
     }
     for (Watcher w : new ArrayList<>(watchers)) {
       w.linkReady(this);
@@ -157,10 +209,6 @@ final class SentinelLink implements SentinelConnection.Listener {
     if (closed) {
       return;
     }
-    if (forAnnouncements) {
-      announcements = connect(true);
-    } else {
-      questions = connect(false);
-    }
+    open(forAnnouncements);
   }
 }

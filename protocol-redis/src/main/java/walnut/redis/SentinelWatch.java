@@ -2,7 +2,6 @@ package walnut.redis;
 
 import io.netty.channel.EventLoop;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -15,21 +14,22 @@ import org.slf4j.LoggerFactory;
 import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.ServerLocator;
+import walnut.core.stats.SentinelStats;
 
 /**
- * Where a pool's masters are, as its sentinels say (docs/compatibility.md#sentinel). Each server's
- * name is a Sentinel master name. The sentinels are reached through {@link SentinelLink}s shared
- * with every other pool that lists them ({@link SentinelHub}): this watch asks each ready one
- * {@code SENTINEL MASTER <name>} for every server, at once and then every
- * {@code sentinel_refresh_interval}, and hears the {@code +switch-master} announcements.
+ * Where a pool's masters are, as its sentinels say (docs/compatibility.md#sentinel): each server's
+ * name is a Sentinel master name. Through {@link SentinelLink}s shared with every pool that lists
+ * the same sentinels, it asks each ready one {@code SENTINEL MASTER <name>} for every server once
+ * all are connected (or {@link #FIRST_ROUND_WAIT_MILLIS} after the first), every
+ * {@code sentinel_refresh_interval}, and soon (100 ms apart at most) after {@code +switch-master}
+ * or a server answering as no master would.
  *
- * <p>A round asks every ready sentinel; once all have answered (or the round timed out, which
- * closes the silent sentinel's question connection), each server goes where the answers with the
- * highest {@code config-epoch} put it (the most of them, on a tie; its present address, on a tie
- * again): a sentinel that has not yet heard of a failover answers the old master with the old
- * epoch, and never takes a server back. An announcement moves the server at once and starts a
- * round. A server never moves back to an epoch older than one already followed. While no
- * sentinel answers, the pool keeps the last known masters.
+ * <p>Config-epochs decide: an answer with a higher epoch than the followed one moves the server at
+ * once (a sentinel never reports an epoch it has not adopted); at a round's end, answers agreeing
+ * on the followed epoch but not on the address move it where most point. So a sentinel that has
+ * not heard of a failover never takes a server back. The followed epochs live in the pool's
+ * {@link SentinelStats}, so a reload's watch starts from them. Announcements carry no epoch and
+ * only start a round. A server never moves onto another's address or an impossible one.
  *
  * <p>Confined to its hub's event loop, except {@link #refresh} and {@link #close}.
  */
@@ -37,29 +37,34 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
 
   private static final Logger log = LoggerFactory.getLogger(SentinelWatch.class);
 
-  /** The least time between a round and one a refresh asks for. */
+  /** The least time between a round and one a refresh or an announcement asks for. */
   private static final long MIN_REFRESH_NANOS = TimeUnit.MILLISECONDS.toNanos(100);
+  /** How long the first round waits for every sentinel to be connected. */
+  static final long FIRST_ROUND_WAIT_MILLIS = 200;
 
   private final ServerLocator.Context context;
   private final PoolConfig config;
+  private final SentinelStats stats;
   private final SentinelHub hub;
   private final EventLoop loop;
   private final List<String> names = new ArrayList<>();
   /** Per sentinel of the pool's list: the shared link to it, once started. */
   private final SentinelLink[] links;
-  /** Per server: the highest config-epoch followed, and whether a sentinel has named it. */
-  private final long[] epochs;
+  /** Per sentinel: its refusal (an error answer) was logged. */
+  private final boolean[] refusalReported;
+  /** Per server: a sentinel has named its master, so the next move is a failover. */
   private final boolean[] named;
+  /** Per server: that no sentinel knows it, or that a move was refused, was logged. */
   private final boolean[] unknownReported;
+  private final boolean[] clashReported;
   private final long roundTimeoutMillis;
   private final AtomicBoolean refreshQueued = new AtomicBoolean();
   private Round round;
-  /** A round was asked for while one ran: another follows it. */
-  private boolean again;
-  /** No sentinel answered the last round: logged once until one does. */
-  private boolean silent;
+  private boolean again; // a round was asked for while one ran: another follows it
+  private boolean silent; // no sentinel answered the last round: logged once until one does
   private ScheduledFuture<?> ticker;
-  /** A round has started: a sentinel that becomes ready waits for the next tick. */
+  private ScheduledFuture<?> firstRound;
+  /** A round has started: a sentinel that becomes ready waits for the next one. */
   private boolean asked;
   private long lastRoundStart = Long.MIN_VALUE / 2;
   private long lastRefreshLog = Long.MIN_VALUE / 2;
@@ -68,33 +73,54 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
   SentinelWatch(ServerLocator.Context context, SentinelHub hub) {
     this.context = context;
     this.config = context.pool();
+    this.stats = context.stats();
     this.hub = hub;
     this.loop = hub.loop();
     config.servers().forEach(s -> names.add(s.name()));
     this.links = new SentinelLink[config.sentinels().size()];
-    this.epochs = new long[names.size()];
-    Arrays.fill(epochs, -1);
+    this.refusalReported = new boolean[links.length];
     this.named = new boolean[names.size()];
+    for (int i = 0; i < named.length; i++) {
+      named[i] = stats.epoch(i) >= 0; // a reload: the previous generation followed it
+    }
     this.unknownReported = new boolean[names.size()];
+    this.clashReported = new boolean[names.size()];
     this.roundTimeoutMillis = Math.min(config.sentinelRefreshInterval(),
         config.hasTimeout() ? config.timeout() : 1_000);
   }
 
-  /** Joins every sentinel's link (connecting those no other pool uses) and asks when one is ready. */
+  /** Whether {@code error} says the sentinel monitors no master of that name: an answer. */
+  static boolean unknownMaster(RespValue.Error error) {
+    return error.message().startsWith("ERR No such master");
+  }
+
+  /** Joins every sentinel's link (connecting those no other pool uses). */
   void start() {
     run(() -> {
       if (closed) {
         return;
       }
       for (int i = 0; i < links.length; i++) {
-        links[i] = hub.join(config.sentinels().get(i), config.sentinelPassword(), this);
+        links[i] = hub.link(config.sentinels().get(i), config.sentinelPassword());
+      }
+      for (SentinelLink link : links) {
+        link.join(this); // may say at once that it is ready: the links are all known by then
       }
       int interval = config.sentinelRefreshInterval();
-      ticker = loop.scheduleAtFixedRate(this::startRound, interval, interval,
-          TimeUnit.MILLISECONDS);
+      ticker = loop.scheduleAtFixedRate(this::tick, interval, interval, TimeUnit.MILLISECONDS);
       // Serve from the configured addresses if no sentinel is ready by then.
       loop.schedule(context::ready, roundTimeoutMillis * 2, TimeUnit.MILLISECONDS);
     });
+  }
+
+  private void tick() {
+    try {
+      startRound();
+    } catch (RuntimeException e) {
+      // A failed round must not end the ticks (a fixed-rate task that throws is cancelled).
+      log.error("pool '{}': asking the sentinels failed", config.name(), e);
+      round = null;
+    }
   }
 
   @Override
@@ -111,22 +137,25 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
   public void refresh(int server, String why) {
     if (refreshQueued.compareAndSet(false, true)) {
       run(() -> {
-        if (closed) {
-          return;
-        }
         long now = loop.ticker().nanoTime();
-        if (now - lastRefreshLog >= TimeUnit.SECONDS.toNanos(1)) {
+        if (!closed && now - lastRefreshLog >= TimeUnit.SECONDS.toNanos(1)) {
           lastRefreshLog = now;
           log.info("pool '{}': server '{}' at {} is not a master ({}): asking the sentinels",
               config.name(), names.get(server), context.address(server), why);
         }
-        long wait = lastRoundStart + MIN_REFRESH_NANOS - now;
-        loop.schedule(() -> {
-          refreshQueued.set(false);
-          startRound();
-        }, Math.max(0, wait), TimeUnit.NANOSECONDS);
+        soon();
       });
     }
+  }
+
+  /** A round as soon as the last one is {@link #MIN_REFRESH_NANOS} old; one for many calls. */
+  private void soon() {
+    refreshQueued.set(true);
+    long wait = lastRoundStart + MIN_REFRESH_NANOS - loop.ticker().nanoTime();
+    loop.schedule(() -> {
+      refreshQueued.set(false);
+      startRound();
+    }, Math.max(0, wait), TimeUnit.NANOSECONDS);
   }
 
   @Override
@@ -169,10 +198,26 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     return -1;
   }
 
+  /** Connected (and authenticated): up, until it fails to answer. */
   @Override
   public void linkReady(SentinelLink link) {
-    if (!closed && !asked) {
-      startRound(); // the first sentinel ready is asked at once; the others from the next tick
+    int i = indexOf(link);
+    if (closed || i < 0) {
+      return;
+    }
+    stats.sentinelUp(i, true);
+    if (asked) {
+      return;
+    }
+    boolean all = true;
+    for (SentinelLink l : links) {
+      all &= l.ready();
+    }
+    if (all) {
+      startRound();
+    } else if (firstRound == null) {
+      firstRound = loop.schedule(this::startRound, FIRST_ROUND_WAIT_MILLIS,
+          TimeUnit.MILLISECONDS);
     }
   }
 
@@ -180,31 +225,25 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
   public void linkDown(SentinelLink link, String why) {
     int i = indexOf(link);
     if (!closed && i >= 0) {
-      context.stats().sentinelUp(i, false);
+      stats.sentinelUp(i, false);
     }
   }
 
+  /**
+   * {@code +switch-master} for one of this pool's masters: a round at once, whose answers carry
+   * the new config-epoch (the announcing sentinel has it). The announcement itself moves nothing,
+   * so a late, repeated or forged one cannot take a server anywhere the sentinels do not say.
+   */
   @Override
   public void announced(SentinelLink link, List<Object> message) {
     if (closed || !SentinelConnection.SWITCH_MASTER.equals(message.get(1))
         || !(message.get(2) instanceof String text)) {
       return;
     }
-    // <name> <old ip> <old port> <new ip> <new port>
-    String[] words = text.split(" ");
-    int server = words.length == 5 ? names.indexOf(words[0]) : -1;
-    if (server < 0) {
-      return; // a master of another pool
+    String[] words = text.split(" ", 6); // <name> <old ip> <old port> <new ip> <new port>
+    if (words.length == 5 && names.contains(words[0]) && !refreshQueued.get()) {
+      soon();
     }
-    try {
-      Endpoint to = Endpoint.tcp(words[3], Integer.parseInt(words[4]));
-      named[server] = true;
-      context.located(server, to, true, "+switch-master from sentinel " + link.address);
-    } catch (IllegalArgumentException e) {
-      log.warn("pool '{}': sentinel {} announced an unreadable switch: {}", config.name(),
-          link.address, text);
-    }
-    startRound(); // for the epoch, and for what other sentinels say
   }
 
   /** Asks every ready sentinel where every master is, unless a round runs: then once more after. */
@@ -215,6 +254,9 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     if (round != null) {
       again = true;
       return;
+    }
+    if (firstRound != null) {
+      firstRound.cancel(false);
     }
     List<Integer> ready = new ArrayList<>();
     for (int i = 0; i < links.length; i++) {
@@ -228,8 +270,15 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     }
     Round r = new Round(ready.size());
     round = r;
-    this.asked = true;
+    asked = true;
     lastRoundStart = loop.ticker().nanoTime();
+    r.timer = loop.schedule(() -> {
+      for (int sentinel : ready) {
+        if (!r.done[sentinel]) {
+          links[sentinel].fail("no answer within " + roundTimeoutMillis + " ms");
+        }
+      }
+    }, roundTimeoutMillis, TimeUnit.MILLISECONDS);
     for (int sentinel : ready) {
       SentinelLink link = links[sentinel];
       for (int server = 0; server < names.size(); server++) {
@@ -238,15 +287,6 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
         link.ask(reply -> r.answer(sentinel, s, reply, last), "SENTINEL", "MASTER",
             names.get(server));
       }
-    }
-    if (round == r) {
-      r.timer = loop.schedule(() -> {
-        for (int sentinel : ready) {
-          if (!r.done[sentinel]) {
-            links[sentinel].fail("no answer within " + roundTimeoutMillis + " ms");
-          }
-        }
-      }, roundTimeoutMillis, TimeUnit.MILLISECONDS);
     }
   }
 
@@ -264,14 +304,13 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     context.ready();
   }
 
-  /** One sentinel's answer for one master: where, and with which config-epoch. */
-  private record Answer(int sentinel, Endpoint address, long epoch) {}
-
   /** One round of questions: the answers so far, and how many sentinels still owe some. */
   private final class Round {
-    final List<List<Answer>> answers = new ArrayList<>();
+    final List<List<MasterAnswer>> answers = new ArrayList<>();
     /** Per sentinel of the pool's list: it answered this round's last question, or failed. */
     final boolean[] done = new boolean[links.length];
+    /** Per sentinel: it answered an error that is no answer (NOAUTH, NOPERM, ...). */
+    final boolean[] refused = new boolean[links.length];
     int owing;
     int answered;
     ScheduledFuture<?> timer;
@@ -284,34 +323,46 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     }
 
     void answer(int sentinel, int server, Object reply, boolean last) {
-      if (reply != SentinelConnection.CLOSED) {
-        Answer a = read(sentinel, server, reply);
+      if (closed) {
+        return;
+      }
+      boolean closedEarly = reply == SentinelConnection.CLOSED;
+      if (!closedEarly) {
+        MasterAnswer a = read(sentinel, server, reply);
         if (a != null) {
           answers.get(server).add(a);
-        }
-        if (last) {
-          answered++;
-          if (!closed) {
-            context.stats().sentinelUp(sentinel, true);
+          if (a.epoch() > stats.epoch(server)) {
+            follow(server, a.address(), a.epoch(), a); // newer than anything followed: at once
+          }
+        } else if (reply instanceof RespValue.Error e && !unknownMaster(e)) {
+          refused[sentinel] = true;
+          if (!refusalReported[sentinel]) {
+            refusalReported[sentinel] = true;
+            log.error("pool '{}': sentinel {} refuses to answer: {} (sentinel_password, or its"
+                + " ACL?)", config.name(), sentinelName(sentinel), e.message());
           }
         }
       }
-      if (last) {
-        done[sentinel] = true;
-        if (--owing == 0) {
-          if (timer != null) {
-            timer.cancel(false);
-          }
-          ended(this);
-        }
+      if (!last) {
+        return;
+      }
+      done[sentinel] = true;
+      if (!closedEarly && !refused[sentinel]) {
+        answered++;
+        refusalReported[sentinel] = false;
+      }
+      stats.sentinelUp(sentinel, !closedEarly && !refused[sentinel]);
+      if (--owing == 0) {
+        timer.cancel(false);
+        ended(this);
       }
     }
   }
 
   /** The address and epoch in a reply to SENTINEL MASTER, or {@code null}. */
-  private Answer read(int sentinel, int server, Object reply) {
+  private MasterAnswer read(int sentinel, int server, Object reply) {
     if (reply instanceof RespValue.Error e) {
-      if (!unknownReported[server]) {
+      if (unknownMaster(e) && !unknownReported[server]) {
         unknownReported[server] = true;
         log.error("pool '{}': sentinel {} knows no master '{}' ({}): name the server as the"
             + " sentinels monitor it", config.name(), sentinelName(sentinel), names.get(server),
@@ -319,21 +370,7 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
       }
       return null;
     }
-    if (!(reply instanceof List<?> fields)) {
-      return null;
-    }
-    Map<Object, Object> map = new HashMap<>();
-    for (int i = 0; i + 1 < fields.size(); i += 2) {
-      map.put(fields.get(i), fields.get(i + 1));
-    }
-    try {
-      Endpoint address = Endpoint.tcp((String) map.get("ip"),
-          Integer.parseInt((String) map.get("port")));
-      Object epoch = map.get("config-epoch");
-      return new Answer(sentinel, address, epoch == null ? 0 : Long.parseLong((String) epoch));
-    } catch (RuntimeException e) {
-      return null;
-    }
+    return MasterAnswer.of(sentinel, reply);
   }
 
   private void ended(Round r) {
@@ -349,7 +386,7 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
         log.warn("pool '{}': a sentinel answers again", config.name());
       }
       for (int server = 0; server < names.size(); server++) {
-        follow(server, r.answers.get(server));
+        settle(server, r.answers.get(server));
       }
       context.ready();
     }
@@ -359,35 +396,54 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     }
   }
 
-  /** Moves {@code server} where the newest of {@code answers} put it. */
-  private void follow(int server, List<Answer> answers) {
-    long best = -1;
-    for (Answer a : answers) {
-      best = Math.max(best, a.epoch());
-    }
-    if (best < 0 || best < epochs[server]) {
-      return; // nobody knows it, or only sentinels that have not heard of a newer failover
-    }
-    Map<Endpoint, Integer> votes = new HashMap<>();
+  /**
+   * The round's answers for {@code server} at the epoch it follows, if they disagree with where
+   * it is: it moves where most of them point (on a tie, it stays).
+   */
+  private void settle(int server, List<MasterAnswer> answers) {
+    long epoch = stats.epoch(server);
     Endpoint current = context.address(server);
-    Endpoint chosen = null;
-    int most = 0;
-    Answer from = null;
-    for (Answer a : answers) {
-      if (a.epoch() == best) {
-        int v = votes.merge(a.address(), 1, Integer::sum);
-        if (v > most || (v == most && a.address().equals(current))) {
-          most = v;
-          chosen = a.address();
-          from = a;
-        }
+    Map<Endpoint, Integer> votes = new HashMap<>();
+    for (MasterAnswer a : answers) {
+      if (a.epoch() == epoch) {
+        votes.merge(a.address(), 1, Integer::sum);
       }
     }
-    epochs[server] = best;
+    MasterAnswer best = null;
+    int most = votes.getOrDefault(current, 0);
+    for (MasterAnswer a : answers) {
+      if (a.epoch() == epoch && votes.get(a.address()) > most) {
+        most = votes.get(a.address());
+        best = a;
+      }
+    }
+    if (best != null) {
+      follow(server, best.address(), epoch, best);
+    } else if (!answers.isEmpty()) {
+      named[server] = true; // the sentinels agree with where it is
+      unknownReported[server] = false;
+    }
+  }
+
+  /** Moves {@code server} to {@code address}, which {@code from} said at {@code epoch}. */
+  private void follow(int server, Endpoint address, long epoch, MasterAnswer from) {
+    for (int other = 0; other < names.size(); other++) {
+      if (other != server && context.address(other).equals(address)) {
+        if (!clashReported[server]) {
+          clashReported[server] = true;
+          log.error("pool '{}': sentinel {} puts '{}' at {}, where '{}' is: not moved (two"
+              + " masters' keys would share one server)", config.name(),
+              sentinelName(from.sentinel()), names.get(server), address, names.get(other));
+        }
+        return;
+      }
+    }
+    clashReported[server] = false;
+    unknownReported[server] = false;
+    stats.epoch(server, epoch);
     boolean failover = named[server];
     named[server] = true;
-    unknownReported[server] = false;
-    context.located(server, chosen, failover, "sentinel " + sentinelName(from.sentinel())
-        + ", config-epoch " + best);
+    context.located(server, address, failover, "sentinel " + sentinelName(from.sentinel())
+        + ", config-epoch " + epoch);
   }
 }

@@ -35,6 +35,7 @@ class SentinelWatchTest {
 
   private static final Endpoint A1 = Endpoint.tcp("127.0.0.1", 6401);
   private static final Endpoint A2 = Endpoint.tcp("127.0.0.1", 6402);
+  private static final Endpoint B1 = Endpoint.tcp("127.0.0.1", 6411);
 
   private final MockTicker ticker = Ticker.newMockTicker();
   private final EmbeddedChannel hub = EmbeddedChannel.builder().ticker(ticker).build();
@@ -42,14 +43,19 @@ class SentinelWatchTest {
   private final List<Endpoint> opened = new ArrayList<>();
   private final List<EmbeddedChannel> channels = new ArrayList<>();
   private final List<String> moves = new ArrayList<>();
-  private final Endpoint[] where = {A1};
+  private final Endpoint[] where = {A1, B1};
   private boolean ready;
   private SentinelStats stats;
   private SentinelWatch watch;
 
   private ServerLocator.Context context(PoolConfig pool) {
-    stats = new SentinelStats(List.of("shard-a"), List.of(A1.toString()),
-        pool.sentinels().stream().map(Endpoint::toString).toList(), null);
+    return context(pool, new SentinelStats(List.of("shard-a", "shard-b"),
+        List.of(A1.toString(), B1.toString()),
+        pool.sentinels().stream().map(Endpoint::toString).toList(), null));
+  }
+
+  private ServerLocator.Context context(PoolConfig pool, SentinelStats withStats) {
+    stats = withStats;
     return new ServerLocator.Context() {
       @Override
       public PoolConfig pool() {
@@ -101,6 +107,7 @@ class SentinelWatchTest {
   private static PoolConfig pool(String password) {
     PoolConfig.Builder b = PoolConfig.builder("sigma").listen(Endpoint.tcp("127.0.0.1", 22125))
         .redis(true).server(new ServerConfig("shard-a", A1, 1))
+        .server(new ServerConfig("shard-b", B1, 1))
         .sentinels(List.of(Endpoint.tcp("127.0.0.1", 26379), Endpoint.tcp("127.0.0.1", 26380),
             Endpoint.tcp("127.0.0.1", 26381)));
     return b.sentinelPassword(password).build();
@@ -173,8 +180,8 @@ class SentinelWatchTest {
     run();
   }
 
-  private static String master(Endpoint at, long epoch) {
-    String[] kv = {"name", "shard-a", "ip", at.host(), "port", Integer.toString(at.port()),
+  private static String master(String name, Endpoint at, long epoch) {
+    String[] kv = {"name", name, "ip", at.host(), "port", Integer.toString(at.port()),
         "flags", "master", "config-epoch", Long.toString(epoch)};
     StringBuilder b = new StringBuilder("*" + kv.length + "\r\n");
     for (String s : kv) {
@@ -183,8 +190,16 @@ class SentinelWatchTest {
     return b.toString();
   }
 
-  private static final String ASK =
-      "*3\r\n$8\r\nSENTINEL\r\n$6\r\nMASTER\r\n$7\r\nshard-a\r\n";
+  /** One sentinel's answers to a round: shard-a at {@code at} and epoch, shard-b where it is. */
+  private static String master(Endpoint at, long epoch) {
+    return master("shard-a", at, epoch) + master("shard-b", B1, 0);
+  }
+
+  private static final String ASK = ask("shard-a") + ask("shard-b");
+
+  private static String ask(String name) {
+    return "*3\r\n$8\r\nSENTINEL\r\n$6\r\nMASTER\r\n$7\r\n" + name + "\r\n";
+  }
 
   /** Each sentinel is asked once; each answers {@code answers[i]} (null: no answer yet). */
   private void round(String... answers) {
@@ -198,63 +213,113 @@ class SentinelWatchTest {
     }
   }
 
+  private static String announcement(String text) {
+    return "*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n$" + text.length() + "\r\n"
+        + text + "\r\n";
+  }
+
+  private static final String SUBSCRIBED =
+      "*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n";
+
   @Test
-  void theFirstAnswersCorrectAWrongAddressWithoutCountingAFailover() {
+  void theFirstRoundAsksEverySentinelAndCorrectsAWrongAddressWithoutCountingAFailover() {
     start(null);
     assertEquals(6, channels.size(), "two connections per sentinel");
     for (int i = 0; i < 3; i++) {
       assertEquals("*2\r\n$9\r\nSUBSCRIBE\r\n$14\r\n+switch-master\r\n",
           written(announcements(i)));
     }
-    // Each question connection that becomes ready starts a round; the first asks sentinel 0.
-    assertEquals(ASK, written(questions(0)));
-    reply(questions(0), master(A2, 0));
+    assertFalse(ready, "not before the sentinels answered");
+    round(master(A2, 0), master(A2, 0), master(A2, 0));
     assertEquals(List.of("127.0.0.1:6402 first"), moves);
     assertTrue(ready);
     assertEquals(0, stats.failovers(0));
-    assertTrue(stats.up(0));
+    for (int i = 0; i < 3; i++) {
+      assertTrue(stats.up(i), "sentinel " + i);
+    }
   }
 
   @Test
-  void theHighestEpochWinsSoAStaleSentinelNeverTakesAMasterBack() {
+  void theHighestEpochWinsAtOnceSoAStaleSentinelNeverTakesAMasterBack() {
     start(null);
-    written(questions(0));
-    reply(questions(0), master(A1, 1));
+    round(master(A1, 1), master(A1, 1), master(A1, 1));
+    assertEquals(List.of(), moves);
     advance(1_000);
-    round(master(A1, 1), master(A1, 1), master(A2, 2));
-    assertEquals(List.of("127.0.0.1:6402 failover"), moves, "epoch 2 beats two votes of 1");
+    round(master(A2, 2), null, null);
+    assertEquals(List.of("127.0.0.1:6402 failover"), moves, "epoch 2: before the others answer");
+    reply(questions(1), master(A1, 1));
+    reply(questions(2), master(A1, 1));
+    assertEquals(1, moves.size(), "two votes of epoch 1 do not beat one of 2");
     advance(1_000);
     round(master(A1, 1), master(A1, 1), null);
-    advance(1_000); // sentinel 2 never answered that round: timed out and closed
+    advance(1_000); // sentinel 2 never answered that round: timed out, closed, down
     assertEquals(List.of("127.0.0.1:6402 failover"), moves, "epoch 1 < 2: stays");
     assertEquals(1, stats.failovers(0));
+    assertEquals(2, stats.epoch(0));
+    assertFalse(stats.up(2));
   }
 
   @Test
-  void anAnnouncementMovesAtOnceAndAsksAgain() {
+  void anAnnouncementAsksAtOnceAndOnlyTheAnswersMoveAServer() {
     start(null);
-    written(questions(0));
-    reply(questions(0), master(A1, 0));
-    reply(announcements(1), "*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n");
-    String text = "shard-a 127.0.0.1 6401 127.0.0.1 6402";
-    reply(announcements(1), "*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n$" + text.length()
-        + "\r\n" + text + "\r\n");
+    round(master(A1, 0), master(A1, 0), master(A1, 0));
+    reply(announcements(1), SUBSCRIBED);
+    reply(announcements(1), announcement("shard-a 127.0.0.1 6401 127.0.0.1 6402"));
+    assertEquals(List.of(), moves, "an announcement carries no epoch: it moves nothing");
+    advance(100); // the round it asks for comes 100 ms after the last at the soonest
+    round(master(A2, 1), master(A1, 0), master(A1, 0));
     assertEquals(List.of("127.0.0.1:6402 failover"), moves);
-    for (int i = 0; i < 3; i++) {
-      assertEquals(ASK, written(questions(i)), "asked again at once, for the epoch");
-    }
-    String other = "other 127.0.0.1 1 127.0.0.1 2";
-    reply(announcements(2), "*3\r\n$9\r\nsubscribe\r\n$14\r\n+switch-master\r\n:1\r\n");
-    reply(announcements(2), "*3\r\n$7\r\nmessage\r\n$14\r\n+switch-master\r\n$"
-        + other.length() + "\r\n" + other + "\r\n");
-    assertEquals(1, moves.size(), "another pool's master");
+
+    advance(1_000);
+    round(master(A2, 1), master(A2, 1), master(A2, 1));
+    reply(announcements(2), SUBSCRIBED);
+    reply(announcements(2), announcement("other 127.0.0.1 1 127.0.0.1 2"));
+    reply(announcements(2), announcement("shard-a 127.0.0.1 6402 127.0.0.1 6401"));
+    reply(announcements(2), announcement("shard-a 127.0.0.1 6402 127.0.0.1 6401"));
+    advance(100);
+    round(master(A2, 1), master(A2, 1), master(A2, 1)); // one round for both; the others: none
+    assertEquals(1, moves.size(), "forged or late: the sentinels still say 6402");
+  }
+
+  @Test
+  void answersThatCannotBeTrustedMoveNothing() {
+    start(null);
+    String noAuth = "-NOAUTH Authentication required.\r\n-NOAUTH Authentication required.\r\n";
+    String portZero = master("shard-a", Endpoint.tcp("127.0.0.1", 0), 9)
+        + master("shard-b", B1, 0);
+    String ontoShardB = master("shard-a", B1, 9) + master("shard-b", B1, 0);
+    round(noAuth, portZero, ontoShardB);
+    assertEquals(List.of(), moves, "no address, or shard-b's: shard-a stays");
+    assertFalse(stats.up(0), "an error is no answer");
+    assertTrue(stats.up(1));
+    advance(1_000);
+    round(noAuth, master(A2, 3), master(A2, 3));
+    assertEquals(List.of("127.0.0.1:6402 failover"), moves);
+  }
+
+  @Test
+  void aReloadsWatchNeverFollowsAnEpochOlderThanTheLastGenerationDid() {
+    SentinelStats before = new SentinelStats(List.of("shard-a", "shard-b"),
+        List.of(A1.toString(), B1.toString()), List.of("127.0.0.1:26379"), null);
+    before.epoch(0, 5);
+    PoolConfig pool = pool(null);
+    SentinelStats after = new SentinelStats(List.of("shard-a", "shard-b"),
+        List.of(A1.toString(), B1.toString()),
+        pool.sentinels().stream().map(Endpoint::toString).toList(), before);
+    watch = new SentinelWatch(context(pool, after), SentinelHub.on(hub.eventLoop()));
+    watch.start();
+    run();
+    round(master(A2, 4), master(A2, 4), master(A2, 4));
+    assertEquals(List.of(), moves, "epoch 4 < 5: a stale sentinel cannot move it");
+    advance(1_000);
+    round(master(A2, 6), master(A1, 5), master(A1, 5));
+    assertEquals(List.of("127.0.0.1:6402 failover"), moves, "a reload's server: a failover");
   }
 
   @Test
   void withNoSentinelLeftTheLastKnownMasterStaysAndTheyAreRetried() {
     start(null);
-    written(questions(0));
-    reply(questions(0), master(A2, 3));
+    round(master(A2, 3), master(A2, 3), master(A2, 3));
     for (EmbeddedChannel c : new ArrayList<>(channels)) {
       c.close();
     }
@@ -269,7 +334,7 @@ class SentinelWatchTest {
   }
 
   @Test
-  void aPasswordIsSentFirstOnBothConnections() {
+  void aPasswordIsSentFirstAndASentinelThatNeverAnswersItIsGivenUp() {
     start("secret");
     assertEquals("*2\r\n$4\r\nAUTH\r\n$6\r\nsecret\r\n*1\r\n$4\r\nPING\r\n",
         written(questions(0)));
@@ -278,13 +343,30 @@ class SentinelWatchTest {
     reply(questions(0), "-WRONGPASS invalid username-password pair\r\n+PONG\r\n");
     assertFalse(stats.up(0), "refused: no question asked");
     assertTrue(moves.isEmpty());
+    int before = channels.size();
+    advance(SentinelLink.ANSWER_LIMIT_MILLIS + 1_000); // nobody answered AUTH on the others
+    advance(200); // past the back-off
+    assertTrue(channels.size() >= before + 5, "silent handshakes given up and retried: "
+        + (channels.size() - before));
+  }
+
+  @Test
+  void theSubscribedConnectionIsPingedSoASilentSentinelIsNoticed() {
+    start(null);
+    round(master(A1, 0), master(A1, 0), master(A1, 0));
+    reply(announcements(0), SUBSCRIBED);
+    written(announcements(0));
+    advance(1_000);
+    assertEquals("*1\r\n$4\r\nPING\r\n", written(announcements(0)));
+    EmbeddedChannel silent = announcements(0);
+    advance(SentinelLink.ANSWER_LIMIT_MILLIS + 1_000);
+    assertFalse(silent.isOpen(), "no PONG: given up, and opened again");
   }
 
   @Test
   void aFloodOfReadOnlyRepliesAsksAtMostOncePerTenthOfASecond() {
     start(null);
-    written(questions(0));
-    reply(questions(0), master(A1, 1));
+    round(master(A1, 1), master(A1, 1), master(A1, 1));
     for (int i = 0; i < 1_000; i++) {
       watch.refresh(0, "it replied -READONLY");
     }
@@ -304,15 +386,14 @@ class SentinelWatchTest {
   @Test
   void poolsListingTheSameSentinelsShareOneSetOfConnections() {
     start(null);
-    written(questions(0));
-    reply(questions(0), master(A1, 0));
+    round(master(A1, 0), master(A1, 0), master(A1, 0));
     SentinelHub shared = SentinelHub.on(hub.eventLoop());
     assertEquals(3, shared.links());
     SentinelWatch other = new SentinelWatch(context(pool(null)), shared);
     other.start();
     run();
     assertEquals(6, channels.size(), "no new connection for the second pool");
-    assertEquals(ASK, written(questions(0)), "it asks at once on the ready link");
+    assertEquals(ASK, written(questions(0)), "it asks at once on the ready links");
     SentinelWatch withPassword = new SentinelWatch(context(pool("pw")), shared);
     withPassword.start();
     run();

@@ -27,9 +27,9 @@ import walnut.core.stats.ServerStat;
  * <p>Calls go one way: to the requesters' {@link ReplyHandler}s, the senders' {@link ReadGate}s,
  * the {@link Connector} and the loop's {@link Burst}; nothing here knows a client session.
  *
- * <p>Failure model, twemproxy's: any failure closes the whole connection and
- * answers every queued and in-flight request with the failure's text, since the reply stream can no
- * longer be matched. Only the FIFO's head needs a timer: later requests were queued later.
+ * <p>Failure model, twemproxy's: any failure closes the whole connection and answers every queued
+ * and in-flight request with the failure's text, since the reply stream can no longer be matched.
+ * Only the FIFO's head needs a timer: later requests were queued later.
  */
 final class BackendConnection extends ChannelInboundHandlerAdapter
     implements ReadGate, Burst.Flushable, Connector.Attempt {
@@ -48,8 +48,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   /** Every write to {@link #channel} goes through it; set once connected. */
   private WriteCoalescer writer;
   private boolean connected;
-  /** Connected, but client requests wait for the handshake's last reply (Sentinel: ROLE). */
-  private boolean gated;
+  private boolean gated; // connected, but client requests wait for the handshake's last reply
+  private boolean moved; // the server moved to another address: moved()
   private boolean dirty;
   /** Failing fast in a connect back-off: the real attempt before it logged the failure. */
   private boolean quiet;
@@ -187,6 +187,12 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     return requests.closed();
   }
 
+  /** The server moved to another address: as {@link #retire}, and no waiting request goes out. */
+  void moved() {
+    moved = true;
+    retire();
+  }
+
   /** Closes the connection once nothing is outstanding on it (a reload replaced its pool). */
   void retire() {
     retiring = true;
@@ -199,19 +205,18 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     }
   }
 
-  /**
-   * The server cannot speak this connection's dialect: the connection closes and its requests get
-   * an error, counted as no failure of the server (it serves the other dialect well).
-   */
+  /** The server cannot speak the dialect: its requests get an error, no failure of the server. */
   @Override
   public void dialectRefused() {
     fail(ErrorText.NO_PROTOCOL, Requests.Close.RETIRED, null);
   }
 
-  /** The handshake's last reply is in: the requests that waited for it go out. */
+  /** The handshake is over: the requests go out, unless the server moved (an error, then). */
   @Override
   public void handshaken() {
-    if (gated && !requests.closed()) {
+    if (gated && moved) {
+      fail(ErrorText.NOT_PRIMARY, Requests.Close.RETIRED, null);
+    } else if (gated && !requests.closed()) {
       gated = false;
       requests.sendQueued(writer);
       writer.flush();
@@ -219,11 +224,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     }
   }
 
-  /**
-   * The server says it is a replica (a failover moved its master): nothing was written to it but
-   * the handshake. The connection closes, answering its requests an error, counted as no failure
-   * of the server; the next connects back off while the sentinels are asked again.
-   */
+  /** A replica: its requests get an error (no failure); connects back off; sentinels asked. */
   @Override
   public void notPrimary(String why) {
     pool.notPrimary(server, why);

@@ -152,8 +152,9 @@ final class Connector {
     f.addListener(done -> {
       if (done.isSuccess()) {
         if (attempt.connected(f.channel(),
-            pool.protocol().handshake(pool.config(), dialect, f.channel().alloc()))) {
-          succeeded(server);
+            pool.protocol().handshake(pool.config(), dialect, f.channel().alloc()))
+            && !pool.watched()) {
+          succeeded(server); // a watched pool's server succeeds once it says it is a master
         }
       } else {
         attempt.failed(f.channel(), ErrorText.of(done.cause()),
@@ -231,6 +232,9 @@ final class Connector {
         } else if (pool.protocol().notPrimary(pool.config(), dialect, index, reply)) {
           attempt.notPrimary("it answered ROLE as a replica");
         } else if (last) {
+          if (pool.watched()) {
+            succeeded(server);
+          }
           attempt.handshaken();
         }
       } finally {

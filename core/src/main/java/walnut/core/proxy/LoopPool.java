@@ -180,7 +180,7 @@ final class LoopPool implements Upstream {
         BackendConnection c = perServer[slot];
         perServer[slot] = null;
         if (c != null && !c.isClosed()) {
-          c.retire();
+          c.moved();
           if (!c.isClosed()) {
             draining.add(c);
           }

@@ -144,6 +144,17 @@ final class Pool {
     }
   }
 
+  /**
+   * No more asking where the servers are: the generation was dropped (its last clients have gone;
+   * until then a superseded generation keeps following failovers for them), or the proxy stops.
+   */
+  void stopWatching() {
+    ServerLocator.Watch w = watch;
+    if (w != null) {
+      w.close();
+    }
+  }
+
   /** Done once the sentinels were first asked (at once in a pool without them). */
   CompletableFuture<Void> located() {
     return located;
@@ -190,7 +201,7 @@ final class Pool {
     @Override
     public boolean located(int server, Endpoint address, boolean failover, String source) {
       Endpoint old = Pool.this.address(server);
-      if (superseded || !moveServer(server, address)) {
+      if (!moveServer(server, address)) {
         return false;
       }
       if (poolStats.sentinels() != null) {
@@ -229,10 +240,6 @@ final class Pool {
   void supersede() {
     superseded = true;
     located.complete(null);
-    ServerLocator.Watch w = watch;
-    if (w != null) {
-      w.close(); // the next generation asks for itself
-    }
     if (healthChecks != null) {
       healthChecks.close(); // no probe of servers this generation no longer routes to
     }
@@ -285,10 +292,7 @@ final class Pool {
     if (healthChecks != null) {
       healthChecks.close();
     }
-    ServerLocator.Watch w = watch;
-    if (w != null) {
-      w.close();
-    }
+    stopWatching();
     for (LoopPool loop : loops.values()) {
       latency().retire(loop.latency());
     }

@@ -336,7 +336,8 @@ public final class ProxyServer implements AutoCloseable {
     }
     clients.close().await(grace.toMillis(), TimeUnit.MILLISECONDS);
     for (Pool pool : generations.all()) {
-      pool.supersede(); // its probes and sentinel connections stop too
+      pool.supersede(); // no more probes of ejected servers
+      pool.stopWatching(); // nor questions to the sentinels
       for (LoopPool loop : pool.loops()) {
         loop.eventLoop().submit(loop::closeAll).await(1, TimeUnit.SECONDS);
       }

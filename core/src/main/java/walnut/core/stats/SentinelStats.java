@@ -19,11 +19,14 @@ public final class SentinelStats {
   private final AtomicReferenceArray<String> addresses;
   private final AtomicLongArray failovers;
   private final AtomicIntegerArray up;
+  /** Per server: the highest config-epoch followed (-1: none yet), carried across reloads. */
+  private final AtomicLongArray epochs;
 
   /**
    * {@code servers}: the pool's server names, {@code addresses} where each is configured;
    * {@code previous}, when not {@code null}, the generation a reload replaces: a server of the
-   * same name keeps its address and failover count.
+   * same name keeps its address and failover count, and its config-epoch when the two share a
+   * sentinel (another Sentinel group counts its epochs afresh).
    */
   public SentinelStats(List<String> servers, List<String> addresses, List<String> sentinels,
       SentinelStats previous) {
@@ -32,12 +35,19 @@ public final class SentinelStats {
     this.addresses = new AtomicReferenceArray<>(addresses.toArray(new String[0]));
     this.failovers = new AtomicLongArray(servers.size());
     this.up = new AtomicIntegerArray(sentinels.size());
+    this.epochs = new AtomicLongArray(servers.size());
+    for (int i = 0; i < servers.size(); i++) {
+      epochs.set(i, -1);
+    }
     if (previous != null) {
       for (int i = 0; i < servers.size(); i++) {
         int j = previous.servers.indexOf(servers.get(i));
         if (j >= 0) {
           this.addresses.set(i, previous.addresses.get(j));
           this.failovers.set(i, previous.failovers.get(j));
+          if (!java.util.Collections.disjoint(previous.sentinels, sentinels)) {
+            this.epochs.set(i, previous.epochs.get(j)); // the same sentinels: the same epochs
+          }
         }
       }
     }
@@ -69,6 +79,19 @@ public final class SentinelStats {
     if (failover) {
       failovers.incrementAndGet(server);
     }
+  }
+
+  /**
+   * The highest Sentinel config-epoch of server {@code server}'s master that was followed, or -1:
+   * a reload's new watch never follows an older one.
+   */
+  public long epoch(int server) {
+    return epochs.get(server);
+  }
+
+  /** Server {@code server}'s master is known at config-epoch {@code epoch}. */
+  public void epoch(int server, long epoch) {
+    epochs.set(server, epoch);
   }
 
   /** Sentinel {@code sentinel} answers, or not. */

@@ -153,8 +153,50 @@ class SentinelEngineTest {
       assertEquals(h.config.servers().get(1).endpoint(), next.address(1));
       assertNotNull(second.context);
       h.pool.supersede();
+      assertEquals(0, locator.closes, "it follows failovers for its last clients until dropped");
+      h.pool.dropped();
       assertEquals(1, locator.closes);
-      next.supersede();
+      next.dropped();
+    }
+  }
+
+  @Test
+  void aServerThatKeepsSayingReplicaIsRetriedWithAGrowingBackOff() {
+    try (EngineHarness h = harness()) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
+      h.reply(h.backend(0), "replica\n");
+      assertEquals("ERR " + ErrorText.NOT_PRIMARY + "\n", written(c));
+      h.advance(11);
+      h.send(c, "get 0b\n");
+      EmbeddedChannel second = h.backend(0);
+      assertEquals("role\n", written(second), "tried again after 10 ms");
+      h.reply(second, "replica\n");
+      written(c);
+      h.advance(11);
+      int connections = h.backendsTo(0).size();
+      h.send(c, "get 0c\n");
+      assertEquals(connections, h.backendsTo(0).size(),
+          "20 ms now: a connect that reached a replica does not reset the back-off");
+      assertEquals("ERR " + ErrorText.NOT_PRIMARY + "\n", written(c));
+    }
+  }
+
+  @Test
+  void requestsWaitingForTheRoleOfAServerThatMovedNeverReachTheOldAddress() {
+    try (EngineHarness h = harness()) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
+      EmbeddedChannel old = h.backend(0);
+      assertEquals("role\n", written(old));
+      assertTrue(locator.context.located(0, NEW, true, "test"));
+      h.run();
+      h.reply(old, "master\n"); // the old master, still one
+      assertEquals("", written(old), "nothing written to the old master");
+      assertEquals("ERR " + ErrorText.NOT_PRIMARY + "\n", written(c));
+      h.send(c, "get 0b\n");
+      EmbeddedChannel moved = h.backendAt(NEW);
+      assertEquals("role\n", written(moved));
+      h.reply(moved, "master\n");
+      assertEquals("get 0b\n", written(moved));
     }
   }
 }

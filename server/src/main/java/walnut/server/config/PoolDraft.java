@@ -141,7 +141,11 @@ final class PoolDraft {
       // Walnut extension (docs/compatibility.md#sentinel): the sentinels that say where each
       // server's master is, its name being the master's name; AUTH for them; how often to ask.
       case "sentinels" -> {
-        sentinels.add(ServerLineParser.sentinel(value));
+        Endpoint sentinel = ServerLineParser.sentinel(value);
+        if (sentinels.contains(sentinel)) {
+          throw new BadValue("is listed twice");
+        }
+        sentinels.add(sentinel);
         builder.sentinels(sentinels);
       }
       case "sentinel_password" -> builder.sentinelPassword(value);

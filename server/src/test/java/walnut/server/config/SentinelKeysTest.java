@@ -91,6 +91,8 @@ class SentinelKeysTest {
             "/tmp/sentinel.sock:1"), 9, "no unix socket"),
         Arguments.of(sentinelPool("redis: true").replace("127.0.0.1:26380:1",
             "127.0.0.1:26380"), 9, "format string"),
+        Arguments.of(sentinelPool("redis: true").replace("127.0.0.1:26380:1",
+            "127.0.0.1:26379:2"), 9, "'127.0.0.1:26379:2' is listed twice"),
         Arguments.of(sentinelPool("redis: true") + "  hosts:\n   - a\n", 12,
             "more than one sequence directive"));
   }
