@@ -161,6 +161,29 @@ class SentinelStartIT {
               SentinelRig.address(topology.sentinelAddress(i))));
         }
         assertEquals(List.of(), rig.logLines("no sentinel answers"));
+
+        // A reload that changes the pool (the file still names the replicas): the new
+        // generation starts where the sentinels put the servers, never at the file's addresses.
+        int movesBefore = rig.logLines("moved to").size();
+        rig.writeConfig(yaml.replace("  redis: true\n", "  redis: true\n  timeout: 2000\n"));
+        rig.walnut.running.reload("test");
+        Poll.until(Duration.ofSeconds(10), () -> rig.metrics().get("walnut_config_reloads_total")
+            .value("walnut_config_reloads_total") == 1, "the reload");
+        try (Jedis jedis = new Jedis("127.0.0.1", rig.walnut.port(SentinelRig.POOL), 10_000)) {
+          for (String key : keys.subList(0, 100)) {
+            assertEquals("OK", jedis.set(key, "r:" + key), key + " right after the reload");
+            InetSocketAddress master = placement.get(key) == 0 ? masterA : masterB;
+            assertEquals("r:" + key, SentinelTopology.get(master, key), key + " on its master");
+          }
+        }
+        for (String shard : topology.shards()) {
+          Map<String, Object> server = SentinelRig.server(rig.stats(), shard);
+          assertEquals(SentinelRig.address(topology.masterAddress(shard)), server.get("address"),
+              shard + " after the reload");
+          assertEquals(0L, server.get("failovers"));
+        }
+        assertEquals(movesBefore, rig.logLines("moved to").size(),
+            "no move back and forth: " + rig.logLines("moved to"));
       } finally {
         plainBackend.close();
       }
