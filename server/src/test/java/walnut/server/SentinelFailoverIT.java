@@ -134,6 +134,12 @@ class SentinelFailoverIT {
             .mapToLong(SentinelTraffic.Write::answered).min().orElse(Long.MAX_VALUE);
         assertTrue(firstBack <= backBy, "the first write to shard-a after the kill succeeded "
             + ms(firstBack - moved.nanos()) + " ms after the switch");
+        long lastError = traffic.failures().stream().filter(f -> f.shard() == 0)
+            .mapToLong(SentinelTraffic.Failure::answered).max().orElse(moved.nanos());
+        log.info("{}: shard-a's first write after the kill acknowledged {} ms after +switch-master,"
+            + " its last error {} ms after it", ProxyFixture.transport().name(),
+            ms(firstBack - moved.nanos()), ms(Math.max(lastError, load.lastErrorNanos(0))
+                - moved.nanos()));
 
         // Every reply matched its own request; no client stalled or lost its connection.
         assertEquals(List.of(), traffic.misdeliveries());
