@@ -142,12 +142,7 @@ class SentinelFailoverIT {
                 - moved.nanos()));
 
         // Every reply matched its own request; no client stalled or lost its connection.
-        assertEquals(List.of(), traffic.misdeliveries());
-        assertEquals(List.of(), traffic.clientFailures());
-        assertEquals(0, load.misdeliveries(), load.misdeliverySamples() + "\n" + load.summary());
-        assertEquals(List.of(), load.clientFailures(), load.summary());
-        assertEquals(load.requests(), load.replies(), load.summary());
-        assertFalse(traffic.exhausted(), "the writer ran out of keys: give it more");
+        SentinelRig.assertEveryReplyMatched(traffic, load);
 
         // Durable writes read back; a stale read only of a write the kill may have lost.
         Predicate<SentinelTraffic.Write> durable = w -> w.acked()

@@ -1,6 +1,7 @@
 package walnut.server;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
@@ -21,6 +22,7 @@ import walnut.core.stats.ServerStat;
 import walnut.testing.FreePorts;
 import walnut.testing.KeyPlacement;
 import walnut.testing.KvDialect;
+import walnut.testing.KvLoad;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 import walnut.testing.SentinelTopology;
@@ -317,6 +319,19 @@ final class SentinelRig implements AutoCloseable {
   }
 
   /** The stats document's own ejection fields: pool {@code server_ejects} and each server's. */
+  /**
+   * Every reply of the writer/reader and of the load matched its own request, no client stalled
+   * or lost its connection, and the writer had keys enough.
+   */
+  static void assertEveryReplyMatched(SentinelTraffic traffic, KvLoad load) {
+    assertEquals(List.of(), traffic.misdeliveries());
+    assertEquals(List.of(), traffic.clientFailures());
+    assertEquals(0, load.misdeliveries(), load.misdeliverySamples() + "\n" + load.summary());
+    assertEquals(List.of(), load.clientFailures(), load.summary());
+    assertEquals(load.requests(), load.replies(), load.summary());
+    assertFalse(traffic.exhausted(), "the writer ran out of keys: give it more");
+  }
+
   void assertNoEjectionInStats() {
     Map<String, Object> stats = stats();
     assertEquals(0L, pool(stats).get("server_ejects"), "server_ejects in " + pool(stats));
