@@ -127,9 +127,12 @@ class FaultCheckedReturnIT {
           assertTrue(seen.size() <= windowMs / TIMEOUT_MS + 2,
               seen.size() + " probe connections in " + windowMs + " ms, each open for the "
                   + TIMEOUT_MS + " ms timeout: more than one probe at a time (one per loop?)");
+          // The probe's timeout runs from its connect; the tap accepts some time after that (91 ms
+          // once, on a loaded 2-core machine), so the open time can fall short of the timeout by
+          // that much: a probe given up early would be far shorter.
           for (WireTap.Connection c : seen) {
             long open = c.proxyClosedAt() - c.acceptedAt();
-            assertTrue(c.proxyClosedAt() < 0 || open >= TIMEOUT_MS - 50 && open <= TIMEOUT_MS + 400,
+            assertTrue(c.proxyClosedAt() < 0 || open >= TIMEOUT_MS - 200 && open <= TIMEOUT_MS + 400,
                 "a probe given up after " + open + " ms (the pool's timeout is " + TIMEOUT_MS
                     + " ms)");
           }
