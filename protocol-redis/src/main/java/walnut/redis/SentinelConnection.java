@@ -34,6 +34,13 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
    */
   static final int MAX_REPLY = 64 * 1024;
 
+  /**
+   * More announcements in a second than a sentinel ever sends (one per failover of each master
+   * it watches): the connection is closed, and opened again after a back-off, rather than let one
+   * sentinel hold the event loop every pool's watch and other clients share.
+   */
+  static final int MAX_ANNOUNCEMENTS_PER_SECOND = 100;
+
   /** The announcements the proxy listens for. */
   static final String SWITCH_MASTER = "+switch-master";
 
@@ -54,6 +61,8 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
   /** When each waiting question was asked, on the channel's ticker. */
   private final Deque<Long> askedAt = new ArrayDeque<>();
   private Channel channel;
+  private long second;
+  private int heardThisSecond;
   private boolean ready;
   private boolean closed;
 
@@ -191,6 +200,13 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
       Object value = RespValue.read(frame);
       if (announcements && ready && value instanceof List<?> list && list.size() == 3
           && "message".equals(list.get(0))) {
+        long now = now() / 1_000_000_000L;
+        heardThisSecond = now == second ? heardThisSecond + 1 : 1;
+        second = now;
+        if (heardThisSecond > MAX_ANNOUNCEMENTS_PER_SECOND) {
+          close("more than " + MAX_ANNOUNCEMENTS_PER_SECOND + " announcements in a second");
+          return;
+        }
         @SuppressWarnings("unchecked")
         List<Object> message = (List<Object>) list;
         listener.announced(this, message);
@@ -228,6 +244,9 @@ final class SentinelConnection extends ChannelInboundHandlerAdapter {
     closed = true;
     ready = false;
     if (channel != null) {
+      if (channel.pipeline().get("decoder") != null) {
+        channel.pipeline().remove("decoder"); // what is left in it is never framed, nor read
+      }
       channel.close();
     }
     askedAt.clear();

@@ -60,6 +60,7 @@ final class SentinelLink implements SentinelConnection.Listener {
   /** Consecutive failed connects: questions, announcements. */
   private final int[] failures = new int[2];
   private boolean reportedDown;
+  private boolean announcementsDown;
   private ScheduledFuture<?> checks;
   private boolean closed;
 
@@ -108,8 +109,8 @@ final class SentinelLink implements SentinelConnection.Listener {
    */
   void ask(Consumer<Object> answer, String... args) {
     questions.ask(reply -> {
-      if (reply != SentinelConnection.CLOSED && (!(reply instanceof RespValue.Error e)
-          || SentinelWatch.unknownMaster(e))) {
+      if (reply instanceof List<?> || reply instanceof RespValue.Error e
+          && SentinelWatch.unknownMaster(e)) {
         answeredWell();
       }
       answer.accept(reply);
@@ -140,11 +141,6 @@ final class SentinelLink implements SentinelConnection.Listener {
     }
   }
 
-  /** Closes the question connection (it did not answer in time); it is opened again. */
-  void fail(String why) {
-    questions.close(why);
-  }
-
   /** Opens a connection; it is the link's before it connects, which may be at once. */
   private void open(boolean forAnnouncements) {
     SentinelConnection c = new SentinelConnection(forAnnouncements, this);
@@ -167,6 +163,10 @@ final class SentinelLink implements SentinelConnection.Listener {
     }
     if (c.announcements) {
       failures[1] = 0;
+      if (announcementsDown) {
+        announcementsDown = false;
+        log.warn("sentinel {}: announcements heard again", address);
+      }
       return;
     }
     for (Watcher w : new ArrayList<>(watchers)) {
@@ -194,6 +194,10 @@ final class SentinelLink implements SentinelConnection.Listener {
       for (Watcher w : new ArrayList<>(watchers)) {
         w.linkDown(this, why);
       }
+    }
+    if (c.announcements && !announcementsDown) {
+      announcementsDown = true; // the questions still find a failover, only later
+      log.warn("sentinel {}: no announcements ({}); reconnecting with back-off", address, why);
     }
     int kind = c.announcements ? 1 : 0;
     int n = Math.min(++failures[kind], 7);

@@ -165,9 +165,13 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
         return;
       }
       closed = true;
-      if (ticker != null) {
-        ticker.cancel(false);
+      for (ScheduledFuture<?> f : new ScheduledFuture<?>[] {ticker, firstRound,
+          round == null ? null : round.timer}) {
+        if (f != null) {
+          f.cancel(false);
+        }
       }
+      round = null;
       for (SentinelLink link : links) {
         if (link != null) {
           link.leave(this);
@@ -207,6 +211,9 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     }
     stats.sentinelUp(i, true);
     if (asked) {
+      if (!refreshQueued.get()) {
+        soon(); // reconnected, or slow to connect: asked without waiting for the next tick
+      }
       return;
     }
     boolean all = true;
@@ -269,16 +276,11 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
       return;
     }
     Round r = new Round(ready.size());
+    ready.forEach(i -> r.asked[i] = true);
     round = r;
     asked = true;
     lastRoundStart = loop.ticker().nanoTime();
-    r.timer = loop.schedule(() -> {
-      for (int sentinel : ready) {
-        if (!r.done[sentinel]) {
-          links[sentinel].fail("no answer within " + roundTimeoutMillis + " ms");
-        }
-      }
-    }, roundTimeoutMillis, TimeUnit.MILLISECONDS);
+    r.timer = loop.schedule(() -> expire(r), roundTimeoutMillis, TimeUnit.MILLISECONDS);
     for (int sentinel : ready) {
       SentinelLink link = links[sentinel];
       for (int server = 0; server < names.size(); server++) {
@@ -288,6 +290,24 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
             names.get(server));
       }
     }
+  }
+
+  /**
+   * The round's time is up: the sentinels that have not answered count as silent for this pool
+   * (its answers, when they come, are dropped), and the round ends. Their connections stay: other
+   * pools, with longer timeouts, may be waiting on them; the link's own limit closes a dead one.
+   */
+  private void expire(Round r) {
+    if (closed || round != r) {
+      return;
+    }
+    for (int sentinel = 0; sentinel < links.length; sentinel++) {
+      if (r.asked[sentinel] && !r.done[sentinel]) {
+        r.done[sentinel] = true;
+        stats.sentinelUp(sentinel, false);
+      }
+    }
+    ended(r);
   }
 
   private void nobodyAnswered() {
@@ -309,8 +329,11 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     final List<List<MasterAnswer>> answers = new ArrayList<>();
     /** Per sentinel of the pool's list: it answered this round's last question, or failed. */
     final boolean[] done = new boolean[links.length];
+    final boolean[] asked = new boolean[links.length];
     /** Per sentinel: it answered an error that is no answer (NOAUTH, NOPERM, ...). */
     final boolean[] refused = new boolean[links.length];
+    /** Per sentinel: an answer of its could be used (an address, or "no such master"). */
+    final boolean[] usable = new boolean[links.length];
     int owing;
     int answered;
     ScheduledFuture<?> timer;
@@ -323,12 +346,15 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     }
 
     void answer(int sentinel, int server, Object reply, boolean last) {
-      if (closed) {
-        return;
+      if (closed || round != this) {
+        return; // the watch closed, or the round timed out: a late answer is dropped
       }
       boolean closedEarly = reply == SentinelConnection.CLOSED;
       if (!closedEarly) {
         MasterAnswer a = read(sentinel, server, reply);
+        if (a != null || reply instanceof RespValue.Error e && unknownMaster(e)) {
+          usable[sentinel] = true;
+        }
         if (a != null) {
           answers.get(server).add(a);
           if (a.epoch() > stats.epoch(server)) {
@@ -347,11 +373,12 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
         return;
       }
       done[sentinel] = true;
-      if (!closedEarly && !refused[sentinel]) {
+      boolean up = !closedEarly && !refused[sentinel] && usable[sentinel];
+      if (up) {
         answered++;
         refusalReported[sentinel] = false;
       }
-      stats.sentinelUp(sentinel, !closedEarly && !refused[sentinel]);
+      stats.sentinelUp(sentinel, up);
       if (--owing == 0) {
         timer.cancel(false);
         ended(this);
@@ -374,7 +401,9 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
   }
 
   private void ended(Round r) {
-    round = null;
+    if (round == r) {
+      round = null;
+    }
     if (closed) {
       return;
     }
@@ -387,6 +416,8 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
       }
       for (int server = 0; server < names.size(); server++) {
         settle(server, r.answers.get(server));
+        // From now on a move is a failover; within the first round it corrects the file.
+        named[server] |= !r.answers.get(server).isEmpty();
       }
       context.ready();
     }
@@ -420,8 +451,7 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     if (best != null) {
       follow(server, best.address(), epoch, best);
     } else if (!answers.isEmpty()) {
-      named[server] = true; // the sentinels agree with where it is
-      unknownReported[server] = false;
+      unknownReported[server] = false; // the sentinels agree with where it is
     }
   }
 
@@ -442,7 +472,6 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     unknownReported[server] = false;
     stats.epoch(server, epoch);
     boolean failover = named[server];
-    named[server] = true;
     context.located(server, address, failover, "sentinel " + sentinelName(from.sentinel())
         + ", config-epoch " + epoch);
   }

@@ -409,4 +409,59 @@ class SentinelWatchTest {
     assertEquals(0, shared.links());
     assertTrue(channels.stream().noneMatch(EmbeddedChannel::isOpen), "all closed");
   }
+
+  @Test
+  void aRoundThatTimesOutForOnePoolLeavesTheSharedConnectionsOpen() {
+    PoolConfig quick = pool(null).toBuilder().timeout(100).build(); // rounds of 100 ms
+    watch = new SentinelWatch(context(quick), SentinelHub.on(hub.eventLoop()));
+    watch.start();
+    run();
+    round(master(A2, 1), null, null);
+    advance(100);
+    assertEquals(List.of("127.0.0.1:6402 first"), moves);
+    assertTrue(ready, "the round ended without them");
+    assertFalse(stats.up(1), "silent for this pool");
+    assertTrue(questions(1).isOpen(), "another pool may wait longer on the same sentinel");
+    reply(questions(1), master(A1, 0)); // the late answer is dropped, not taken
+    assertEquals(1, moves.size());
+  }
+
+  @Test
+  void aSentinelReadyAfterTheFirstRoundIsAskedWithoutWaitingForTheNextTick() {
+    start("secret");
+    written(questions(0));
+    reply(questions(0), "+OK\r\n+PONG\r\n");
+    advance(SentinelWatch.FIRST_ROUND_WAIT_MILLIS); // the others are still authenticating
+    assertEquals(ASK, written(questions(0)), "the first round, with the one that is ready");
+    reply(questions(0), master(A1, 1));
+    written(questions(1));
+    reply(questions(1), "+OK\r\n+PONG\r\n");
+    advance(100);
+    assertEquals(ASK, written(questions(1)), "asked within 100 ms, not a refresh interval");
+    reply(questions(0), master(A1, 1));
+    reply(questions(1), master(A2, 2));
+    assertEquals(List.of("127.0.0.1:6402 failover"), moves);
+  }
+
+  @Test
+  void movesWithinTheFirstRoundCorrectTheFileAndCountNoFailover() {
+    start(null);
+    round(master(A1, 1), master(A2, 2), master(A2, 2)); // a stale sentinel listed first
+    assertEquals(List.of("127.0.0.1:6402 first"), moves);
+    assertEquals(0, stats.failovers(0));
+  }
+
+  @Test
+  void aFloodOfAnnouncementsClosesTheSubscribedConnection() {
+    start(null);
+    round(master(A1, 0), master(A1, 0), master(A1, 0));
+    EmbeddedChannel flooded = announcements(0);
+    reply(flooded, SUBSCRIBED);
+    String one = announcement("shard-a 127.0.0.1 6401 127.0.0.1 6402");
+    reply(flooded, one.repeat(SentinelConnection.MAX_ANNOUNCEMENTS_PER_SECOND));
+    assertTrue(flooded.isOpen(), "as many as a sentinel could send");
+    reply(flooded, one);
+    assertFalse(flooded.isOpen(), "one more in the same second: a broken sentinel");
+    assertEquals(List.of(), moves);
+  }
 }

@@ -9,6 +9,7 @@ import io.netty.channel.EventLoop;
 import java.util.List;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import walnut.core.config.Endpoint;
 import walnut.core.spi.PartialReplies;
 import walnut.core.spi.ReplyPart;
 import walnut.core.spi.ServerPush;
@@ -45,6 +46,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   private final Burst burst;
   private final Requests requests;
   private Channel channel;
+  private Endpoint endpoint; // where it connects; null when it never tried (back-off)
   /** Every write to {@link #channel} goes through it; set once connected. */
   private WriteCoalescer writer;
   private boolean connected;
@@ -84,10 +86,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
 
   /** Starts connecting; requests sent meanwhile wait for the connect. */
   void connect() {
-    Channel opened = connector.connect(server, dialect, this, this);
-    if (opened != null) {
-      channel = opened; // a shutdown or a timeout before the connect completes closes it
-    }
+    endpoint = pool.address(server);
+    Channel opened = connector.connect(server, endpoint, dialect, this, this);
+    channel = opened != null ? opened : channel; // a shutdown or timeout before it closes it
   }
 
   @Override
@@ -148,10 +149,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     requests.armTimer();
   }
 
-  /**
-   * Whether the outbound buffer is above its high water mark (the server reads slower than its
-   * clients write): the senders should stop reading until it drains.
-   */
+  /** Whether the outbound buffer is past its high mark: senders stop reading till it drains. */
   boolean congested() {
     return connected && !requests.closed() && !channel.isWritable();
   }
@@ -227,9 +225,15 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   /** A replica: its requests get an error (no failure); connects back off; sentinels asked. */
   @Override
   public void notPrimary(String why) {
-    pool.notPrimary(server, why);
-    connector.failed(server, ErrorText.NOT_PRIMARY);
+    if (!moved) { // at the old address, expected: no reason to slow the new one
+      pool.notPrimary(server, why);
+      connector.failed(server, ErrorText.NOT_PRIMARY);
+    }
     fail(ErrorText.NOT_PRIMARY, Requests.Close.RETIRED, null);
+  }
+
+  boolean at(Endpoint address) { // whether it connects, or connected, there
+    return address.equals(endpoint);
   }
 
   /** Closes the connection (shutdown); whatever is still on it is answered as after an EOF. */
@@ -270,9 +274,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * The server says it is in trouble (-LOADING, -BUSY, -OOM): the reply goes to its own request and
-   * the connection stays, so no other request on it pays for one client's command; it counts
-   * against the server unless the request owns its error replies (a script's).
+   * The server says it is in trouble (-LOADING, -BUSY, -OOM): the reply goes to its request, the
+   * connection stays; it counts against the server unless the request owns its error replies.
    */
   private void readTrouble(ByteBuf reply, boolean counts) {
     // Trouble answering the proxy's own AUTH or SELECT fails the connection like a stray reply:
@@ -301,9 +304,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * A piece of a long reply ({@link ReplyPart}). The head request keeps its place until the last
-   * piece: it either takes the pieces as they come (a client's reply, streamed on), or they are
-   * gathered here and given to it whole.
+   * A piece of a long reply ({@link ReplyPart}). The head keeps its place until the last piece: it
+   * takes the pieces as they come (streamed on to a client), or they are gathered for it here.
    */
   private void readPart(ReplyPart part) {
     ByteBuf bytes = part.content();
@@ -350,10 +352,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   }
 
   /**
-   * Stops reading from the server while the client a long reply streams to cannot take more; the
-   * rest of the reply waits in the kernel's buffers, not in the proxy's memory. The other replies
-   * on this connection wait behind it meanwhile, so the time paused does not count against their
-   * timeouts. One holder at a time: only the FIFO's head streams.
+   * Stops reading from the server while the client a long reply streams to cannot take more: the
+   * rest waits in the kernel's buffers. The replies behind it wait too, their timeouts credited
+   * for the pause. One holder at a time: only the FIFO's head streams.
    */
   @Override
   public void pauseReading(Object holder) {
@@ -376,9 +377,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
 
   /**
    * After each read: what the decoder holds of an incomplete reply is the head's. The server is
-   * answering it, so its timeout starts again (as for each piece of a streamed reply), and its
-   * client is charged for those bytes before the reply is complete; or, when its client has gone,
-   * the decoder drops the rest as it comes.
+   * answering it, so its timeout starts again, and its client is charged for those bytes; or, when
+   * its client has gone, the decoder drops the rest as it comes.
    */
   @Override
   public void channelReadComplete(ChannelHandlerContext ctx) {
@@ -422,7 +422,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
 
   /**
    * Closes the connection and answers everything on it with {@code reason}. Idempotent: the first
-   * cause wins (a timeout's close later shows up as channelInactive, which must not count again).
+   * cause wins (a timeout's close shows up later as channelInactive, which must not count again).
    */
   private void fail(String reason, Requests.Close how, Throwable cause) {
     if (requests.closed()) {

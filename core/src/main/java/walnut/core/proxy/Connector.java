@@ -129,16 +129,17 @@ final class Connector {
   }
 
   /**
-   * Starts connecting to {@code server} with the pool's reply decoder and {@code handler} in the
+   * Starts connecting to {@code server} at {@code address} with the pool's reply decoder and {@code handler} in the
    * new channel's pipeline, and counts the connection; {@code attempt} hears how it ends, perhaps
    * before this returns. Returns the channel (the caller may close it before it connects), or
    * {@code null} when the connect could not even start.
    */
-  Channel connect(int server, int dialect, ChannelHandler handler, Attempt attempt) {
+  Channel connect(int server, Endpoint address, int dialect, ChannelHandler handler,
+      Attempt attempt) {
     pool.stats().connectionOpened(); // the connection's failure counts the close
     ChannelFuture f;
     try {
-      f = opener.open(pool.address(server), new ChannelInitializer<>() {
+      f = opener.open(address, new ChannelInitializer<>() {
         @Override
         protected void initChannel(Channel ch) {
           ch.pipeline().addLast("decoder", pool.protocol().newReplyDecoder(pool.config()));

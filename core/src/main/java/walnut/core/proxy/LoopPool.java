@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
 import java.util.ArrayList;
 import java.util.List;
+import walnut.core.config.Endpoint;
 import walnut.core.stats.Latency;
 
 /**
@@ -174,10 +175,14 @@ final class LoopPool implements Upstream {
   void serverMoved(int server) {
     draining.removeIf(BackendConnection::isClosed);
     burst.flush(); // what was written in this pass goes out on the old connection
+    Endpoint now = pool.address(server);
     for (BackendConnection[][] perDialect : connections) {
       BackendConnection[] perServer = perDialect[server];
       for (int slot = 0; slot < perServer.length; slot++) {
         BackendConnection c = perServer[slot];
+        if (c != null && c.at(now)) {
+          continue; // opened after the move (or moved back and forth): it is where it should be
+        }
         perServer[slot] = null;
         if (c != null && !c.isClosed()) {
           c.moved();

@@ -199,4 +199,26 @@ class SentinelEngineTest {
       assertEquals("get 0b\n", written(moved));
     }
   }
+
+  /**
+   * A move's task reaches a loop after that loop already connected to the new address (a reload's
+   * new generation takes the last one's addresses while its first clients arrive): the
+   * connection where the server is now stays, and its waiting requests go out.
+   */
+  @Test
+  void aLateMoveLeavesAConnectionAlreadyAtTheNewAddress() {
+    try (EngineHarness h = harness()) {
+      assertTrue(locator.context.located(0, NEW, true, "test"));
+      h.run();
+      EmbeddedChannel c = h.clientSending("get 0a\n");
+      EmbeddedChannel atNew = h.backendAt(NEW);
+      assertEquals("role\n", written(atNew));
+      h.pool.loop(atNew.eventLoop()).serverMoved(0); // late: it is already there
+      h.run();
+      h.reply(atNew, "master\n");
+      assertEquals("get 0a\n", written(atNew), "not failed as if it were at the old address");
+      h.reply(atNew, "v\n");
+      assertEquals("v\n", written(c));
+    }
+  }
 }
