@@ -50,8 +50,7 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
   private final List<String> names = new ArrayList<>();
   /** Per sentinel of the pool's list: the shared link to it, once started. */
   private final SentinelLink[] links;
-  /** Per sentinel: its refusal (an error answer) was logged. */
-  private final boolean[] refusalReported;
+  private final boolean[] refusalReported; // per sentinel: its refusal (an error) was logged
   /** Per server: a sentinel has named its master, so the next move is a failover. */
   private final boolean[] named;
   /** Per server: that no sentinel knows it, or that a move was refused, was logged. */
@@ -59,7 +58,7 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
   private final boolean[] clashReported;
   private final long roundTimeoutMillis;
   private final AtomicBoolean refreshQueued = new AtomicBoolean();
-  private Round round;
+  private SentinelRound round;
   private boolean again; // a round was asked for while one ran: another follows it
   private boolean silent; // no sentinel answered the last round: logged once until one does
   private ScheduledFuture<?> ticker;
@@ -128,11 +127,7 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     return context;
   }
 
-  /**
-   * Asks again, at most once per {@link #MIN_REFRESH_NANOS} however many replies say the server
-   * is not a master (a demoted master answers every write {@code -READONLY}), and logs it at most
-   * once a second.
-   */
+  /** Asks again soon ({@link #soon}) however many replies say so; logs it at most once a second. */
   @Override
   public void refresh(int server, String why) {
     if (refreshQueued.compareAndSet(false, true)) {
@@ -275,8 +270,7 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
       nobodyAnswered();
       return;
     }
-    Round r = new Round(ready.size());
-    ready.forEach(i -> r.asked[i] = true);
+    SentinelRound r = new SentinelRound(links.length, names.size(), ready);
     round = r;
     asked = true;
     lastRoundStart = loop.ticker().nanoTime();
@@ -286,18 +280,17 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
       for (int server = 0; server < names.size(); server++) {
         int s = server;
         boolean last = server == names.size() - 1;
-        link.ask(reply -> r.answer(sentinel, s, reply, last), "SENTINEL", "MASTER",
+        link.ask(reply -> answer(r, sentinel, s, reply, last), "SENTINEL", "MASTER",
             names.get(server));
       }
     }
   }
 
   /**
-   * The round's time is up: the sentinels that have not answered count as silent for this pool
-   * (its answers, when they come, are dropped), and the round ends. Their connections stay: other
-   * pools, with longer timeouts, may be waiting on them; the link's own limit closes a dead one.
+   * The round's time is up: the silent sentinels count as down for this pool (late answers are
+   * dropped). Their connections stay (other pools may wait longer); the link closes dead ones.
    */
-  private void expire(Round r) {
+  private void expire(SentinelRound r) {
     if (closed || round != r) {
       return;
     }
@@ -324,65 +317,44 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     context.ready();
   }
 
-  /** One round of questions: the answers so far, and how many sentinels still owe some. */
-  private final class Round {
-    final List<List<MasterAnswer>> answers = new ArrayList<>();
-    /** Per sentinel of the pool's list: it answered this round's last question, or failed. */
-    final boolean[] done = new boolean[links.length];
-    final boolean[] asked = new boolean[links.length];
-    /** Per sentinel: it answered an error that is no answer (NOAUTH, NOPERM, ...). */
-    final boolean[] refused = new boolean[links.length];
-    /** Per sentinel: an answer of its could be used (an address, or "no such master"). */
-    final boolean[] usable = new boolean[links.length];
-    int owing;
-    int answered;
-    ScheduledFuture<?> timer;
-
-    Round(int sentinels) {
-      this.owing = sentinels;
-      for (int i = 0; i < names.size(); i++) {
-        answers.add(new ArrayList<>());
+  /** One of {@code r}'s answers: {@code last}, the sentinel's last of the round. */
+  private void answer(SentinelRound r, int sentinel, int server, Object reply, boolean last) {
+    if (closed || round != r) {
+      return; // the watch closed, or the round timed out: a late answer is dropped
+    }
+    boolean closedEarly = reply == SentinelConnection.CLOSED;
+    if (!closedEarly) {
+      MasterAnswer a = read(sentinel, server, reply);
+      if (a != null || reply instanceof RespValue.Error e && unknownMaster(e)) {
+        r.usable[sentinel] = true;
+      }
+      if (a != null) {
+        r.answers.get(server).add(a);
+        if (a.epoch() > stats.epoch(server)) {
+          follow(server, a.address(), a.epoch(), a); // newer than anything followed: at once
+        }
+      } else if (reply instanceof RespValue.Error e && !unknownMaster(e)) {
+        r.refused[sentinel] = true;
+        if (!refusalReported[sentinel]) {
+          refusalReported[sentinel] = true;
+          log.error("pool '{}': sentinel {} refuses to answer: {} (sentinel_password, or its"
+              + " ACL?)", config.name(), sentinelName(sentinel), e.message());
+        }
       }
     }
-
-    void answer(int sentinel, int server, Object reply, boolean last) {
-      if (closed || round != this) {
-        return; // the watch closed, or the round timed out: a late answer is dropped
-      }
-      boolean closedEarly = reply == SentinelConnection.CLOSED;
-      if (!closedEarly) {
-        MasterAnswer a = read(sentinel, server, reply);
-        if (a != null || reply instanceof RespValue.Error e && unknownMaster(e)) {
-          usable[sentinel] = true;
-        }
-        if (a != null) {
-          answers.get(server).add(a);
-          if (a.epoch() > stats.epoch(server)) {
-            follow(server, a.address(), a.epoch(), a); // newer than anything followed: at once
-          }
-        } else if (reply instanceof RespValue.Error e && !unknownMaster(e)) {
-          refused[sentinel] = true;
-          if (!refusalReported[sentinel]) {
-            refusalReported[sentinel] = true;
-            log.error("pool '{}': sentinel {} refuses to answer: {} (sentinel_password, or its"
-                + " ACL?)", config.name(), sentinelName(sentinel), e.message());
-          }
-        }
-      }
-      if (!last) {
-        return;
-      }
-      done[sentinel] = true;
-      boolean up = !closedEarly && !refused[sentinel] && usable[sentinel];
-      if (up) {
-        answered++;
-        refusalReported[sentinel] = false;
-      }
-      stats.sentinelUp(sentinel, up);
-      if (--owing == 0) {
-        timer.cancel(false);
-        ended(this);
-      }
+    if (!last) {
+      return;
+    }
+    r.done[sentinel] = true;
+    boolean up = !closedEarly && !r.refused[sentinel] && r.usable[sentinel];
+    if (up) {
+      r.answered++;
+      refusalReported[sentinel] = false;
+    }
+    stats.sentinelUp(sentinel, up);
+    if (--r.owing == 0) {
+      r.timer.cancel(false);
+      ended(r);
     }
   }
 
@@ -400,7 +372,7 @@ final class SentinelWatch implements ServerLocator.Watch, SentinelLink.Watcher {
     return MasterAnswer.of(sentinel, reply);
   }
 
-  private void ended(Round r) {
+  private void ended(SentinelRound r) {
     if (round == r) {
       round = null;
     }
