@@ -129,8 +129,8 @@ final class Connector {
   }
 
   /**
-   * Starts connecting to {@code server} at {@code address} with the pool's reply decoder and {@code handler} in the
-   * new channel's pipeline, and counts the connection; {@code attempt} hears how it ends, perhaps
+   * Starts connecting to {@code server} at {@code address} with the pool's reply decoder and
+   * {@code handler} in the new channel's pipeline, and counts the connection; {@code attempt} hears how it ends, perhaps
    * before this returns. Returns the channel (the caller may close it before it connects), or
    * {@code null} when the connect could not even start.
    */
