@@ -21,6 +21,7 @@ import walnut.testing.KvLoad;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 import walnut.testing.SentinelTopology;
+import walnut.testing.SwitchWatch;
 
 /**
  * Issue #22, items 1, 3 and 6, on every transport: kill -9 of {@code shard-a}'s master under a
@@ -81,7 +82,7 @@ class SentinelFailoverIT {
 
       long killAt;
       long goneAt;
-      SentinelTopology.Switch moved;
+      SwitchWatch.Switch moved;
       try (SentinelRig.EjectionWatch ejections = rig.watchEjections();
           SentinelTraffic traffic = SentinelTraffic.start(rig.proxy(), writerKeys, placement);
           KvLoad load = KvLoad.start(KvDialect.REDIS, rig.proxy(), loadKeys, placement, Set.of(0),
@@ -95,7 +96,7 @@ class SentinelFailoverIT {
                 && load.pairsStored(0) > 200,
             "the traffic runs on both shards");
 
-        try (SentinelTopology.SwitchWatch watch = topology.watch()) {
+        try (SwitchWatch watch = topology.watch()) {
           killAt = System.nanoTime();
           assertEquals(oldMaster, topology.killMaster(SentinelRig.SHARD_A));
           goneAt = System.nanoTime();

@@ -21,6 +21,7 @@ import walnut.testing.KvLoad;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 import walnut.testing.SentinelTopology;
+import walnut.testing.SwitchWatch;
 import walnut.testing.SingleTransport;
 
 /**
@@ -66,14 +67,14 @@ class SentinelManualFailoverIT {
 
       RedisServer first = topology.master(SentinelRig.SHARD_A);
       RedisServer second = topology.replica(SentinelRig.SHARD_A);
-      SentinelTopology.Switch one = switchUnderTraffic(rig, "m1", false);
+      SwitchWatch.Switch one = switchUnderTraffic(rig, "m1", false);
       assertEquals(first.address(), one.from());
       assertEquals(second.address(), one.to());
       rig.awaitAddress(SentinelRig.SHARD_A, second.address(), 1, Duration.ofSeconds(5));
 
       // The sentinels demoted the first master; back to it, the test demoting the second.
       topology.awaitHealthy();
-      SentinelTopology.Switch two = switchUnderTraffic(rig, "m2", true);
+      SwitchWatch.Switch two = switchUnderTraffic(rig, "m2", true);
       assertEquals(second.address(), two.from());
       assertEquals(first.address(), two.to());
       rig.awaitAddress(SentinelRig.SHARD_A, first.address(), 2, Duration.ofSeconds(5));
@@ -94,7 +95,7 @@ class SentinelManualFailoverIT {
    * demote}: the test turns the old master into a replica as soon as the switch is seen, else
    * the traffic runs until a sentinel has done it.
    */
-  private SentinelTopology.Switch switchUnderTraffic(SentinelRig rig, String tag, boolean demote)
+  private SwitchWatch.Switch switchUnderTraffic(SentinelRig rig, String tag, boolean demote)
       throws Exception {
     SentinelTopology topology = rig.topology;
     List<String> writerKeys = SentinelRig.keys(tag, 12_000);
@@ -109,7 +110,7 @@ class SentinelManualFailoverIT {
     RedisServer oldMaster = topology.master(SentinelRig.SHARD_A);
 
     long requested;
-    SentinelTopology.Switch moved;
+    SwitchWatch.Switch moved;
     try (SentinelRig.EjectionWatch ejections = rig.watchEjections();
         SentinelTraffic traffic = SentinelTraffic.start(rig.proxy(), writerKeys, placement);
         KvLoad load = KvLoad.start(KvDialect.REDIS, rig.proxy(), loadKeys, placement, Set.of(0),
@@ -119,7 +120,7 @@ class SentinelManualFailoverIT {
           && traffic.ackedSentAfter(1, started) > 100 && load.pairsStored(0) > 200,
           "the traffic runs on both shards");
 
-      try (SentinelTopology.SwitchWatch watch = topology.watch()) {
+      try (SwitchWatch watch = topology.watch()) {
         requested = System.nanoTime();
         topology.requestFailover(SentinelRig.SHARD_A, Duration.ofSeconds(30));
         moved = watch.await(SentinelRig.SHARD_A, Duration.ofSeconds(20));

@@ -19,6 +19,7 @@ import org.slf4j.LoggerFactory;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 import walnut.testing.SentinelTopology;
+import walnut.testing.SwitchWatch;
 import walnut.testing.SingleTransport;
 
 /**
@@ -75,8 +76,8 @@ class SentinelOutageIT {
         RedisServer promotedA = topology.replica(SentinelRig.SHARD_A);
         long killAt;
         long goneAt;
-        SentinelTopology.Switch movedA;
-        try (SentinelTopology.SwitchWatch watch = topology.watch()) {
+        SwitchWatch.Switch movedA;
+        try (SwitchWatch watch = topology.watch()) {
           killAt = System.nanoTime();
           topology.killMaster(SentinelRig.SHARD_A);
           goneAt = System.nanoTime();
@@ -117,7 +118,7 @@ class SentinelOutageIT {
         rig.awaitSentinel(1, "down", Duration.ofSeconds(1));
         RedisServer promotedB = topology.replica(SentinelRig.SHARD_B);
         long requested = System.nanoTime();
-        SentinelTopology.Switch movedB = topology.failover(SentinelRig.SHARD_B);
+        SwitchWatch.Switch movedB = topology.failover(SentinelRig.SHARD_B);
         assertEquals(promotedB.address(), movedB.to());
         long windowEnd = movedB.nanos() + SentinelManualFailoverIT.SWITCH_WINDOW.toNanos();
         rig.awaitAddress(SentinelRig.SHARD_B, promotedB.address(), 1, Duration.ofSeconds(5));

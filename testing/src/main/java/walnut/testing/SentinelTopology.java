@@ -1,16 +1,9 @@
 package walnut.testing;
 
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -65,12 +58,6 @@ public final class SentinelTopology implements AutoCloseable {
 
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(5);
   private static final Duration AGREE_TIMEOUT = Duration.ofSeconds(10);
-
-  /**
-   * One {@code +switch-master} event: {@code shard}'s master moved from {@code from} to {@code
-   * to}, first seen by a sentinel connection at {@code nanos} ({@link System#nanoTime()}).
-   */
-  public record Switch(String shard, InetSocketAddress from, InetSocketAddress to, long nanos) {}
 
   private final String password;
   private final Map<String, List<RedisServer>> shards = new LinkedHashMap<>();
@@ -309,7 +296,7 @@ public final class SentinelTopology implements AutoCloseable {
    * {@code SENTINEL FAILOVER shard}, retried as {@link #requestFailover} does for up to 30 s, and
    * its {@code +switch-master}, awaited for 10 s more.
    */
-  public Switch failover(String shard) {
+  public SwitchWatch.Switch failover(String shard) {
     try (SwitchWatch watch = watch()) {
       requestFailover(shard, SETTLE_TIMEOUT);
       return watch.await(shard, Duration.ofSeconds(10));
@@ -393,107 +380,10 @@ public final class SentinelTopology implements AutoCloseable {
   /** What keeps the topology from being healthy, or null if nothing. */
   private String unhealthy() {
     try {
-      return unhealthyOrThrow();
+      return SentinelHealth.problem(shards, runningSentinels());
     } catch (UncheckedIOException e) {
       return e.getMessage() + " (" + e.getCause() + ")"; // a server just stopped or restarting
     }
-  }
-
-  private String unhealthyOrThrow() {
-    List<RedisServer> running = runningSentinels();
-    if (running.isEmpty()) {
-      return "no sentinel runs";
-    }
-    for (Map.Entry<String, List<RedisServer>> shard : shards.entrySet()) {
-      String name = shard.getKey();
-      Integer masterPort = null;
-      for (RedisServer sentinel : running) {
-        Map<String, String> master = fields(sentinel.command("SENTINEL", "MASTER", name));
-        if (master == null) {
-          return sentinel + " does not know " + name;
-        }
-        if (!"master".equals(master.get("flags"))) {
-          return sentinel + " flags " + name + " " + master.get("flags");
-        }
-        int port = Integer.parseInt(master.get("port"));
-        if (masterPort != null && masterPort != port) {
-          return "sentinels disagree on " + name + "'s master: " + masterPort + " and " + port;
-        }
-        masterPort = port;
-        if (!Integer.toString(SENTINELS - 1).equals(master.get("num-other-sentinels"))) {
-          return sentinel + " knows " + master.get("num-other-sentinels") + " other sentinels";
-        }
-        Object replicas = sentinel.command("SENTINEL", "REPLICAS", name);
-        for (RedisServer instance : shard.getValue()) {
-          if (instance.port() == port || !instance.isRunning()) {
-            continue;
-          }
-          if (!seenAsReplica(replicas, instance.port())) {
-            return sentinel + " does not see " + instance + " as a usable replica: " + replicas;
-          }
-        }
-      }
-      int agreed = masterPort;
-      RedisServer master =
-          shard.getValue().stream().filter(r -> r.port() == agreed).findFirst().orElse(null);
-      if (master == null || !master.isRunning()) {
-        return name + "'s master on port " + agreed + " does not run";
-      }
-      Object role = master.command("ROLE");
-      if (!(role instanceof List<?> r) || !"master".equals(r.get(0))) {
-        return master + " (" + name + "'s master) says " + role;
-      }
-      boolean anyReplica = false;
-      for (RedisServer instance : shard.getValue()) {
-        if (instance.port() != agreed && instance.isRunning()) {
-          String info = (String) instance.command("INFO", "replication");
-          if (!info.contains("master_port:" + agreed + "\r\n")
-              || !info.contains("master_link_status:up")) {
-            return instance + " is not linked to " + master + ": " + info;
-          }
-          anyReplica = true;
-        }
-      }
-      if (!anyReplica) {
-        return name + " has no running replica";
-      }
-    }
-    if (running.size() >= QUORUM) {
-      for (String name : shards.keySet()) {
-        Object quorum = running.get(0).command("SENTINEL", "CKQUORUM", name);
-        if (!(quorum instanceof String s) || !s.startsWith("OK")) {
-          return "CKQUORUM " + name + ": " + quorum;
-        }
-      }
-    }
-    return null;
-  }
-
-  private static boolean seenAsReplica(Object replicas, int port) {
-    if (!(replicas instanceof List<?> list)) {
-      return false;
-    }
-    for (Object entry : list) {
-      Map<String, String> replica = fields(entry);
-      if (replica != null
-          && Integer.toString(port).equals(replica.get("port"))
-          && "slave".equals(replica.get("flags"))) {
-        return true;
-      }
-    }
-    return false;
-  }
-
-  /** A sentinel's flat list of names and values as a map; null for anything else. */
-  private static Map<String, String> fields(Object reply) {
-    if (!(reply instanceof List<?> list) || list.size() % 2 != 0) {
-      return null;
-    }
-    Map<String, String> fields = new HashMap<>();
-    for (int i = 0; i < list.size(); i += 2) {
-      fields.put(String.valueOf(list.get(i)), String.valueOf(list.get(i + 1)));
-    }
-    return fields;
   }
 
   private void awaitLink(RedisServer replica, int masterPort) {
@@ -546,141 +436,6 @@ public final class SentinelTopology implements AutoCloseable {
     }
     if (failure != null) {
       throw failure;
-    }
-  }
-
-  /**
-   * A subscription to {@code +switch-master} on several sentinels, recording each switch once,
-   * at the instant the first sentinel reported it. Thread-safe: one reader thread per sentinel.
-   */
-  public static final class SwitchWatch implements AutoCloseable {
-    private final List<Socket> sockets = new ArrayList<>();
-    private final List<Thread> readers = new ArrayList<>();
-    private final List<Switch> seen = new ArrayList<>(); // guarded by this
-    private final Map<String, InetSocketAddress> lastTo = new HashMap<>(); // guarded by this
-    private volatile boolean closed;
-
-    SwitchWatch(List<RedisServer> sentinels, String password) {
-      if (sentinels.isEmpty()) {
-        throw new IllegalStateException("no sentinel runs to watch");
-      }
-      try {
-        for (RedisServer sentinel : sentinels) {
-          subscribe(sentinel, password);
-        }
-      } catch (RuntimeException | Error e) {
-        close();
-        throw e;
-      }
-      readers.forEach(Thread::start);
-    }
-
-    private void subscribe(RedisServer sentinel, String password) {
-      Socket socket = new Socket();
-      sockets.add(socket);
-      try {
-        socket.connect(sentinel.address(), (int) COMMAND_TIMEOUT.toMillis());
-        socket.setSoTimeout((int) COMMAND_TIMEOUT.toMillis());
-        socket.setTcpNoDelay(true);
-        OutputStream out = new BufferedOutputStream(socket.getOutputStream());
-        InputStream in = new BufferedInputStream(socket.getInputStream());
-        if (password != null) {
-          Resp.writeCommand(out, "AUTH", password);
-        }
-        Resp.writeCommand(out, "SUBSCRIBE", "+switch-master");
-        out.flush();
-        if (password != null) {
-          Object auth = Resp.readReply(in);
-          if (!"OK".equals(auth)) {
-            throw new IllegalStateException("AUTH on " + sentinel + ": " + auth);
-          }
-        }
-        Object confirmed = Resp.readReply(in);
-        if (!(confirmed instanceof List<?> c) || !"subscribe".equals(c.get(0))) {
-          throw new IllegalStateException("SUBSCRIBE on " + sentinel + ": " + confirmed);
-        }
-        socket.setSoTimeout(0); // switches come when they come; close() ends the read
-        Thread reader = new Thread(() -> read(in), "switch-watch-" + sentinel.port());
-        reader.setDaemon(true);
-        readers.add(reader);
-      } catch (IOException e) {
-        throw new UncheckedIOException("subscribing to +switch-master on " + sentinel, e);
-      }
-    }
-
-    private void read(InputStream in) {
-      try {
-        for (;;) {
-          Object message = Resp.readReply(in);
-          long now = System.nanoTime();
-          if (message instanceof List<?> m
-              && m.size() == 3
-              && "message".equals(m.get(0))
-              && "+switch-master".equals(m.get(1))) {
-            record((String) m.get(2), now);
-          }
-        }
-      } catch (IOException e) {
-        // closed, or the sentinel stopped: this sentinel reports no more
-      }
-    }
-
-    /** Records "name oldip oldport newip newport" unless another sentinel already did. */
-    private synchronized void record(String payload, long nanos) {
-      String[] f = payload.split(" ");
-      InetSocketAddress from = new InetSocketAddress(f[1], Integer.parseInt(f[2]));
-      InetSocketAddress to = new InetSocketAddress(f[3], Integer.parseInt(f[4]));
-      if (to.equals(lastTo.get(f[0]))) {
-        return;
-      }
-      lastTo.put(f[0], to);
-      seen.add(new Switch(f[0], from, to, nanos));
-    }
-
-    /** Every switch seen so far, each once, in the order seen. */
-    public synchronized List<Switch> switches() {
-      return List.copyOf(seen);
-    }
-
-    private synchronized Switch first(String shard) {
-      return seen.stream().filter(s -> s.shard().equals(shard)).findFirst().orElse(null);
-    }
-
-    /**
-     * The first switch of {@code shard} since this watch began, waiting up to {@code timeout}
-     * for it; an {@link AssertionError} if there is none by then.
-     */
-    public Switch await(String shard, Duration timeout) {
-      if (!Poll.within(timeout, () -> first(shard) != null)) {
-        throw new AssertionError(
-            "no +switch-master for " + shard + " within " + timeout.toMillis() + " ms (seen: "
-                + switches() + ")");
-      }
-      return first(shard);
-    }
-
-    /** Closes the subscriptions. Idempotent. */
-    @Override
-    public void close() {
-      if (closed) {
-        return;
-      }
-      closed = true;
-      for (Socket socket : sockets) {
-        try {
-          socket.close();
-        } catch (IOException e) {
-          // closing anyway
-        }
-      }
-      for (Thread reader : readers) {
-        try {
-          reader.join(COMMAND_TIMEOUT.toMillis());
-        } catch (InterruptedException e) {
-          Thread.currentThread().interrupt();
-          return;
-        }
-      }
     }
   }
 }

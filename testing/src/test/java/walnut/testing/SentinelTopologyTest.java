@@ -56,9 +56,9 @@ class SentinelTopologyTest {
       // kill -9: the replica is promoted, with the data; the switch is reported once.
       RedisServer oldA = topology.master("shard-a");
       RedisServer newA = topology.replica("shard-a");
-      SentinelTopology.Switch killed;
+      SwitchWatch.Switch killed;
       long killedAt;
-      try (SentinelTopology.SwitchWatch watch = topology.watch()) {
+      try (SwitchWatch watch = topology.watch()) {
         killedAt = System.nanoTime();
         assertEquals(oldA, topology.killMaster("shard-a"));
         killed = watch.await("shard-a", Duration.ofSeconds(15));
@@ -81,7 +81,7 @@ class SentinelTopologyTest {
       assertEquals(oldA, topology.replica("shard-a"));
       assertEquals("shard-a", SentinelTopology.get(oldA.address(), "k:shard-a"),
           "the rejoined replica copied the master");
-      SentinelTopology.Switch manual = topology.failover("shard-a");
+      SwitchWatch.Switch manual = topology.failover("shard-a");
       assertEquals(newA.address(), manual.from());
       assertEquals(oldA.address(), manual.to());
       assertEquals(oldA, topology.master("shard-a"));
@@ -95,7 +95,7 @@ class SentinelTopologyTest {
       assertEquals(b, topology.masterAddress("shard-b"));
       topology.startSentinel(1);
       assertEquals(b, topology.masterAddress("shard-b"));
-      SentinelTopology.Switch bSwitch = topology.failover("shard-b");
+      SwitchWatch.Switch bSwitch = topology.failover("shard-b");
       assertNotEquals(b, bSwitch.to());
       assertEquals(bSwitch.to(), topology.masterAddress("shard-b"));
       assertNull(SentinelTopology.get(bSwitch.to(), "k:shard-a"), "shards hold their own keys");
