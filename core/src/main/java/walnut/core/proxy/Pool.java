@@ -14,12 +14,12 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReferenceArray;
 import java.util.concurrent.atomic.LongAdder;
 import java.util.function.BiFunction;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.routing.PoolRouter;
-import org.slf4j.Logger;
-import org.slf4j.LoggerFactory;
 import walnut.core.spi.Protocol;
 import walnut.core.spi.ServerLocator;
 import walnut.core.spi.Transport;
@@ -67,7 +67,7 @@ final class Pool {
   /** Opens the locator's connections, on {@link #locatorLoop}. */
   private final Connector.Opener locatorOpener;
   private final EventLoop locatorLoop;
-  /** The locator's watch, from {@link #serve} until {@link #supersede}. */
+  /** The locator's watch, from {@link #serve} until {@link #stopWatching}. */
   private volatile ServerLocator.Watch watch;
   /** Done when the watch's first round is over (at once without a locator). */
   private final CompletableFuture<Void> located = new CompletableFuture<>();
