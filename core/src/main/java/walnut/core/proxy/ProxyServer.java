@@ -1,32 +1,21 @@
 package walnut.core.proxy;
 
-import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
-import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
-import io.netty.channel.WriteBufferWaterMark;
 import io.netty.channel.group.ChannelGroup;
 import io.netty.channel.group.DefaultChannelGroup;
-import io.netty.handler.timeout.IdleStateHandler;
 import io.netty.util.concurrent.DefaultThreadFactory;
 import io.netty.util.concurrent.GlobalEventExecutor;
-import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.nio.file.Files;
-import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermission;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -39,14 +28,10 @@ import org.slf4j.LoggerFactory;
 import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ProxyConfig;
-import walnut.core.config.ServerConfig;
 import walnut.core.plugin.PluginRegistry;
 import walnut.core.routing.PoolRouter;
 import walnut.core.spi.Transport;
-import walnut.core.stats.Counters;
-import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
-import walnut.core.stats.ServerStat;
 
 /**
  * The running proxy: one listener per pool on a shared set of event loops, each loop with its own
