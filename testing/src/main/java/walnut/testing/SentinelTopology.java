@@ -30,8 +30,7 @@ import java.util.function.Supplier;
  * +switch-master} 2.2–2.3 s later; {@code SENTINEL FAILOVER} by one 0.7–1.3 s later, with all
  * three sentinels publishing it within a few milliseconds of each other. After a {@code SENTINEL
  * FAILOVER} the old master stays a writable master for about 10 s, until a sentinel converts it
- * to a replica; a restarted master likewise says it is a master for about 10 s, which is why
- * {@link #rejoin} makes it a replica itself.
+ * to a replica; a restarted master likewise says it is a master for about 10 s.
  *
  * <p>Not thread-safe, except {@link SwitchWatch}, which records from its own threads: drive a
  * topology from the test's thread.
@@ -53,7 +52,7 @@ public final class SentinelTopology implements AutoCloseable {
    */
   public static final Duration FAILOVER_TIMEOUT = Duration.ofMillis(3_000);
 
-  /** How long {@link #start}, {@link #awaitHealthy} and {@link #rejoin} wait at most. */
+  /** How long {@link #start} and {@link #awaitHealthy} wait at most. */
   private static final Duration SETTLE_TIMEOUT = Duration.ofSeconds(30);
 
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(5);
@@ -250,7 +249,7 @@ public final class SentinelTopology implements AutoCloseable {
         .orElseThrow(() -> new IllegalStateException(shard + " has no running replica"));
   }
 
-  /** kill -9 of {@code shard}'s master now; returns it, killed, for {@link #rejoin}. */
+  /** kill -9 of {@code shard}'s master now; returns it, killed. */
   public RedisServer killMaster(String shard) {
     RedisServer master = master(shard);
     master.kill();
@@ -260,8 +259,7 @@ public final class SentinelTopology implements AutoCloseable {
   /**
    * Sends {@code SENTINEL FAILOVER shard} to the first running sentinel until it says OK: a
    * sentinel refuses with {@code -INPROG} while a failover of the shard runs, and with {@code
-   * -NOGOODSLAVE} until it has seen a usable replica (for a while after another failover or a
-   * {@link #rejoin}). Fails on any other answer, or if it still refuses after {@code timeout}.
+   * -NOGOODSLAVE} until it has seen a usable replica (for a while after another failover). Fails on any other answer, or if it still refuses after {@code timeout}.
    * Returns at once: watch for the switch with a {@link #watch()} opened before.
    */
   public void requestFailover(String shard, Duration timeout) {
@@ -327,33 +325,7 @@ public final class SentinelTopology implements AutoCloseable {
     sentinels.get(i).restart();
   }
 
-  /**
-   * Brings back {@code instance}, a killed instance of a shard, as a replica of the shard's
-   * master now: restarts it (empty), sends {@code REPLICAOF} at once rather than wait about 10 s
-   * for a sentinel to, and returns once its link is up and every running sentinel sees it as a
-   * replica again; so that the shard can fail over once more.
-   */
-  public void rejoin(RedisServer instance) {
-    String shard =
-        shards.entrySet().stream()
-            .filter(e -> e.getValue().contains(instance))
-            .map(Map.Entry::getKey)
-            .findFirst()
-            .orElseThrow(() -> new IllegalArgumentException(instance + " is in no shard"));
-    InetSocketAddress master = masterAddress(shard);
-    if (instance.port() == master.getPort()) {
-      throw new IllegalStateException(instance + " is " + shard + "'s master: nothing to rejoin");
-    }
-    instance.restart();
-    Object reply =
-        instance.command(
-            "REPLICAOF", master.getHostString(), Integer.toString(master.getPort()));
-    if (!"OK".equals(reply)) {
-      throw new IllegalStateException("REPLICAOF on " + instance + ": " + reply);
-    }
-    awaitLink(instance, master.getPort());
-    awaitHealthy();
-  }
+
 
   /**
    * Waits until, for every shard, all running sentinels name the same master, which runs and says
