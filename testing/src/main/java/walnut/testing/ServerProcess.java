@@ -318,7 +318,8 @@ final class ServerProcess {
     }
   }
 
-  private static void deleteRecursively(Path root) {
+  /** Deletes {@code root} and everything under it; logs, rather than throws, what it cannot. */
+  static void deleteRecursively(Path root) {
     if (!Files.exists(root)) {
       return;
     }
