@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -25,14 +24,20 @@ import java.util.List;
  * Lifecycle methods may be called from any thread; {@link #command} opens its own connection per
  * call and is thread-safe. If {@code memcached} is not installed, {@code start} fails and says how
  * to install it.
+ *
+ * <p>{@link #startTls} starts one that speaks only TLS ({@code -Z}) on {@link #port()};
+ * readiness and {@link #command} then go through a TLS handshake that verifies the server's
+ * certificate (see {@link ServerTls}).
  */
 public final class MemcachedServer extends ServerFixture {
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(5);
   private static final Duration PROBE_TIMEOUT = Duration.ofMillis(500);
 
+  private final Dial dial;
 
-  private MemcachedServer(ServerProcess process) {
+  private MemcachedServer(ServerProcess process, Dial dial) {
     super(process);
+    this.dial = dial;
   }
 
   /** Starts a server; {@code extraArgs} are appended, e.g. {@code start("-m", "16")}. */
@@ -42,12 +47,37 @@ public final class MemcachedServer extends ServerFixture {
         ServerProcess.start(
             "memcached",
             "memcached",
-            port -> arguments(port, extra),
-            MemcachedServer::answers,
+            port -> arguments(port, null, extra),
+            port -> answers(port, Dial.PLAIN),
             // memcached acts on SIGTERM only at its next one-second clock tick and, without
             // persistence, has nothing to flush; SIGKILL keeps each close() from costing a second.
             false);
-    return new MemcachedServer(process);
+    return new MemcachedServer(process, Dial.PLAIN);
+  }
+
+  /**
+   * Starts a server that accepts only TLS ({@code -Z -o ssl_chain_cert=…,ssl_key=…}), demanding
+   * client certificates if {@code tls} does ({@code ssl_ca_cert}, {@code ssl_verify_mode=2},
+   * {@code ssl_session_cache}: see {@link #arguments});
+   * {@code extraArgs} as for {@link #start}. Returns once a TLS {@code version}, verifying the
+   * certificate as {@code tls.peerHost()}, is answered.
+   */
+  public static MemcachedServer startTls(ServerTls tls, String... extraArgs) {
+    List<String> extra = List.of(extraArgs);
+    Dial dial = tls.dial();
+    ServerProcess process =
+        ServerProcess.start(
+            "memcached",
+            "memcached",
+            port -> arguments(port, tls, extra),
+            port -> answers(port, dial),
+            false);
+    return new MemcachedServer(process, dial);
+  }
+
+  /** Whether this server speaks TLS ({@link #startTls}). */
+  public boolean tls() {
+    return dial.isTls();
   }
 
   /** {@link #command(Duration, String)} with a 5 s timeout. */
@@ -65,7 +95,7 @@ public final class MemcachedServer extends ServerFixture {
    * but the timeout. Throws {@link UncheckedIOException} on connection failure or timeout.
    */
   public String command(Duration timeout, String request) {
-    return call(port(), timeout, request);
+    return call(port(), dial, timeout, request);
   }
 
   /** The value stored under {@code key}, or null if there is none. */
@@ -87,13 +117,9 @@ public final class MemcachedServer extends ServerFixture {
     return command("set " + key + " 0 0 " + length + "\r\n" + value).equals("STORED\r\n");
   }
 
-  private static String call(int port, Duration timeout, String request) {
-    int millis = (int) Math.max(1, timeout.toMillis());
+  private static String call(int port, Dial dial, Duration timeout, String request) {
     String line = request.endsWith("\r\n") ? request : request + "\r\n";
-    try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(HOST, port), millis);
-      socket.setSoTimeout(millis);
-      socket.setTcpNoDelay(true);
+    try (Socket socket = dial.open(port, timeout)) {
       OutputStream out = socket.getOutputStream();
       out.write(line.getBytes(StandardCharsets.UTF_8));
       out.flush();
@@ -126,19 +152,31 @@ public final class MemcachedServer extends ServerFixture {
     }
   }
 
-  private static boolean answers(int port) {
+  private static boolean answers(int port, Dial dial) {
     try {
-      return call(port, PROBE_TIMEOUT, "version").startsWith("VERSION ");
+      return call(port, dial, PROBE_TIMEOUT, "version").startsWith("VERSION ");
     } catch (UncheckedIOException e) {
       return false;
     }
   }
 
-  private static List<String> arguments(int port, List<String> extra) {
+  private static List<String> arguments(int port, ServerTls tls, List<String> extra) {
     List<String> args = new ArrayList<>();
     args.addAll(List.of("-p", Integer.toString(port), "-l", HOST, "-U", "0"));
     if ("root".equals(System.getProperty("user.name"))) {
       args.addAll(List.of("-u", "root")); // memcached refuses to run as root without it
+    }
+    if (tls != null) {
+      // One -o, comma-separated: the paths are temporary directories, which hold no commas.
+      String options =
+          "ssl_chain_cert=" + tls.server().cert() + ",ssl_key=" + tls.serverKey();
+      if (tls.client() != null) {
+        // 2: require. Without its session cache, memcached 1.6.18 answers a resumed session (the
+        // JDK client's second connection) with an internal_error alert once it verifies clients.
+        options +=
+            ",ssl_ca_cert=" + tls.clientCa() + ",ssl_verify_mode=2,ssl_session_cache";
+      }
+      args.addAll(List.of("-Z", "-o", options));
     }
     args.addAll(extra);
     return args;
@@ -151,6 +189,7 @@ public final class MemcachedServer extends ServerFixture {
 
   @Override
   public String toString() {
-    return "memcached[" + HOST + ":" + port() + ", pid " + pid() + "]";
+    String scheme = dial.isTls() ? "tls " : "";
+    return "memcached[" + scheme + HOST + ":" + port() + ", pid " + pid() + "]";
   }
 }

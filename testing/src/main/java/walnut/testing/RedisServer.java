@@ -6,7 +6,6 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
-import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -26,6 +25,10 @@ import java.util.function.IntFunction;
  * an {@code @AfterEach}. A forgotten server is killed when the JVM exits. Lifecycle methods may be
  * called from any thread; {@link #command} opens its own connection per call and is thread-safe. If
  * {@code redis-server} is not installed, {@code start} fails and says how to install it.
+ *
+ * <p>{@link #startTls} starts one that speaks only TLS ({@code --port 0 --tls-port}): {@link
+ * #port()} is then the TLS port, and readiness and {@link #command} go through a TLS handshake
+ * that verifies the server's certificate (see {@link ServerTls}).
  */
 public final class RedisServer extends ServerFixture {
   private static final Duration COMMAND_TIMEOUT = Duration.ofSeconds(5);
@@ -36,10 +39,12 @@ public final class RedisServer extends ServerFixture {
   public record ErrorReply(String message) {}
 
   private final String password;
+  private final Dial dial;
 
-  private RedisServer(ServerProcess process, String password) {
+  private RedisServer(ServerProcess process, String password, Dial dial) {
     super(process);
     this.password = password;
+    this.dial = dial;
   }
 
   /**
@@ -54,10 +59,35 @@ public final class RedisServer extends ServerFixture {
         ServerProcess.start(
             "redis-server",
             "redis-server",
-            port -> arguments(port, extra),
-            port -> answers(port, password),
+            port -> arguments(port, null, extra),
+            port -> answers(port, password, Dial.PLAIN),
             true);
-    return new RedisServer(process, password);
+    return new RedisServer(process, password, Dial.PLAIN);
+  }
+
+  /**
+   * Starts a server that accepts only TLS, on {@link #port()}, with {@code tls}'s certificate and
+   * key, demanding client certificates if {@code tls} does ({@code --tls-auth-clients}); {@code
+   * extraArgs} as for {@link #start}. Returns once a TLS PING, verifying the certificate as {@code
+   * tls.peerHost()}, is answered.
+   */
+  public static RedisServer startTls(ServerTls tls, String... extraArgs) {
+    List<String> extra = List.of(extraArgs);
+    String password = passwordIn(extra);
+    Dial dial = tls.dial();
+    ServerProcess process =
+        ServerProcess.start(
+            "redis-server",
+            "redis-server",
+            port -> arguments(port, tls, extra),
+            port -> answers(port, password, dial),
+            true);
+    return new RedisServer(process, password, dial);
+  }
+
+  /** Whether this server speaks TLS ({@link #startTls}). */
+  public boolean tls() {
+    return dial.isTls();
   }
 
   /** {@link #command(Duration, String...)} with a 5 s timeout. */
@@ -73,16 +103,17 @@ public final class RedisServer extends ServerFixture {
    * java.net.SocketTimeoutException}), as when it is paused.
    */
   public Object command(Duration timeout, String... args) {
-    return call(port(), password, timeout, args);
+    return call(port(), password, dial, timeout, args);
   }
 
   /** {@link #command(Duration, String...)} on any loopback port, for a server with no fixture. */
   static Object call(int port, String password, Duration timeout, String... args) {
-    int millis = (int) Math.max(1, timeout.toMillis());
-    try (Socket socket = new Socket()) {
-      socket.connect(new InetSocketAddress(HOST, port), millis);
-      socket.setSoTimeout(millis);
-      socket.setTcpNoDelay(true);
+    return call(port, password, Dial.PLAIN, timeout, args);
+  }
+
+  private static Object call(
+      int port, String password, Dial dial, Duration timeout, String... args) {
+    try (Socket socket = dial.open(port, timeout)) {
       OutputStream out = new BufferedOutputStream(socket.getOutputStream());
       InputStream in = new BufferedInputStream(socket.getInputStream());
       if (password != null) {
@@ -129,14 +160,14 @@ public final class RedisServer extends ServerFixture {
               }
               return List.of(file.toString(), "--sentinel");
             },
-            port -> answers(port, password),
+            port -> answers(port, password, Dial.PLAIN),
             true);
-    return new RedisServer(process, password);
+    return new RedisServer(process, password, Dial.PLAIN);
   }
 
-  private static boolean answers(int port, String password) {
+  private static boolean answers(int port, String password, Dial dial) {
     try {
-      Object reply = call(port, password, PROBE_TIMEOUT, "PING");
+      Object reply = call(port, password, dial, PROBE_TIMEOUT, "PING");
       // LOADING cannot happen without persistence, but it would mean "not ready yet".
       return !(reply instanceof ErrorReply e && e.message().startsWith("LOADING"));
     } catch (UncheckedIOException e) {
@@ -144,16 +175,30 @@ public final class RedisServer extends ServerFixture {
     }
   }
 
-  private static List<String> arguments(int port, List<String> extra) {
+  private static List<String> arguments(int port, ServerTls tls, List<String> extra) {
     List<String> args = new ArrayList<>();
     args.addAll(
         List.of(
-            "--port", Integer.toString(port),
+            "--port", tls == null ? Integer.toString(port) : "0",
             "--bind", HOST,
             "--save", "",
             "--appendonly", "no",
             "--daemonize", "no",
             "--protected-mode", "no"));
+    if (tls != null) {
+      args.addAll(
+          List.of(
+              "--tls-port", Integer.toString(port),
+              "--tls-cert-file", tls.server().cert().toString(),
+              "--tls-key-file", tls.serverKey().toString()));
+      if (tls.client() != null) {
+        args.addAll(
+            List.of("--tls-ca-cert-file", tls.clientCa().toString(), "--tls-auth-clients", "yes"));
+      } else {
+        // redis demands client certificates by default, and a CA file only when it does.
+        args.addAll(List.of("--tls-auth-clients", "no"));
+      }
+    }
     args.addAll(extra);
     return args;
   }
@@ -175,6 +220,7 @@ public final class RedisServer extends ServerFixture {
 
   @Override
   public String toString() {
-    return "redis-server[" + HOST + ":" + port() + ", pid " + pid() + "]";
+    String scheme = dial.isTls() ? "tls " : "";
+    return "redis-server[" + scheme + HOST + ":" + port() + ", pid " + pid() + "]";
   }
 }
