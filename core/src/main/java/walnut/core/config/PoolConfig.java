@@ -47,6 +47,8 @@ public record PoolConfig(
     List<Endpoint> sentinels,
     String sentinelPassword,
     int sentinelRefreshInterval,
+    ListenerTls tls,
+    BackendTls serverTls,
     List<ServerConfig> servers) {
 
   public static final String DEFAULT_HASH = "fnv1a_64";
@@ -98,12 +100,16 @@ public record PoolConfig(
     checkArgument(sentinelRefreshInterval > 0,
         "pool '%s': sentinel_refresh_interval: %s (expected: > 0)", name,
         sentinelRefreshInterval);
+    checkArgument(tls == null || !listen.isUnix(),
+        "pool '%s': a unix socket listener cannot speak TLS", name);
     checkArgument(!servers.isEmpty(), "pool '%s' has no servers", name);
     Set<String> names = new HashSet<>();
     for (ServerConfig server : servers) {
       checkArgument(names.add(server.name()), "pool '%s' has servers with same name '%s'", name,
           server.name());
     }
+    checkArgument(serverTls == null || servers.stream().noneMatch(s -> s.endpoint().isUnix()),
+        "pool '%s': server_tls: a unix socket server cannot be reached over TLS", name);
     servers = ImmutableList.sortedCopyOf(
         (a, b) -> ServerConfig.NAME_ORDER.compare(a.name(), b.name()), servers);
   }
@@ -180,6 +186,8 @@ public record PoolConfig(
     b.sentinels.addAll(sentinels);
     b.sentinelPassword = sentinelPassword;
     b.sentinelRefreshInterval = sentinelRefreshInterval;
+    b.tls = tls;
+    b.serverTls = serverTls;
     b.servers.addAll(servers);
     return b;
   }
@@ -213,6 +221,8 @@ public record PoolConfig(
     private final List<Endpoint> sentinels = new ArrayList<>();
     private String sentinelPassword;
     private int sentinelRefreshInterval;
+    private ListenerTls tls;
+    private BackendTls serverTls;
     private final List<ServerConfig> servers = new ArrayList<>();
 
     private Builder(String name) {
@@ -388,6 +398,18 @@ public record PoolConfig(
       return this;
     }
 
+    /** TLS on the listener (Walnut's {@code tls_*} keys), or {@code null} for plain TCP. */
+    public Builder tls(ListenerTls tls) {
+      this.tls = tls;
+      return this;
+    }
+
+    /** TLS to the servers (Walnut's {@code server_tls*} keys), or {@code null} for plain TCP. */
+    public Builder serverTls(BackendTls serverTls) {
+      this.serverTls = serverTls;
+      return this;
+    }
+
     public Builder server(ServerConfig server) {
       servers.add(server);
       return this;
@@ -404,7 +426,8 @@ public record PoolConfig(
           clientConnections, redis, redisAuth, redisDb, preconnect, autoEjectHosts,
           serverConnections, serverRetryTimeout, serverFailureLimit, tcpKeepalive, maxRequestSize,
           reuseport, clientIdleTimeout, resp3, healthCheckInterval, autoEjectRemap,
-          mgetPartialErrors, sentinels, sentinelPassword, sentinelRefreshInterval, servers);
+          mgetPartialErrors, sentinels, sentinelPassword, sentinelRefreshInterval, tls, serverTls,
+          servers);
     }
   }
 }

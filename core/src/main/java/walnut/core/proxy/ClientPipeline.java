@@ -7,9 +7,11 @@ import io.netty.channel.socket.SocketChannel;
 import io.netty.handler.timeout.IdleStateHandler;
 import java.util.concurrent.TimeUnit;
 import walnut.core.config.PoolConfig;
+import walnut.core.tls.RotatingTls;
 
 /**
- * The pipeline of an accepted client connection: the idle timer ({@code client_idle_timeout}), the
+ * The pipeline of an accepted client connection: TLS when the pool's listener speaks it (the
+ * context of the generation current when the client connects), the idle timer ({@code client_idle_timeout}), the
  * protocol's request decoder and the {@link ClientSession}; and the pool's settings on it that a
  * reload changes, which apply to an established client from its next request
  * (docs/architecture.md#reload):
@@ -25,6 +27,7 @@ import walnut.core.config.PoolConfig;
  */
 final class ClientPipeline {
 
+  static final String TLS = "tls";
   static final String IDLE = "idle";
   static final String DECODER = "decoder";
   static final String SESSION = "session";
@@ -34,6 +37,11 @@ final class ClientPipeline {
   /** Sets up {@code ch}, a connection of {@code handle}'s pool. */
   static void init(Channel ch, PoolHandle handle) {
     Pool current = handle.current();
+    RotatingTls tls = current.tls().listener();
+    if (tls != null) {
+      ch.pipeline().addLast(TLS, TlsHandshakes.client(ch, tls, current.config().name(),
+          current.tls().clientHandshakeTimeoutMillis()));
+    }
     int idle = current.config().clientIdleTimeout();
     if (idle > 0) {
       ch.pipeline().addLast(IDLE, idleTimer(idle));
@@ -54,7 +62,11 @@ final class ClientPipeline {
         p.remove(IDLE);
       }
       if (now.clientIdleTimeout() > 0) {
-        p.addFirst(IDLE, idleTimer(now.clientIdleTimeout()));
+        if (p.get(TLS) != null) {
+          p.addAfter(TLS, IDLE, idleTimer(now.clientIdleTimeout()));
+        } else {
+          p.addFirst(IDLE, idleTimer(now.clientIdleTimeout()));
+        }
       }
     }
     if (before.tcpKeepalive() != now.tcpKeepalive() && ch instanceof SocketChannel) {

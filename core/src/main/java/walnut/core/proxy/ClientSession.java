@@ -3,6 +3,7 @@ package walnut.core.proxy;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.socket.ChannelInputShutdownEvent;
+import io.netty.handler.ssl.SslCloseCompletionEvent;
 import io.netty.handler.timeout.IdleStateEvent;
 import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
@@ -257,7 +258,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter
       upstream.burst().flush();
       ctx.close();
     }
-    if (open && evt instanceof ChannelInputShutdownEvent) {
+    // A TLS client's close_notify says what a FIN says: it sends nothing more.
+    if (open && !inputShutdown && (evt instanceof ChannelInputShutdownEvent
+        || evt instanceof SslCloseCompletionEvent)) {
       inputShutdown = true;
       if (replies.isEmpty() && deferred.isEmpty()) {
         // Close after what was flushed has really been written, not before.
@@ -271,7 +274,11 @@ final class ClientSession extends ChannelInboundHandlerAdapter
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     errored = true;
-    if (!(cause instanceof IOException)) {
+    if (TlsHandshakes.isTls(cause)) {
+      // Counted, and logged at most once a second, by the handshake's listener.
+      log.debug("pool '{}': closing client {}: {}", pool.config().name(),
+          ctx.channel().remoteAddress(), cause.toString());
+    } else if (!(cause instanceof IOException)) {
       log.warn("pool '{}': closing client {}: {}", pool.config().name(),
           ctx.channel().remoteAddress(), cause.toString(), cause);
     }

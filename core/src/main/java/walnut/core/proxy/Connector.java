@@ -10,12 +10,15 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import walnut.core.config.Endpoint;
+import walnut.core.tls.TlsErrors;
 
 /**
  * Opens one event loop's connections to the servers of one pool: the connect itself, the back-off
@@ -39,6 +42,7 @@ final class Connector {
       new WriteBufferWaterMark(1 << 20, 4 << 20);
   private static final long FIRST_BACKOFF_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
   private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(1);
+  private static final String TLS = "tls";
 
   /** Opens a channel to a server with the given pipeline: Netty's bootstrap, or a test's. */
   interface Opener {
@@ -142,6 +146,10 @@ final class Connector {
       f = opener.open(address, new ChannelInitializer<>() {
         @Override
         protected void initChannel(Channel ch) {
+          if (pool.tls().backend() != null) {
+            ch.pipeline().addLast(TLS, TlsHandshakes.server(ch, pool.tls().backend(),
+                pool.config().serverTls(), address, pool.connectTimeoutMillis()));
+          }
           ch.pipeline().addLast("decoder", pool.protocol().newReplyDecoder(pool.config()));
           ch.pipeline().addLast("backend", handler);
         }
@@ -152,17 +160,47 @@ final class Connector {
     }
     f.addListener(done -> {
       if (done.isSuccess()) {
-        if (attempt.connected(f.channel(),
-            pool.protocol().handshake(pool.config(), dialect, f.channel().alloc()))
-            && !pool.watched()) {
-          succeeded(server); // a watched pool's server succeeds once it says it is a master
+        SslHandler tls = f.channel().pipeline().get(SslHandler.class);
+        if (tls == null) {
+          connected(server, dialect, f.channel(), attempt);
+          return;
         }
+        // Over TLS, a connection is connected once its handshake is over: until then its
+        // requests wait, as during the TCP connect, and a failure backs off like one.
+        tls.handshakeFuture().addListener(handshake -> {
+          if (handshake.isSuccess()) {
+            connected(server, dialect, f.channel(), attempt);
+          } else {
+            handshakeFailed(server, address, f.channel(), handshake.cause(), attempt);
+          }
+        });
       } else {
         attempt.failed(f.channel(), ErrorText.of(done.cause()),
             done.cause() instanceof ConnectTimeoutException, done.cause());
       }
     });
     return f.channel();
+  }
+
+  private void connected(int server, int dialect, Channel channel, Attempt attempt) {
+    if (attempt.connected(channel,
+        pool.protocol().handshake(pool.config(), dialect, channel.alloc()))
+        && !pool.watched()) {
+      succeeded(server); // a watched pool's server succeeds once it says it is a master
+    }
+  }
+
+  /** The TLS handshake with {@code server} failed: logged with its reason, failed as a connect. */
+  private void handshakeFailed(int server, Endpoint address, Channel channel, Throwable cause,
+      Attempt attempt) {
+    boolean timedOut = cause instanceof SslHandshakeTimeoutException;
+    pool.tls().backend().counters().handshakeFailed(timedOut);
+    log.warn("pool '{}': server '{}' ({}): TLS handshake {}", pool.config().name(),
+        pool.config().servers().get(server).name(), address,
+        timedOut ? "not finished in " + pool.connectTimeoutMillis() + " ms"
+            : "failed: " + TlsErrors.reason(cause));
+    attempt.failed(channel, timedOut ? ErrorText.TLS_TIMED_OUT : ErrorText.TLS_FAILED, timedOut,
+        cause);
   }
 
   /** A connect to {@code server} failed: the next attempts back off. */

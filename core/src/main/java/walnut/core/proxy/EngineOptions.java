@@ -1,8 +1,10 @@
 package walnut.core.proxy;
 
 import static com.google.common.base.Preconditions.checkArgument;
+import static java.util.Objects.requireNonNull;
 
 import java.time.Duration;
+import walnut.core.tls.TlsEngine;
 
 /**
  * Process-wide engine settings (command-line flags, since nutcracker.yml holds only pools).
@@ -20,14 +22,20 @@ import java.time.Duration;
  *     may hold the server connection it comes from (whose other replies queue behind it); at most
  *     half the pool's timeout. Then the rest of the reply is gathered for the client, within
  *     {@code maxPendingBytesPerClient}
+ * @param tlsEngine the TLS implementation of pools that use TLS ({@code --tls-provider})
+ * @param tlsHandshakeTimeout how long a client has to finish its TLS handshake
+ *     ({@code --tls-handshake-timeout}); a server's handshake is part of its connect
  */
 public record EngineOptions(int threads, int maxPendingPerClient, long maxPendingBytesPerClient,
-    Duration shutdownGrace, int maxConnectionsPerServer, Duration slowReaderLimit) {
+    Duration shutdownGrace, int maxConnectionsPerServer, Duration slowReaderLimit,
+    TlsEngine tlsEngine, Duration tlsHandshakeTimeout) {
 
   public static final int DEFAULT_MAX_PENDING_PER_CLIENT = 16_384;
   public static final long DEFAULT_MAX_PENDING_BYTES_PER_CLIENT = 64L << 20;
   public static final Duration DEFAULT_SHUTDOWN_GRACE = Duration.ofSeconds(10);
   public static final Duration DEFAULT_SLOW_READER_LIMIT = Duration.ofSeconds(1);
+  /** Netty's default: a client that has not finished its TLS handshake by then is closed. */
+  public static final Duration DEFAULT_TLS_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
 
   public EngineOptions {
     checkArgument(threads > 0, "threads: %s (expected: > 0)", threads);
@@ -39,6 +47,22 @@ public record EngineOptions(int threads, int maxPendingPerClient, long maxPendin
         "max connections per server: %s (expected: >= 0)", maxConnectionsPerServer);
     checkArgument(!slowReaderLimit.isNegative() && !slowReaderLimit.isZero(),
         "slow reader limit: %s (expected: > 0)", slowReaderLimit);
+    requireNonNull(tlsEngine, "tlsEngine");
+    checkArgument(!tlsHandshakeTimeout.isNegative() && !tlsHandshakeTimeout.isZero(),
+        "TLS handshake timeout: %s (expected: > 0)", tlsHandshakeTimeout);
+  }
+
+  /** The default TLS engine ({@code auto}) and handshake timeout. */
+  public EngineOptions(int threads, int maxPendingPerClient, long maxPendingBytesPerClient,
+      Duration shutdownGrace, int maxConnectionsPerServer, Duration slowReaderLimit) {
+    this(threads, maxPendingPerClient, maxPendingBytesPerClient, shutdownGrace,
+        maxConnectionsPerServer, slowReaderLimit, TlsEngine.AUTO, DEFAULT_TLS_HANDSHAKE_TIMEOUT);
+  }
+
+  /** These options with another TLS engine and client handshake timeout. */
+  public EngineOptions withTls(TlsEngine engine, Duration handshakeTimeout) {
+    return new EngineOptions(threads, maxPendingPerClient, maxPendingBytesPerClient, shutdownGrace,
+        maxConnectionsPerServer, slowReaderLimit, engine, handshakeTimeout);
   }
 
   /** The default slow-reader limit. */
@@ -51,7 +75,7 @@ public record EngineOptions(int threads, int maxPendingPerClient, long maxPendin
   /** These options with another {@link #slowReaderLimit}. */
   public EngineOptions withSlowReaderLimit(Duration limit) {
     return new EngineOptions(threads, maxPendingPerClient, maxPendingBytesPerClient, shutdownGrace,
-        maxConnectionsPerServer, limit);
+        maxConnectionsPerServer, limit, tlsEngine, tlsHandshakeTimeout);
   }
 
   /** No cap on the connections per server. */

@@ -2,9 +2,11 @@ package walnut.core.proxy;
 
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import java.net.UnknownHostException;
 import java.nio.channels.UnresolvedAddressException;
 import java.util.List;
+import javax.net.ssl.SSLException;
 
 /**
  * The text of twemproxy's error replies: glibc's {@code strerror} of the failure's errno
@@ -22,6 +24,10 @@ final class ErrorText {
   static final String NO_PROTOCOL = "Protocol not supported";
   /** A pool with sentinels found a replica where the master was: the sentinels are asked. */
   static final String NOT_PRIMARY = "the server is a replica: its master moved (failover)";
+  /** Walnut's: the TLS handshake with the server failed (the log says why). */
+  static final String TLS_FAILED = "TLS handshake failed";
+  /** Walnut's: the TLS handshake with the server did not finish within the connect timeout. */
+  static final String TLS_TIMED_OUT = "TLS handshake timed out";
   /** twemproxy's text for errno 0: the server closed the connection. */
   static final String UNKNOWN = "unknown";
 
@@ -34,6 +40,12 @@ final class ErrorText {
     for (Throwable t = cause; t != null; t = t.getCause()) {
       if (t instanceof ConnectTimeoutException) {
         return TIMED_OUT;
+      }
+      if (t instanceof SslHandshakeTimeoutException) {
+        return TLS_TIMED_OUT;
+      }
+      if (t instanceof SSLException) {
+        return TLS_FAILED;
       }
       if (t instanceof UnknownHostException || t instanceof UnresolvedAddressException) {
         return HOST_DOWN;

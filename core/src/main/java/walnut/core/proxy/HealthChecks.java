@@ -17,6 +17,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.ServerTrouble;
 import walnut.core.stats.Counters;
@@ -109,9 +110,14 @@ final class HealthChecks {
     Probe probe = new Probe(server, loop.ticker().nanoTime());
     ChannelFuture f;
     try {
-      f = opener.open(pool.address(server), new ChannelInitializer<>() {
+      Endpoint address = pool.address(server);
+      f = opener.open(address, new ChannelInitializer<>() {
         @Override
         protected void initChannel(Channel ch) {
+          if (pool.tls().backend() != null) { // the probe meets the server as connections do
+            ch.pipeline().addLast("tls", TlsHandshakes.server(ch, pool.tls().backend(),
+                config.serverTls(), address, probeTimeoutMillis(config)));
+          }
           ch.pipeline().addLast("decoder", pool.protocol().newReplyDecoder(config));
           ch.pipeline().addLast("probe", probe);
         }

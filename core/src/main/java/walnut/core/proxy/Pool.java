@@ -58,6 +58,7 @@ final class Pool {
   private final Map<EventExecutor, LoopPool> loops = new IdentityHashMap<>();
   /** The only loop's part when there is one loop: every channel uses it. */
   private final LoopPool only;
+  private final PoolTls tls;
   /** Where each server is now: its configured address, until {@link #moveServer}. */
   private final AtomicReferenceArray<Endpoint> addresses;
   /** Probes the ejected servers ({@code health_check_interval}); {@code null} when off. */
@@ -76,9 +77,9 @@ final class Pool {
 
   Pool(PoolConfig config, Protocol protocol, PoolRouter router, Transport transport,
       ProxyStats stats, ProxyStats.Pool poolStats, Iterable<EventExecutor> executors,
-      EngineOptions options, LongAdder inflight, AddressResolverGroup<?> resolver) {
+      EngineOptions options, LongAdder inflight, AddressResolverGroup<?> resolver, PoolTls tls) {
     this(config, protocol, router, transport, stats, poolStats, executors, options, inflight,
-        resolver, (pool, loop) -> new LoopPool(pool, loop, new Connector(pool, loop)),
+        resolver, tls, (pool, loop) -> new LoopPool(pool, loop, new Connector(pool, loop)),
         (pool, loop) -> Connector.bootstraps(pool, loop,
             HealthChecks.probeTimeoutMillis(pool.config())));
   }
@@ -89,7 +90,7 @@ final class Pool {
    */
   Pool(PoolConfig config, Protocol protocol, PoolRouter router, Transport transport,
       ProxyStats stats, ProxyStats.Pool poolStats, Iterable<EventExecutor> executors,
-      EngineOptions options, LongAdder inflight, AddressResolverGroup<?> resolver,
+      EngineOptions options, LongAdder inflight, AddressResolverGroup<?> resolver, PoolTls tls,
       BiFunction<Pool, EventLoop, LoopPool> loopParts,
       BiFunction<Pool, EventLoop, Connector.Opener> probes) {
     this.config = config;
@@ -102,6 +103,7 @@ final class Pool {
     this.options = options;
     this.inflight = inflight;
     this.resolver = resolver;
+    this.tls = tls;
     this.addresses = new AtomicReferenceArray<>(config.servers().size());
     for (int i = 0; i < config.servers().size(); i++) {
       addresses.set(i, config.servers().get(i).endpoint());
@@ -429,6 +431,11 @@ final class Pool {
   }
 
   /** twemproxy's {@code timeout} also covers connecting. */
+  /** The generation's TLS contexts ({@link PoolTls#NONE} when it has none). */
+  PoolTls tls() {
+    return tls;
+  }
+
   int connectTimeoutMillis() {
     return config.hasTimeout() ? config.timeout() : DEFAULT_CONNECT_TIMEOUT_MILLIS;
   }

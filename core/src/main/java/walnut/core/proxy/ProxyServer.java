@@ -32,6 +32,7 @@ import walnut.core.plugin.PluginRegistry;
 import walnut.core.routing.PoolRouter;
 import walnut.core.spi.Transport;
 import walnut.core.stats.ProxyStats;
+import walnut.core.tls.TlsContexts;
 
 /**
  * The running proxy: one listener per pool on a shared set of event loops, each loop with its own
@@ -78,6 +79,8 @@ public final class ProxyServer implements AutoCloseable {
   private final ClientBudget budget;
   private final ExecutorService lookups;
   private final OffloadedResolverGroup resolver;
+  /** The pools' TLS contexts, kept in step with their files. */
+  private final TlsContexts tls;
 
   /** How long a start waits for the sentinels' first answers ({@link #awaitLocated}). */
   private static final Duration FIRST_LOCATE_WAIT = Duration.ofSeconds(2);
@@ -105,8 +108,20 @@ public final class ProxyServer implements AutoCloseable {
     }
     this.stats = new ProxyStats(poolStats);
     this.listeners = new Listeners(group, transport, options, stats, clients);
-    for (int i = 0; i < config.pools().size(); i++) {
-      Pool pool = newPool(config.pools().get(i), poolStats.get(i));
+    this.tls = new TlsContexts(options.tlsEngine(), stats.tls(), options.tlsHandshakeTimeout());
+    List<Pool> made = new ArrayList<>();
+    try {
+      for (int i = 0; i < config.pools().size(); i++) {
+        made.add(newPool(config.pools().get(i), poolStats.get(i)));
+      }
+    } catch (RuntimeException e) { // a TLS file that does not make a context: nothing runs
+      tls.close();
+      group.shutdownGracefully(0, 0, TimeUnit.MILLISECONDS);
+      lookups.shutdownNow();
+      throw e;
+    }
+    tls.retain(config.pools());
+    for (Pool pool : made) {
       generations.add(pool);
       pool.serve(null);
       handles.put(pool.config().name(), new PoolHandle(pool, budget));
@@ -143,8 +158,10 @@ public final class ProxyServer implements AutoCloseable {
     checkConnectionCap(pc, plugins, options);
     PoolRouter router = new PoolRouter(pc, plugins.hashFunction(pc.hash()),
         plugins.distribution(pc.distribution()));
+    PoolTls poolTls = pc.tls() == null && pc.serverTls() == null ? PoolTls.NONE
+        : new PoolTls(tls.listener(pc), tls.backend(pc), tls.clientHandshakeTimeoutMillis());
     return new Pool(pc, plugins.protocol(pc.protocol()), router, transport, stats, poolStats,
-        group, options, inflight, resolver);
+        group, options, inflight, resolver, poolTls);
   }
 
   /**
@@ -237,8 +254,10 @@ public final class ProxyServer implements AutoCloseable {
       reload.abandon(generations);
       throw e;
     } finally {
+      tls.retain(config.pools());
       generations.prune(); // what the reload superseded or abandoned goes once unused
     }
+    tls.checkNow(); // a reload (SIGUSR1, --watch-config) also takes certificates that changed
   }
 
   /**
@@ -310,6 +329,7 @@ public final class ProxyServer implements AutoCloseable {
     }
     closed = true;
     pruning.cancel(false);
+    tls.close();
     listeners.closeAll(endpoints(config));
     long deadline = System.nanoTime() + grace.toNanos();
     while (inflight.sum() > 0 && System.nanoTime() < deadline) {

@@ -16,6 +16,7 @@ public final class ProxyStats {
   private final LongAdder currentConnections = new LongAdder();
   private volatile List<Pool> pools;
   private volatile Reload lastReload;
+  private final TlsStats tls = new TlsStats();
 
   public ProxyStats(List<Pool> pools) {
     this.pools = List.copyOf(pools);
@@ -43,6 +44,11 @@ public final class ProxyStats {
     public boolean succeeded() {
       return error == null;
     }
+  }
+
+  /** TLS handshakes and certificate reloads, per pool and side. */
+  public TlsStats tls() {
+    return tls;
   }
 
   public long startMillis() {

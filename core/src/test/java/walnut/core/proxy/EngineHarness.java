@@ -89,7 +89,7 @@ final class EngineHarness implements AutoCloseable {
   Pool newPool(PoolConfig pc, EngineOptions options, Protocol protocol, ProxyStats.Pool ps) {
     PoolRouter router = new PoolRouter(pc, TestRouting.FIRST_BYTE, TestRouting.MODULO);
     return new Pool(pc, protocol, router, null, stats, ps, List.of(hub.eventLoop()), options,
-        inflight, null, (p, loop) -> new LoopPool(p, loop, new Connector(p, loop, this::open)),
+        inflight, null, PoolTls.NONE, (p, loop) -> new LoopPool(p, loop, new Connector(p, loop, this::open)),
         (p, loop) -> this::open);
   }
 
