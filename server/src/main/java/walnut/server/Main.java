@@ -120,6 +120,16 @@ public final class Main implements Callable<Integer> {
           + " when its replies alone exceed it (k, m, g allowed; default: 64m)")
   String clientPendingLimit = "64m";
 
+  @Option(names = "--tls-provider", paramLabel = "auto|openssl|jdk",
+      description = "the TLS engine of pools that use TLS: openssl (BoringSSL, bundled for"
+          + " linux-x86_64), jdk, or auto: openssl when it loads (default: auto)")
+  String tlsProvider = "auto";
+
+  @Option(names = "--tls-handshake-timeout", paramLabel = "MS",
+      description = "close a client of a TLS listener that has not finished its TLS handshake"
+          + " in MS ms, and count it (default: 10000)")
+  long tlsHandshakeTimeoutMillis = 10_000;
+
   @Option(names = "--slow-reader-limit", paramLabel = "MS",
       description = "the longest one long reply to a client that takes nothing may hold its"
           + " server connection, in all (at most half the pool's timeout); then the rest is"

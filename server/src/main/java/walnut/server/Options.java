@@ -2,6 +2,7 @@ package walnut.server;
 
 import java.time.Duration;
 import java.util.List;
+import walnut.core.tls.TlsEngine;
 
 /**
  * The command line after twemproxy's validation rules (docs/compatibility.md#command-line): plain
@@ -10,7 +11,8 @@ import java.util.List;
 record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalMillis,
     int mbufSize, int threads, String transport, Duration shutdownGrace, long clientPendingLimit,
     int metricsPort, String metricsAddr, boolean watchConfig, int maxServerConnections,
-    Duration slowReaderLimit, List<String> args) {
+    Duration slowReaderLimit, TlsEngine tlsEngine, Duration tlsHandshakeTimeout,
+    List<String> args) {
 
   static final int MIN_MBUF = 512;
   /** The smallest --client-pending-limit: twice the least high water mark of a client socket. */
@@ -58,12 +60,17 @@ record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalM
     if (main.slowReaderLimitMillis <= 0) {
       throw new IllegalArgumentException("option --slow-reader-limit requires a number > 0");
     }
+    TlsEngine tlsEngine = TlsEngine.named(main.tlsProvider);
+    if (main.tlsHandshakeTimeoutMillis <= 0) {
+      throw new IllegalArgumentException("option --tls-handshake-timeout requires a number > 0");
+    }
     int maxServerConnections = main.maxServerConnections == null ? 0
         : number(main.maxServerConnections, "option --max-server-connections requires a number");
     return new Options(level, port, main.statsAddr, interval, mbuf, threads, main.transport,
         Duration.ofMillis(main.shutdownGraceMillis), clientPendingLimit, metricsPort,
         main.metricsAddr, main.watchConfig, maxServerConnections,
-        Duration.ofMillis(main.slowReaderLimitMillis), List.copyOf(args));
+        Duration.ofMillis(main.slowReaderLimitMillis), tlsEngine,
+        Duration.ofMillis(main.tlsHandshakeTimeoutMillis), List.copyOf(args));
   }
 
   /** A positive size in bytes: digits, optionally followed by k, m or g (KiB, MiB, GiB). */

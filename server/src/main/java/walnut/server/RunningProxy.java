@@ -47,7 +47,8 @@ final class RunningProxy implements AutoCloseable {
     Transport transport = TransportSelector.select(plugins, options.transport());
     EngineOptions engine = new EngineOptions(options.threads(),
         EngineOptions.DEFAULT_MAX_PENDING_PER_CLIENT, options.clientPendingLimit(),
-        options.shutdownGrace(), options.maxServerConnections(), options.slowReaderLimit());
+        options.shutdownGrace(), options.maxServerConnections(), options.slowReaderLimit())
+        .withTls(options.tlsEngine(), options.tlsHandshakeTimeout());
     ProxyServer proxy = ProxyServer.start(config, plugins, transport, engine);
     StatsServer stats;
     try {

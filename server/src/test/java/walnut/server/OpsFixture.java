@@ -10,6 +10,7 @@ import java.util.List;
 import walnut.core.config.ProxyConfig;
 import walnut.core.plugin.PluginRegistry;
 import walnut.core.proxy.EngineOptions;
+import walnut.core.tls.TlsEngine;
 import walnut.testing.FreePorts;
 
 /**
@@ -36,7 +37,8 @@ final class OpsFixture implements AutoCloseable {
     Options options = new Options(5, FreePorts.next(), "127.0.0.1", 30_000, 16_384, threads,
         System.getProperty("walnut.it.transport", "nio"), Duration.ofSeconds(5), 64L << 20,
         metrics ? FreePorts.next() : 0, "127.0.0.1", watch, 0,
-        EngineOptions.DEFAULT_SLOW_READER_LIMIT, List.of());
+        EngineOptions.DEFAULT_SLOW_READER_LIMIT, TlsEngine.AUTO,
+        EngineOptions.DEFAULT_TLS_HANDSHAKE_TIMEOUT, List.of());
     return new OpsFixture(RunningProxy.start(config, PLUGINS, options, conf, digest), conf);
   }
 

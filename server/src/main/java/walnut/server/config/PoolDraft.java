@@ -32,6 +32,7 @@ final class PoolDraft {
 
   String listenText;
   int listenLine;
+  private Endpoint listen;
   private boolean redis;
   private boolean autoEjectHosts;
   private int healthCheckInterval;
@@ -44,6 +45,7 @@ final class PoolDraft {
   /** The line of the first server without a name: a pool with sentinels needs every name. */
   private int unnamedServerLine;
   private final List<Endpoint> sentinels = new ArrayList<>();
+  private final TlsDraft tls = new TlsDraft();
 
   PoolDraft(Directives directives, String name, int line) {
     this.directives = directives;
@@ -76,7 +78,8 @@ final class PoolDraft {
   private void set(String key, String value, int valueLine) throws BadValue {
     switch (key) {
       case "listen" -> {
-        builder.listen(directives.listen(value));
+        listen = directives.listen(value);
+        builder.listen(listen);
         listenText = value;
         listenLine = valueLine;
       }
@@ -156,6 +159,10 @@ final class PoolDraft {
         }
         builder.sentinelRefreshInterval(interval);
       }
+      // Walnut extension (docs/compatibility.md#tls): TLS on the listener and to the servers.
+      case "tls_cert_file", "tls_key_file", "tls_ca_file", "tls_client_auth", "server_tls",
+          "server_tls_ca_file", "server_tls_cert_file", "server_tls_key_file",
+          "server_tls_server_name", "server_tls_verify" -> tls.set(key, value, valueLine);
       default -> throw new IllegalStateException("no setter for directive " + key);
     }
   }
@@ -197,6 +204,11 @@ final class PoolDraft {
       throw poolError(line, "has no servers");
     }
     checkDistinctServerNames();
+    TlsDraft.Problem problem = tls.check(name, line, listen.isUnix(),
+        servers.stream().anyMatch(s -> s.endpoint().isUnix()));
+    if (problem != null) {
+      throw directiveError(problem.line(), problem.key() + ":", problem.message());
+    }
   }
 
   /** Walnut's Sentinel keys: where they may be, and what a pool with sentinels needs. */
@@ -250,7 +262,7 @@ final class PoolDraft {
   }
 
   PoolConfig build() {
-    return builder.servers(servers).build();
+    return builder.tls(tls.listener()).serverTls(tls.backend()).servers(servers).build();
   }
 
   /** {@code file:line: pool 'p': directive "key" reason}, twemproxy's wording after the pool. */

@@ -140,6 +140,7 @@ public final class WalnutCollector implements MultiCollector {
       out.metricSnapshot(health(field, pools));
     }
     sentinelMetrics(out, pools);
+    TlsMetrics.write(out, stats.tls());
     out.metricSnapshot(latency(pools));
     return out.build();
   }
