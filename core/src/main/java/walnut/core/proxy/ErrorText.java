@@ -37,15 +37,17 @@ final class ErrorText {
   private ErrorText() {}
 
   static String of(Throwable cause) {
-    for (Throwable t = cause; t != null; t = t.getCause()) {
-      if (t instanceof ConnectTimeoutException) {
-        return TIMED_OUT;
-      }
+    for (Throwable t = cause; t != null; t = t.getCause()) { // TLS's, whatever wraps it
       if (t instanceof SslHandshakeTimeoutException) {
         return TLS_TIMED_OUT;
       }
       if (t instanceof SSLException) {
         return TLS_FAILED;
+      }
+    }
+    for (Throwable t = cause; t != null; t = t.getCause()) {
+      if (t instanceof ConnectTimeoutException) {
+        return TIMED_OUT;
       }
       if (t instanceof UnknownHostException || t instanceof UnresolvedAddressException) {
         return HOST_DOWN;

@@ -63,6 +63,7 @@ final class EngineHarness implements AutoCloseable {
   final LongAdder inflight = new LongAdder();
   final Pool pool;
   final PoolHandle handle;
+  private final PoolTls tls;
   /** Connects complete only when the test completes their promise. */
   boolean holdConnects;
   /** When set, every connect fails with it. */
@@ -73,6 +74,12 @@ final class EngineHarness implements AutoCloseable {
   }
 
   EngineHarness(PoolConfig config, EngineOptions options, LineProtocol protocol) {
+    this(config, options, protocol, PoolTls.NONE);
+  }
+
+  /** A harness whose pool has {@code tls}: its backend channels start with an SslHandler. */
+  EngineHarness(PoolConfig config, EngineOptions options, LineProtocol protocol, PoolTls tls) {
+    this.tls = tls;
     this.config = config;
     this.hub = EmbeddedChannel.builder().ticker(ticker).build();
     List<ProxyStats.Server> servers = new ArrayList<>();
@@ -89,7 +96,8 @@ final class EngineHarness implements AutoCloseable {
   Pool newPool(PoolConfig pc, EngineOptions options, Protocol protocol, ProxyStats.Pool ps) {
     PoolRouter router = new PoolRouter(pc, TestRouting.FIRST_BYTE, TestRouting.MODULO);
     return new Pool(pc, protocol, router, null, stats, ps, List.of(hub.eventLoop()), options,
-        inflight, null, PoolTls.NONE, (p, loop) -> new LoopPool(p, loop, new Connector(p, loop, this::open)),
+        inflight, null, tls,
+        (p, loop) -> new LoopPool(p, loop, new Connector(p, loop, this::open)),
         (p, loop) -> this::open);
   }
 
