@@ -1,0 +1,103 @@
+package walnut.core.tls;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNotSame;
+import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslProvider;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.EnumSource;
+import walnut.core.config.ListenerTls;
+import walnut.core.stats.TlsStats;
+import walnut.testing.SecretVolume;
+import walnut.testing.TestPki;
+
+/**
+ * A context follows its files (docs/compatibility.md#tls): a file replaced by rename or by a
+ * Kubernetes {@code ..data} swap makes a new context; a broken replacement keeps the old one,
+ * counted once however many checks see it; the fixed file then loads. Both engines.
+ */
+class RotatingTlsTest {
+
+  private static TestPki pki;
+
+  @BeforeAll
+  static void makeCertificates() {
+    pki = TestPki.create();
+  }
+
+  @AfterAll
+  static void removeCertificates() {
+    pki.close();
+  }
+
+  private static SslProvider provider(TlsEngine engine) {
+    return engine.provider();
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = TlsEngine.class, names = {"OPENSSL", "JDK"})
+  void aRenamedCertificateIsLoadedAndABrokenOneIsNot(TlsEngine engine) throws Exception {
+    Path dir = Files.createTempDirectory(pki.directory(), "rename");
+    Path cert = Files.copy(pki.server().cert(), dir.resolve("tls.crt"));
+    Path key = Files.copy(pki.server().key(), dir.resolve("tls.key"));
+    TlsStats.Counters counters = new TlsStats().of("p", TlsStats.Side.CLIENT);
+    RotatingTls tls = RotatingTls.listener("p", new ListenerTls(cert, key, null, false),
+        provider(engine), counters);
+    SslContext first = tls.context();
+    assertFalse(tls.check(), "nothing changed");
+    assertSame(first, tls.context());
+
+    TestPki.Credential next = pki.issueServer();
+    SecretVolume.replaceByRename(key, next.key());
+    SecretVolume.replaceByRename(cert, next.cert());
+    assertTrue(tls.check());
+    SslContext second = tls.context();
+    assertNotSame(first, second);
+    assertEquals(1, counters.reloads());
+    assertEquals(TestPki.certificate(next.cert()).getNotAfter().toInstant().getEpochSecond(),
+        counters.notAfter());
+
+    Path broken = dir.resolve("broken.crt");
+    String pem = Files.readString(pki.server().cert());
+    Files.writeString(broken, pem.substring(0, pem.length() / 2));
+    SecretVolume.replaceByRename(cert, broken);
+    assertFalse(tls.check());
+    assertFalse(tls.check());
+    assertSame(second, tls.context(), "the broken file leaves the context serving");
+    assertEquals(1, counters.reloadFailures(), "counted once, not at every check");
+
+    SecretVolume.replaceByRename(cert, pki.server().cert()); // the old key's certificate
+    assertFalse(tls.check(), "a certificate whose key is not in tls.key is refused too");
+    assertEquals(2, counters.reloadFailures());
+    SecretVolume.replaceByRename(key, pki.server().key());
+    assertTrue(tls.check());
+    assertEquals(2, counters.reloads());
+  }
+
+  @ParameterizedTest
+  @EnumSource(value = TlsEngine.class, names = {"OPENSSL", "JDK"})
+  void aKubernetesSecretSwapIsSeen(TlsEngine engine) throws Exception {
+    try (SecretVolume volume = SecretVolume.create(
+        Map.of("tls.crt", pki.server().cert(), "tls.key", pki.server().keyPkcs1()))) {
+      TlsStats.Counters counters = new TlsStats().of("p", TlsStats.Side.CLIENT);
+      RotatingTls tls = RotatingTls.listener("p",
+          new ListenerTls(volume.file("tls.crt"), volume.file("tls.key"), null, false),
+          provider(engine), counters);
+      SslContext first = tls.context();
+      TestPki.Credential next = pki.issueServer();
+      volume.update(Map.of("tls.crt", next.cert(), "tls.key", next.keyPkcs1()));
+      assertTrue(tls.check());
+      assertNotSame(first, tls.context());
+      assertEquals(0, counters.reloadFailures());
+    }
+  }
+}
