@@ -55,6 +55,8 @@ public final class RotatingTls {
   private final Maker maker;
   private final TlsStats.Counters counters;
   private final AtomicReference<Loaded> current = new AtomicReference<>();
+  /** The digest of files that failed once: failing again, they are refused. */
+  private byte[] failing;
   /** The digest of the files last refused, so that one bad file is logged once. */
   private byte[] refused;
   /** When the next refused handshake may be logged (System.nanoTime), once a second. */
@@ -161,8 +163,8 @@ public final class RotatingTls {
 
   /**
    * Reads the files again and, when they changed, makes the context new handshakes use; returns
-   * whether it did. A change that fails is logged once (until the files change again), counted,
-   * and tried again at the next check.
+   * whether it did. A change that fails at two checks in a row is logged once (until the files
+   * change again) and counted; every check tries again.
    */
   public synchronized boolean check() {
     List<byte[]> contents;
@@ -175,6 +177,7 @@ public final class RotatingTls {
     byte[] digest = digest(contents);
     Loaded before = current.get();
     if (Arrays.equals(digest, before.digest())) {
+      failing = null;
       refused = null;
       return false;
     }
@@ -182,20 +185,16 @@ public final class RotatingTls {
     try {
       loaded = make(contents, digest);
     } catch (IllegalArgumentException e) {
-      // A file may be caught half-replaced (the certificate renamed in, the key not yet):
-      // only a failure that reading again confirms counts; the next check retries either way.
-      List<byte[]> again;
-      try {
-        again = read();
-      } catch (IllegalArgumentException gone) {
-        return false;
-      }
-      if (Arrays.equals(digest, digest(again))) {
+      // A pair may be caught half-replaced (the certificate renamed in, the key not yet): only
+      // the same files failing at the next check too count; every check retries.
+      if (Arrays.equals(digest, failing)) {
         refuse(digest, e);
       }
+      failing = digest;
       return false;
     }
     current.set(loaded);
+    failing = null;
     refused = null;
     counters.reloaded(notAfter(loaded));
     log.info("pool '{}': {} TLS files reloaded{}: new handshakes use them", pool, side.label(),

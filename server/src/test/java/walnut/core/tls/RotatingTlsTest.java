@@ -71,16 +71,20 @@ class RotatingTlsTest {
     Files.writeString(broken, pem.substring(0, pem.length() / 2));
     SecretVolume.replaceByRename(cert, broken);
     assertFalse(tls.check());
+    assertEquals(0, counters.reloadFailures(), "perhaps caught between two renames: not yet");
+    assertFalse(tls.check());
     assertFalse(tls.check());
     assertSame(second, tls.context(), "the broken file leaves the context serving");
     assertEquals(1, counters.reloadFailures(), "counted once, not at every check");
 
     SecretVolume.replaceByRename(cert, pki.server().cert()); // the old key's certificate
+    assertFalse(tls.check());
     assertFalse(tls.check(), "a certificate whose key is not in tls.key is refused too");
     assertEquals(2, counters.reloadFailures());
     SecretVolume.replaceByRename(key, pki.server().key());
     assertTrue(tls.check());
     assertEquals(2, counters.reloads());
+    assertEquals(2, counters.reloadFailures());
   }
 
   @ParameterizedTest
