@@ -40,7 +40,7 @@ final class ClientPipeline {
     RotatingTls tls = current.tls().listener();
     if (tls != null) {
       ch.pipeline().addLast(TLS, TlsHandshakes.client(ch, tls, current.config().name(),
-          current.tls().clientHandshakeTimeoutMillis()));
+          current.tls().clientHandshakeTimeoutMillis(), current.tls().handshakeTasks()));
     }
     int idle = current.config().clientIdleTimeout();
     if (idle > 0) {

@@ -148,7 +148,8 @@ final class Connector {
         protected void initChannel(Channel ch) {
           if (pool.tls().backend() != null) {
             ch.pipeline().addLast(TLS, TlsHandshakes.server(ch, pool.tls().backend(),
-                pool.config().serverTls(), address, pool.connectTimeoutMillis()));
+                pool.config().serverTls(), address, pool.connectTimeoutMillis(),
+                pool.tls().handshakeTasks()));
           }
           ch.pipeline().addLast("decoder", pool.protocol().newReplyDecoder(pool.config()));
           ch.pipeline().addLast("backend", handler);

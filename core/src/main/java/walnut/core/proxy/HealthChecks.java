@@ -116,7 +116,8 @@ final class HealthChecks {
         protected void initChannel(Channel ch) {
           if (pool.tls().backend() != null) { // the probe meets the server as connections do
             ch.pipeline().addLast("tls", TlsHandshakes.server(ch, pool.tls().backend(),
-                config.serverTls(), address, probeTimeoutMillis(config)));
+                config.serverTls(), address, probeTimeoutMillis(config),
+                pool.tls().handshakeTasks()));
           }
           ch.pipeline().addLast("decoder", pool.protocol().newReplyDecoder(config));
           ch.pipeline().addLast("probe", probe);

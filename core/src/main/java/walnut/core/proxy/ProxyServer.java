@@ -159,7 +159,8 @@ public final class ProxyServer implements AutoCloseable {
     PoolRouter router = new PoolRouter(pc, plugins.hashFunction(pc.hash()),
         plugins.distribution(pc.distribution()));
     PoolTls poolTls = pc.tls() == null && pc.serverTls() == null ? PoolTls.NONE
-        : new PoolTls(tls.listener(pc), tls.backend(pc), tls.clientHandshakeTimeoutMillis());
+        : new PoolTls(tls.listener(pc), tls.backend(pc), tls.clientHandshakeTimeoutMillis(),
+            tls.handshakeTasks());
     return new Pool(pc, plugins.protocol(pc.protocol()), router, transport, stats, poolStats,
         group, options, inflight, resolver, poolTls);
   }

@@ -4,6 +4,7 @@ import io.netty.channel.Channel;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import java.nio.channels.ClosedChannelException;
+import java.util.concurrent.Executor;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -15,7 +16,9 @@ import walnut.core.tls.TlsErrors;
 /**
  * The TLS handler of a new connection, from the context its pool uses now: clients' handshakes
  * are timed and their failures counted; a server connection is verified against the name its
- * pool says ({@code server_tls_server_name}, or the host it connects to).
+ * pool says ({@code server_tls_server_name}, or the host it connects to). The engine's delegated
+ * tasks (signing, certificate checks) run on {@code tasks}, off the event loop, so a burst of
+ * handshakes does not hold up the requests of established clients.
  */
 final class TlsHandshakes {
 
@@ -24,8 +27,9 @@ final class TlsHandshakes {
   private TlsHandshakes() {}
 
   /** The handler of an accepted client of pool {@code pool}. */
-  static SslHandler client(Channel ch, RotatingTls tls, String pool, long timeoutMillis) {
-    SslHandler ssl = tls.context().newHandler(ch.alloc());
+  static SslHandler client(Channel ch, RotatingTls tls, String pool, long timeoutMillis,
+      Executor tasks) {
+    SslHandler ssl = tls.context().newHandler(ch.alloc(), tasks);
     ssl.setHandshakeTimeoutMillis(timeoutMillis);
     ssl.handshakeFuture().addListener(f -> {
       Throwable cause = f.cause();
@@ -45,9 +49,9 @@ final class TlsHandshakes {
 
   /** The handler of a connection to a server at {@code address}. */
   static SslHandler server(Channel ch, RotatingTls tls, BackendTls config, Endpoint address,
-      long timeoutMillis) {
-    SslHandler ssl =
-        tls.context().newHandler(ch.alloc(), config.nameFor(address.host()), address.port());
+      long timeoutMillis, Executor tasks) {
+    SslHandler ssl = tls.context().newHandler(ch.alloc(), config.nameFor(address.host()),
+        address.port(), tasks);
     ssl.setHandshakeTimeoutMillis(timeoutMillis);
     return ssl;
   }

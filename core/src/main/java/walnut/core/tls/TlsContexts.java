@@ -8,6 +8,8 @@ import java.util.HashMap;
 import java.util.HashSet;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -41,6 +43,7 @@ public final class TlsContexts implements AutoCloseable {
   private final long clientHandshakeTimeoutMillis;
   private final Map<Key, RotatingTls> contexts = new HashMap<>();
   private ScheduledExecutorService watcher;
+  private ExecutorService handshakeTasks;
   private SslProvider provider;
   private boolean closed;
 
@@ -130,6 +133,20 @@ public final class TlsContexts implements AutoCloseable {
     return reloaded;
   }
 
+  /**
+   * Where the engines' delegated tasks run (an RSA signature, a chain's verification: the
+   * milliseconds of a handshake): half the cores, at least one thread, so that a storm of
+   * reconnecting clients takes at most that much CPU from the event loops' established clients.
+   */
+  public synchronized Executor handshakeTasks() {
+    if (handshakeTasks == null) {
+      int threads = Math.max(1, Runtime.getRuntime().availableProcessors() / 2);
+      handshakeTasks = Executors.newFixedThreadPool(threads,
+          new DefaultThreadFactory("walnut-tls-handshakes", true));
+    }
+    return handshakeTasks;
+  }
+
   /** The engine's provider, decided (and logged) on first use. */
   private SslProvider provider() {
     if (provider == null) {
@@ -159,6 +176,9 @@ public final class TlsContexts implements AutoCloseable {
     closed = true;
     if (watcher != null) {
       watcher.shutdownNow();
+    }
+    if (handshakeTasks != null) {
+      handshakeTasks.shutdownNow();
     }
   }
 }

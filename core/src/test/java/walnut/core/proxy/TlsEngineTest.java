@@ -39,7 +39,8 @@ class TlsEngineTest {
         tlsStats.of("p", TlsStats.Side.SERVER));
     return new EngineHarness(
         EngineHarness.poolConfig(servers, timeoutMillis).serverTls(config).build(),
-        EngineHarness.defaults(), new LineProtocol(), new PoolTls(null, backend, 10_000));
+        EngineHarness.defaults(), new LineProtocol(), new PoolTls(null, backend, 10_000,
+            io.netty.util.concurrent.ImmediateExecutor.INSTANCE));
   }
 
   /** What {@code ch} wrote, as raw bytes, released: a TLS ClientHello starts with 0x16 0x03. */
