@@ -39,30 +39,25 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
 
   private final Pool pool;
   private final int server;
-  /** The kind of connection (Request#dialect()): its handshake, and whose requests it takes. */
-  private final int dialect;
+  private final int dialect; // Request#dialect(): its handshake, and whose requests it takes
   private final EventLoop loop;
   private final Connector connector;
   private final Burst burst;
   private final Requests requests;
   private Channel channel;
   private Endpoint endpoint; // where it connects; null when it never tried (back-off)
-  /** Every write to {@link #channel} goes through it; set once connected. */
-  private WriteCoalescer writer;
+  private WriteCoalescer writer; // every write to the channel goes through it, once connected
   private boolean connected;
   private boolean gated; // connected, but client requests wait for the handshake's last reply
   private boolean moved; // the server moved to another address: moved()
-  private boolean dirty;
-  /** Failing fast in a connect back-off: the real attempt before it logged the failure. */
-  private boolean quiet;
-  /** A reload replaced this connection's pool: close once nothing is outstanding. */
-  private boolean retiring;
+  private boolean dirty; // written since the burst's last flush
+  private boolean quiet; // failing fast in a connect back-off: the real attempt logged it
+  private boolean replied; // the server answered: a TLS error is no longer its handshake's
+  private boolean retiring; // a reload replaced its pool: close once nothing is outstanding
   /** The pieces of a long reply so far, for a head request that takes its reply whole. */
   private CompositeByteBuf gathered;
-  /** The reply decoder, when it tells how much of a reply it holds; set once connected. */
-  private PartialReplies partial;
-  /** Senders whose reading is held because this connection's outbound buffer is full. */
-  private final HeldGates held = new HeldGates(this);
+  private PartialReplies partial; // the decoder, if it tells how much of a reply it holds
+  private final HeldGates held = new HeldGates(this); // senders held while it is full
 
   BackendConnection(Pool pool, int server, int dialect, EventLoop loop, Connector connector,
       Burst burst) {
@@ -73,7 +68,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     this.connector = connector;
     this.burst = burst;
     this.requests = new Requests(pool, server, loop,
-        () -> fail(ErrorText.TIMED_OUT, Requests.Close.TIMEOUT, null),
+        () -> fail(TlsHandshakes.timeoutText(pool, server, connected ? null : channel),
+            Requests.Close.TIMEOUT, null),
         this::holdExpired);
   }
 
@@ -181,7 +177,8 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     return "server '" + pool.serverName(server) + "'";
   }
 
-  boolean isClosed() {
+  @Override
+  public boolean isClosed() {
     return requests.closed();
   }
 
@@ -243,6 +240,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    replied = true;
     if (msg instanceof ReplyPart part) {
       readPart(part);
       return;
@@ -404,9 +402,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   @Override
   public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
     String reason = ErrorText.of(cause);
-    if (log.isDebugEnabled()) {
-      log.debug("pool '{}' server '{}': {}", pool.config().name(), pool.serverName(server), reason,
-          cause);
+    if (connected && !replied && !requests.closed()
+        && TlsHandshakes.refusedAfterHandshake(pool, server, endpoint, cause)) {
+      connector.failed(server, reason); // a refused handshake all the same: back off
+    } else if (log.isDebugEnabled()) {
+      log.debug("pool '{}' {}: {}", pool.config().name(), this, reason, cause);
     }
     fail(reason, Requests.Close.ERROR, cause);
   }

@@ -12,6 +12,7 @@ import io.netty.channel.EventLoop;
 import io.netty.channel.WriteBufferWaterMark;
 import io.netty.handler.ssl.SslHandler;
 import io.netty.handler.ssl.SslHandshakeTimeoutException;
+import io.netty.util.concurrent.ImmediateExecutor;
 import java.net.InetSocketAddress;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -72,6 +73,12 @@ final class Connector {
 
     /** The reply to the handshake's last step is in (and said nothing above). */
     void handshaken();
+
+    /**
+     * Whether the connection already failed or was closed by the proxy (its requests timed out
+     * first, a reload, the shutdown): how its TLS handshake then ends says nothing of the server.
+     */
+    boolean isClosed();
   }
 
   private final Pool pool;
@@ -149,7 +156,7 @@ final class Connector {
           if (pool.tls().backend() != null) {
             ch.pipeline().addLast(TLS, TlsHandshakes.server(ch, pool.tls().backend(),
                 pool.config().serverTls(), address, pool.connectTimeoutMillis(),
-                pool.tls().handshakeTasks()));
+                ImmediateExecutor.INSTANCE));
           }
           ch.pipeline().addLast("decoder", pool.protocol().newReplyDecoder(pool.config()));
           ch.pipeline().addLast("backend", handler);
@@ -194,6 +201,9 @@ final class Connector {
   /** The TLS handshake with {@code server} failed: logged with its reason, failed as a connect. */
   private void handshakeFailed(int server, Endpoint address, Channel channel, Throwable cause,
       Attempt attempt) {
+    if (attempt.isClosed()) {
+      return; // closed under the handshake: its requests were answered and counted already
+    }
     boolean timedOut = cause instanceof SslHandshakeTimeoutException;
     pool.tls().backend().counters().handshakeFailed(timedOut);
     log.warn("pool '{}': server '{}' ({}): TLS handshake {}", pool.config().name(),

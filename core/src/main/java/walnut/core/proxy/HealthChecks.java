@@ -9,6 +9,7 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.EventLoop;
 import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.ImmediateExecutor;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
@@ -22,6 +23,7 @@ import walnut.core.config.PoolConfig;
 import walnut.core.spi.ServerTrouble;
 import walnut.core.stats.Counters;
 import walnut.core.stats.HealthStat;
+import walnut.core.tls.TlsErrors;
 
 /**
  * The checked return of {@code health_check_interval} (docs/compatibility.md#failure-modes): an
@@ -117,7 +119,7 @@ final class HealthChecks {
           if (pool.tls().backend() != null) { // the probe meets the server as connections do
             ch.pipeline().addLast("tls", TlsHandshakes.server(ch, pool.tls().backend(),
                 config.serverTls(), address, probeTimeoutMillis(config),
-                pool.tls().handshakeTasks()));
+                ImmediateExecutor.INSTANCE)); // on the loop, as a connection's (Connector)
           }
           ch.pipeline().addLast("decoder", pool.protocol().newReplyDecoder(config));
           ch.pipeline().addLast("probe", probe);
@@ -249,7 +251,8 @@ final class HealthChecks {
 
     @Override
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
-      finish(ErrorText.of(cause));
+      finish(TlsHandshakes.isTls(cause)
+          ? ErrorText.of(cause) + ": " + TlsErrors.reason(cause) : ErrorText.of(cause));
     }
 
     private void finish(String failure) {

@@ -22,7 +22,7 @@ import walnut.core.tls.TlsErrors;
  */
 final class TlsHandshakes {
 
-  private static final Logger log = LoggerFactory.getLogger(ClientSession.class);
+  private static final Logger log = LoggerFactory.getLogger(TlsHandshakes.class);
 
   private TlsHandshakes() {}
 
@@ -54,6 +54,40 @@ final class TlsHandshakes {
         address.port(), tasks);
     ssl.setHandshakeTimeoutMillis(timeoutMillis);
     return ssl;
+  }
+
+  /**
+   * The text for requests that timed out on a connection to {@code server}: when they waited for
+   * a TLS handshake the server has not finished ({@code unconnected}: the channel, while the
+   * connection is not connected), the handshake is what they waited for, and it counts so.
+   */
+  static String timeoutText(Pool pool, int server, Channel unconnected) {
+    SslHandler ssl = unconnected == null || !unconnected.isActive() ? null
+        : unconnected.pipeline().get(SslHandler.class);
+    if (ssl == null || ssl.handshakeFuture().isDone()) {
+      return ErrorText.TIMED_OUT;
+    }
+    pool.tls().backend().counters().handshakeFailed(true);
+    log.warn("pool '{}': server '{}' ({}): TLS handshake not finished when its requests timed out"
+        + " ({} ms)", pool.config().name(), pool.serverName(server), unconnected.remoteAddress(),
+        pool.config().timeout());
+    return ErrorText.TLS_TIMED_OUT;
+  }
+
+  /**
+   * A TLS error on a connection to {@code server} before its first reply: in TLS 1.3 a server
+   * refuses Walnut's certificate (or its lack of one) only after the handshake is over, so this
+   * is logged and counted as the failed handshake it is. Returns whether it was one.
+   */
+  static boolean refusedAfterHandshake(Pool pool, int server, Endpoint address,
+      Throwable cause) {
+    if (!isTls(cause) || pool.tls().backend() == null) {
+      return false;
+    }
+    pool.tls().backend().counters().handshakeFailed(false);
+    log.warn("pool '{}': server '{}' ({}): TLS handshake failed: {}", pool.config().name(),
+        pool.serverName(server), address, TlsErrors.reason(cause));
+    return true;
   }
 
   /** Whether {@code cause} is TLS's: a failed handshake, a bad record, plain text on TLS. */

@@ -6,6 +6,7 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.handler.ssl.util.InsecureTrustManagerFactory;
 import java.io.IOException;
+import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +41,15 @@ public final class RotatingTls {
   private static final Logger log = LoggerFactory.getLogger(RotatingTls.class);
   /** A certificate, key or CA file larger than this is not one. */
   private static final int MAX_FILE = 1 << 20;
+
+  static {
+    // As OpenSSL (BoringSSL) does: a client may not renegotiate a TLS 1.2 session, which would
+    // make Walnut do a handshake's work again and again on one connection. Read by the JDK at
+    // its first server handshake; an operator's own setting is kept.
+    if (System.getProperty("jdk.tls.rejectClientInitiatedRenegotiation") == null) {
+      System.setProperty("jdk.tls.rejectClientInitiatedRenegotiation", "true");
+    }
+  }
 
   /** A context and what it was made from. */
   private record Loaded(SslContext context, byte[] digest, X509Certificate certificate) {}
@@ -171,7 +181,8 @@ public final class RotatingTls {
     try {
       contents = read();
     } catch (IllegalArgumentException e) {
-      refuse(e.getMessage().getBytes(StandardCharsets.UTF_8), e);
+      // A file between its deletion and its replacement: failing at two checks, it counts.
+      failed(digest(List.of(e.getMessage().getBytes(StandardCharsets.UTF_8))), e);
       return false;
     }
     byte[] digest = digest(contents);
@@ -185,12 +196,7 @@ public final class RotatingTls {
     try {
       loaded = make(contents, digest);
     } catch (IllegalArgumentException e) {
-      // A pair may be caught half-replaced (the certificate renamed in, the key not yet): only
-      // the same files failing at the next check too count; every check retries.
-      if (Arrays.equals(digest, failing)) {
-        refuse(digest, e);
-      }
-      failing = digest;
+      failed(digest, e);
       return false;
     }
     current.set(loaded);
@@ -201,6 +207,18 @@ public final class RotatingTls {
         describeChange(before, loaded));
     warnIfExpired(loaded);
     return true;
+  }
+
+  /**
+   * The files, whose contents (or whose reading's error) have {@code digest}, did not make a
+   * context. A pair may be caught half-replaced (the certificate renamed in, the key not yet):
+   * only the same failure at the next check too counts; every check retries.
+   */
+  private void failed(byte[] digest, Exception e) {
+    if (Arrays.equals(digest, failing)) {
+      refuse(digest, e);
+    }
+    failing = digest;
   }
 
   private void refuse(byte[] digest, Exception e) {
@@ -228,15 +246,28 @@ public final class RotatingTls {
     }
   }
 
+  /**
+   * Every file's content. Only regular files (after symlinks) are opened, so a FIFO, a device or
+   * a directory put in a file's place can neither block the reader nor fill the heap; and no
+   * more than {@link #MAX_FILE} bytes are read of any.
+   */
   private List<byte[]> read() {
     List<byte[]> contents = new ArrayList<>(files.size());
     for (Path file : files) {
       try {
-        if (Files.size(file) > MAX_FILE) {
+        if (!Files.isRegularFile(file)) {
+          throw new IllegalArgumentException("pool '" + pool + "': " + file + (Files.exists(file)
+              ? ": not a regular file" : ": no such file"));
+        }
+        byte[] content;
+        try (InputStream in = Files.newInputStream(file)) {
+          content = in.readNBytes(MAX_FILE + 1);
+        }
+        if (content.length > MAX_FILE) {
           throw new IllegalArgumentException("pool '" + pool + "': " + file
               + ": larger than 1 MiB, not a certificate or key file");
         }
-        contents.add(Files.readAllBytes(file));
+        contents.add(content);
       } catch (IOException e) {
         throw new IllegalArgumentException("pool '" + pool + "': cannot read " + file + ": "
             + e, e);
@@ -268,9 +299,9 @@ public final class RotatingTls {
     if (after.certificate() == null) {
       return "";
     }
-    String serial = after.certificate().getSerialNumber().toString();
+    String serial = "0x" + after.certificate().getSerialNumber().toString(16);
     String was = before.certificate() == null ? null
-        : before.certificate().getSerialNumber().toString();
+        : "0x" + before.certificate().getSerialNumber().toString(16);
     return " (certificate serial " + serial
         + (was != null && !Objects.equals(was, serial) ? ", was " + was : "")
         + ", valid until " + after.certificate().getNotAfter().toInstant() + ")";

@@ -165,7 +165,7 @@ public final class TlsContexts implements AutoCloseable {
     watcher.scheduleWithFixedDelay(() -> {
       try {
         checkNow();
-      } catch (RuntimeException e) {
+      } catch (Throwable e) { // whatever it was, the next poll must still run
         log.warn("checking the TLS files failed: {}", e.toString());
       }
     }, POLL.toMillis(), POLL.toMillis(), TimeUnit.MILLISECONDS);

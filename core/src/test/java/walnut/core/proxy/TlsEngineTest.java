@@ -118,6 +118,23 @@ class TlsEngineTest {
   }
 
   @Test
+  void requestsThatTimeOutWaitingForTheHandshakeSayTheHandshakeTimedOut() {
+    try (EngineHarness h = harness(1, 400)) {
+      EmbeddedChannel c = h.clientSending("get 0a\n");
+      EmbeddedChannel s0 = h.backend(0);
+      rawWritten(s0);
+
+      h.advance(400); // the request's timeout, which starts before the handshake's
+      assertEquals(TLS_TIMED_OUT, written(c), "what they waited for: the server's handshake");
+      assertFalse(s0.isOpen());
+      assertEquals(1, h.serverStat(0, ServerStat.SERVER_TIMEDOUT));
+      TlsStats.Counters tls = tlsStats.of("p", TlsStats.Side.SERVER);
+      assertEquals(1, tls.handshakeTimeouts());
+      assertEquals(0, tls.handshakeFailures(), "the close it made is not a second failure");
+    }
+  }
+
+  @Test
   void aClientsCloseNotifyEndsItsInputLikeAFin() {
     try (EngineHarness h = EngineHarness.of(1, 0)) {
       EmbeddedChannel c = h.clientSending("get 0a\n");

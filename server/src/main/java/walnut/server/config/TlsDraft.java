@@ -91,7 +91,7 @@ final class TlsDraft {
             unused.of(pool, TlsStats.Side.CLIENT));
       }
     } catch (IllegalArgumentException e) {
-      return new Problem("tls_cert_file", lines.get("tls_cert_file"), e.getMessage());
+      return new Problem("tls_cert_file", lines.get("tls_cert_file"), withoutPool(pool, e));
     }
     try {
       if (backend) {
@@ -99,9 +99,16 @@ final class TlsDraft {
             unused.of(pool, TlsStats.Side.SERVER));
       }
     } catch (IllegalArgumentException e) {
-      return new Problem("server_tls", lines.get("server_tls"), e.getMessage());
+      return new Problem("server_tls", lines.get("server_tls"), withoutPool(pool, e));
     }
     return null;
+  }
+
+  /** The context's message without its {@code pool 'p': } prefix: the error names the pool. */
+  private static String withoutPool(String pool, IllegalArgumentException e) {
+    String prefix = "pool '" + pool + "': ";
+    String message = e.getMessage();
+    return message.startsWith(prefix) ? message.substring(prefix.length()) : message;
   }
 
   /** The listener's TLS, or {@code null}. */

@@ -4,15 +4,18 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotSame;
 import static org.junit.jupiter.api.Assertions.assertSame;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslProvider;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Map;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
 import walnut.core.config.ListenerTls;
@@ -85,6 +88,46 @@ class RotatingTlsTest {
     assertTrue(tls.check());
     assertEquals(2, counters.reloads());
     assertEquals(2, counters.reloadFailures());
+  }
+
+  @Test
+  void aFifoADeviceOrAMissingFileInAFilesPlaceIsRefusedWithoutBlockingAndCountedOnce()
+      throws Exception {
+    Path dir = Files.createTempDirectory(pki.directory(), "odd");
+    Path cert = Files.copy(pki.server().cert(), dir.resolve("tls.crt"));
+    Path key = Files.copy(pki.server().key(), dir.resolve("tls.key"));
+    TlsStats.Counters counters = new TlsStats().of("p", TlsStats.Side.CLIENT);
+    RotatingTls tls = RotatingTls.listener("p", new ListenerTls(cert, key, null, false),
+        SslProvider.JDK, counters);
+    SslContext first = tls.context();
+
+    Files.delete(key);
+    Process mkfifo = new ProcessBuilder("mkfifo", key.toString()).start();
+    assertEquals(0, mkfifo.waitFor());
+    assertTimeoutPreemptively(Duration.ofSeconds(5), () -> {
+      assertFalse(tls.check(), "a FIFO is not opened: opening it would block");
+      assertFalse(tls.check());
+    });
+    assertEquals(1, counters.reloadFailures());
+    Files.delete(key);
+    Files.copy(pki.server().key(), key);
+    assertFalse(tls.check(), "back as it was: nothing to load");
+
+    Files.delete(key);
+    Files.createSymbolicLink(key, Path.of("/dev/zero"));
+    assertTimeoutPreemptively(Duration.ofSeconds(5), () -> {
+      assertFalse(tls.check(), "a device is not read: /dev/zero never ends");
+      assertFalse(tls.check());
+    });
+    assertEquals(2, counters.reloadFailures());
+
+    Files.delete(key);
+    assertFalse(tls.check(), "deleted, perhaps to be replaced at once: not counted yet");
+    assertEquals(2, counters.reloadFailures());
+    Files.copy(pki.server().key(), key);
+    assertFalse(tls.check(), "back as it was: nothing to load, nothing counted");
+    assertEquals(2, counters.reloadFailures());
+    assertSame(first, tls.context());
   }
 
   @ParameterizedTest
