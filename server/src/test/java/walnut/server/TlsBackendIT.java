@@ -1,0 +1,365 @@
+package walnut.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertNull;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.ServerSocket;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.regex.Pattern;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import redis.clients.jedis.Jedis;
+import walnut.testing.FreePorts;
+import walnut.testing.KvDialect;
+import walnut.testing.MemcachedServer;
+import walnut.testing.Poll;
+import walnut.testing.RedisServer;
+import walnut.testing.ServerTls;
+import walnut.testing.SingleTransport;
+import walnut.testing.TestPki;
+
+/**
+ * Walnut's side of the backend handshake (issue 23), with both TLS engines: a server with a
+ * certificate from another CA, or for another name, is refused with the reason logged and its keys
+ * get {@code TLS handshake failed} while a good server of the same pool serves on; a server that
+ * never answers the handshake costs the pool's timeout; Walnut's client certificate (PKCS#1 and
+ * PKCS#8 keys) opens a redis and a memcached that demand one; {@code server_tls_server_name} and
+ * {@code server_tls_verify: false} as documented; AUTH and SELECT after the handshake. The pools
+ * listen in plain TCP: the backend side is what is tested here.
+ */
+@Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@SingleTransport
+class TlsBackendIT {
+
+  private static final String PASSWORD = "tls-s3cret";
+  private static final int DB = 3;
+
+  @TempDir
+  static Path tmp;
+
+  private static TestPki pki;
+  private static final List<AutoCloseable> servers = new ArrayList<>();
+  private static RedisServer good;
+  private static RedisServer otherCa;
+  private static RedisServer otherName;
+  private static RedisServer wantsClientCert;
+  private static RedisServer withPassword;
+  private static MemcachedServer goodMc;
+  private static MemcachedServer otherCaMc;
+  private static MemcachedServer mcWantsClientCert;
+  /** Accepts TCP connections (the kernel does, from its backlog) and never says a word. */
+  private static ServerSocket silent;
+  private static final Map<String, TlsRig.Walnut> walnuts = new ConcurrentHashMap<>();
+  private static final Map<String, TlsRig.Pool> pools = new LinkedHashMap<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    pki = TlsRig.pki();
+    ServerTls tls = ServerTls.serving(pki.server());
+    good = add(RedisServer.startTls(tls));
+    otherCa = add(RedisServer.startTls(ServerTls.serving(pki.otherCaServer())));
+    otherName = add(RedisServer.startTls(ServerTls.serving(pki.otherName())
+        .verifiedAs(TestPki.OTHER_NAME)));
+    wantsClientCert = add(RedisServer.startTls(tls.requiringClientCertificate(pki.client())));
+    withPassword = add(RedisServer.startTls(tls, "--requirepass", PASSWORD));
+    goodMc = add(MemcachedServer.startTls(tls));
+    otherCaMc = add(MemcachedServer.startTls(ServerTls.serving(pki.otherCaServer())));
+    mcWantsClientCert = add(MemcachedServer.startTls(tls.requiringClientCertificate(
+        pki.client())));
+    silent = new ServerSocket();
+    silent.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), FreePorts.next()), 16);
+
+    pool(new TlsRig.Pool("mixed", true).serverTls(pki).server(good, "s0").server(otherCa, "s1")
+        .server(otherName, "s2"));
+    pool(new TlsRig.Pool("mixed_mc", false).serverTls(pki).server(goodMc, "s0")
+        .server(otherCaMc, "s1"));
+    pool(new TlsRig.Pool("silent", true).serverTls(pki).key("timeout", 300)
+        .server(silent.getLocalPort(), "s0"));
+    pool(new TlsRig.Pool("cert_pkcs1", true).serverTls(pki)
+        .key("server_tls_cert_file", pki.client().cert())
+        .key("server_tls_key_file", pki.client().keyPkcs1()).server(wantsClientCert, "s0"));
+    pool(new TlsRig.Pool("cert_pkcs8", true).serverTls(pki)
+        .key("server_tls_cert_file", pki.client().cert())
+        .key("server_tls_key_file", pki.client().key()).server(wantsClientCert, "s0"));
+    pool(new TlsRig.Pool("no_cert", true).serverTls(pki).server(wantsClientCert, "s0"));
+    pool(new TlsRig.Pool("mc_cert", false).serverTls(pki)
+        .key("server_tls_cert_file", pki.client().cert())
+        .key("server_tls_key_file", pki.client().key()).server(mcWantsClientCert, "s0"));
+    pool(new TlsRig.Pool("named", true).serverTls(pki)
+        .key("server_tls_server_name", TestPki.OTHER_NAME).server(otherName, "s0"));
+    pool(new TlsRig.Pool("unverified", true).key("server_tls", true)
+        .key("server_tls_verify", false).server(otherCa, "s0"));
+    pool(new TlsRig.Pool("auth", true).serverTls(pki).key("redis_auth", PASSWORD)
+        .key("redis_db", DB).server(withPassword, "s0"));
+    String yaml = TlsRig.yaml(pools.values().toArray(TlsRig.Pool[]::new));
+    List<Thread> starting = new ArrayList<>();
+    Map<String, Throwable> failed = new ConcurrentHashMap<>();
+    for (String engine : TlsRig.ENGINES) {
+      Thread t = new Thread(() -> {
+        try {
+          walnuts.put(engine, TlsRig.start(tmp.resolve(engine), yaml, "--tls-provider", engine,
+              "--threads", "2"));
+        } catch (Throwable e) {
+          failed.put(engine, e);
+        }
+      });
+      t.start();
+      starting.add(t);
+    }
+    for (Thread t : starting) {
+      t.join();
+    }
+    if (!failed.isEmpty()) {
+      AssertionError e = new AssertionError("walnut did not start: " + failed.keySet());
+      failed.values().forEach(e::addSuppressed);
+      throw e;
+    }
+  }
+
+  private static <T extends AutoCloseable> T add(T server) {
+    servers.add(server);
+    return server;
+  }
+
+  private static void pool(TlsRig.Pool pool) {
+    pools.put(pool.name, pool);
+  }
+
+  @AfterAll
+  static void stop() throws Exception {
+    AssertionError problems = null;
+    List<AutoCloseable> all = new ArrayList<>(walnuts.values());
+    all.addAll(servers);
+    if (silent != null) {
+      all.add(silent);
+    }
+    for (AutoCloseable c : all) {
+      try {
+        c.close();
+      } catch (Exception | AssertionError e) {
+        problems = problems == null ? new AssertionError("closing") : problems;
+        problems.addSuppressed(e);
+      }
+    }
+    if (problems != null) {
+      throw problems;
+    }
+  }
+
+  private static TlsRig.Walnut walnut(String engine) {
+    TlsRig.Walnut w = walnuts.get(engine);
+    assertTrue(w != null, "no walnut for " + engine);
+    return w;
+  }
+
+  private static int port(String pool) {
+    return pools.get(pool).port;
+  }
+
+  /** The one log line with all of {@code parts}, waiting for it (log lines are written async). */
+  private static String logLine(TlsRig.Walnut walnut, String... parts) {
+    String[] found = {null};
+    Poll.until(Duration.ofSeconds(10), () -> {
+      found[0] = walnut.log().lines()
+          .filter(l -> List.of(parts).stream().allMatch(l::contains)).findFirst().orElse(null);
+      return found[0] != null;
+    }, () -> "a log line with " + List.of(parts) + "; the log:\n" + walnut.log());
+    return found[0];
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void aServerFromAnotherCaOrForAnotherNameIsRefusedWithTheReasonAndTheGoodOneServes(
+      String engine) throws Exception {
+    TlsRig.Walnut walnut = walnut(engine);
+    List<String> keys = IntStream.range(0, 30).mapToObj(i -> "mixed:" + engine + ":" + i)
+        .toList();
+    Set<String> stored = new HashSet<>();
+    List<String> errors = new ArrayList<>();
+    KvDialect redis = KvDialect.REDIS;
+    try (TlsRig.TlsConn conn = TlsRig.TlsConn.plain(port("mixed"))) {
+      for (String key : keys) {
+        KvDialect.Reply reply = conn.call(redis, redis.set(key, "v"), key);
+        if (reply.kind() == KvDialect.Kind.STORED) {
+          stored.add(key);
+        } else {
+          assertEquals(new KvDialect.Reply(KvDialect.Kind.ERROR, "TLS handshake failed"), reply,
+              key);
+          errors.add(key);
+        }
+      }
+    }
+    // Exactly the keys of the good server were stored, on it; the rest got the error.
+    assertEquals(redis.held(good, keys), stored, "the keys the good server holds");
+    assertFalse(stored.isEmpty(), "some keys are the good server's");
+    assertTrue(errors.size() >= 2, "keys of both refused servers: " + errors);
+    assertTrue(redis.held(otherCa, keys).isEmpty() && redis.held(otherName, keys).isEmpty(),
+        "nothing reached the refused servers");
+    // The good server still serves after the failures, on the same client connection as well.
+    try (Jedis jedis = new Jedis(TlsRig.HOST, port("mixed"), 30_000)) {
+      String key = stored.iterator().next();
+      assertEquals("v", jedis.get(key));
+    }
+    // The reasons, one WARN per refused server (the OpenSSL engine's top message says nothing:
+    // the reason is deeper in its cause chain).
+    String caLine = logLine(walnut, "TLS handshake", ":" + otherCa.port());
+    assertTrue(Pattern.compile("(?i)PKIX|certification path|unknown ca|certificate verify|"
+        + "trust").matcher(caLine).find(), "the other CA's reason: " + caLine);
+    String nameLine = logLine(walnut, "TLS handshake", ":" + otherName.port());
+    assertTrue(Pattern.compile("(?i)subject alternative|hostname|name.*match|"
+        + "certificate_unknown").matcher(nameLine).find(), "the other name's reason: " + nameLine);
+    Poll.until(Duration.ofSeconds(5), () -> walnut.metric("walnut_tls_handshake_failures_total",
+        "pool", "mixed", "side", "server", "reason", "failed") >= 2,
+        "both refused servers counted as server-side handshake failures");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void aMemcachedFromAnotherCaIsRefusedAndTheGoodOneServes(String engine) throws Exception {
+    List<String> keys = IntStream.range(0, 20).mapToObj(i -> "mixed_mc:" + engine + ":" + i)
+        .toList();
+    Set<String> stored = new HashSet<>();
+    int errors = 0;
+    KvDialect mc = KvDialect.MEMCACHE;
+    try (TlsRig.TlsConn conn = TlsRig.TlsConn.plain(port("mixed_mc"))) {
+      for (String key : keys) {
+        KvDialect.Reply reply = conn.call(mc, mc.set(key, "v"), key);
+        if (reply.kind() == KvDialect.Kind.STORED) {
+          stored.add(key);
+        } else {
+          assertEquals(new KvDialect.Reply(KvDialect.Kind.ERROR, "TLS handshake failed"), reply,
+              key);
+          errors++;
+        }
+      }
+    }
+    assertEquals(mc.held(goodMc, keys), stored);
+    assertFalse(stored.isEmpty(), "some keys are the good server's");
+    assertTrue(errors > 0, "some keys are the refused server's");
+    assertTrue(mc.held(otherCaMc, keys).isEmpty(), "nothing reached the refused server");
+    logLine(walnut(engine), "TLS handshake", ":" + otherCaMc.port());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void aServerThatNeverAnswersTheHandshakeCostsThePoolsTimeout(String engine) throws Exception {
+    TlsRig.Walnut walnut = walnut(engine);
+    KvDialect redis = KvDialect.REDIS;
+    try (TlsRig.TlsConn conn = TlsRig.TlsConn.plain(port("silent"))) {
+      long start = System.nanoTime();
+      KvDialect.Reply reply = conn.call(redis, redis.get("silent:" + engine), "silent");
+      long millis = (System.nanoTime() - start) / 1_000_000;
+      assertEquals(KvDialect.Kind.ERROR, reply.kind(), reply.toString());
+      assertTrue(reply.text().contains("TLS handshake timed out"), reply.text());
+      assertTrue(millis >= 250 && millis < 5_000, "answered after " + millis
+          + " ms; the pool's timeout is 300 ms");
+    }
+    logLine(walnut, "TLS handshake timed out", ":" + silent.getLocalPort());
+    Poll.until(Duration.ofSeconds(5), () -> walnut.metric("walnut_tls_handshake_failures_total",
+        "pool", "silent", "side", "server", "reason", "timeout") >= 1, "a server timeout counted");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void walnutsClientCertificateWithAPkcs1OrPkcs8KeyOpensARedisThatDemandsOne(String engine) {
+    for (String pool : List.of("cert_pkcs1", "cert_pkcs8")) {
+      // Several clients, so that both event loops open a connection (the second may resume).
+      for (int c = 0; c < 4; c++) {
+        try (Jedis jedis = new Jedis(TlsRig.HOST, port(pool), 30_000)) {
+          String key = pool + ":" + engine + ":" + c;
+          assertEquals("OK", jedis.set(key, "v" + c), pool);
+          assertEquals("v" + c, jedis.get(key), pool);
+          assertEquals("v" + c, wantsClientCert.command("GET", key), "stored on the server");
+        }
+      }
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void withoutAClientCertificateARedisThatDemandsOneIsAnError(String engine) throws Exception {
+    KvDialect redis = KvDialect.REDIS;
+    String key = "no_cert:" + engine;
+    try (TlsRig.TlsConn conn = TlsRig.TlsConn.plain(port("no_cert"))) {
+      KvDialect.Reply reply = conn.call(redis, redis.set(key, "v"), key);
+      assertEquals(KvDialect.Kind.ERROR, reply.kind(), reply.toString());
+      // Under TLS 1.3 the client finishes its handshake before the server checks its
+      // certificate: the refusal (an alert) comes with the first reply. The contract still
+      // counts it as a failed handshake.
+      assertTrue(reply.text().contains("TLS"), "the error says TLS: " + reply.text());
+    }
+    assertNull(wantsClientCert.command("GET", key), "nothing stored");
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void walnutsClientCertificateOpensAMemcachedThatDemandsOne(String engine) throws Exception {
+    KvDialect mc = KvDialect.MEMCACHE;
+    // Four clients over two event loops: two backend connections from one context, so the
+    // second handshake may resume the first's session (memcached 1.6.18 needs its session cache).
+    for (int c = 0; c < 4; c++) {
+      String key = "mc_cert:" + engine + ":" + c;
+      try (TlsRig.TlsConn conn = TlsRig.TlsConn.plain(port("mc_cert"))) {
+        assertEquals(KvDialect.Kind.STORED, conn.call(mc, mc.set(key, "v" + c), key).kind());
+        assertEquals(new KvDialect.Reply(KvDialect.Kind.VALUE, "v" + c),
+            conn.call(mc, mc.get(key), key));
+      }
+      assertEquals("v" + c, mcWantsClientCert.get(key), "stored on the server");
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void serverTlsServerNameIsTheNameVerified(String engine) {
+    // The server's certificate names only other.walnut.test; the pool says that is whom it dials.
+    try (Jedis jedis = new Jedis(TlsRig.HOST, port("named"), 30_000)) {
+      assertEquals("OK", jedis.set("named:" + engine, "v"));
+      assertEquals("v", otherName.command("GET", "named:" + engine));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void serverTlsVerifyFalseTrustsAnyCertificateAndSaysSoAtStart(String engine) {
+    try (Jedis jedis = new Jedis(TlsRig.HOST, port("unverified"), 30_000)) {
+      assertEquals("OK", jedis.set("unverified:" + engine, "v"));
+      assertEquals("v", otherCa.command("GET", "unverified:" + engine));
+    }
+    String warn = logLine(walnut(engine), "WARN", "server_tls_verify");
+    assertTrue(warn.contains("unverified"), "names the pool: " + warn);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void redisAuthAndRedisDbAreSentAfterTheHandshake(String engine) {
+    String key = "auth:" + engine;
+    try (Jedis jedis = new Jedis(TlsRig.HOST, port("auth"), 30_000)) {
+      assertEquals("OK", jedis.auth(PASSWORD));
+      assertEquals("OK", jedis.set(key, "v"));
+      assertEquals("v", jedis.get(key));
+    }
+    // Directly, over TLS: the value is in database DB, not 0.
+    try (Jedis direct = TlsRig.jedis(withPassword.port(), null, pki.ca().cert(), PASSWORD)) {
+      assertNull(direct.get(key), "not in database 0");
+      direct.select(DB);
+      assertEquals("v", direct.get(key), "in database " + DB);
+    }
+  }
+}
