@@ -1,0 +1,240 @@
+package walnut.server;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+import redis.clients.jedis.Jedis;
+import walnut.testing.Poll;
+import walnut.testing.RedisServer;
+import walnut.testing.SingleTransport;
+import walnut.testing.TestPki;
+import walnut.testing.TlsSockets;
+
+/**
+ * Walnut's TLS listener (issue 23), with both TLS engines: {@code tls_client_auth: true} turns
+ * away a client with no certificate (or one from another CA) and serves one with the client
+ * certificate; {@code tls_ca_file} alone makes the certificate optional; PKCS#1 and PKCS#8 keys
+ * both load; a client that connects and says nothing is closed after {@code
+ * --tls-handshake-timeout} and counted; plain text on a TLS port closes only that connection; the
+ * stats and metrics ports stay plain. The backend is one plain redis-server.
+ */
+@Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@SingleTransport
+class TlsClientIT {
+
+  private static final int HANDSHAKE_TIMEOUT_MS = 300;
+  private static final byte[] PING = "*1\r\n$4\r\nPING\r\n".getBytes(StandardCharsets.US_ASCII);
+
+  @TempDir
+  static Path tmp;
+
+  private static TestPki pki;
+  private static RedisServer backend;
+  private static final Map<String, TlsRig.Walnut> walnuts = new ConcurrentHashMap<>();
+  private static final Map<String, TlsRig.Pool> pools = new LinkedHashMap<>();
+
+  @BeforeAll
+  static void start() throws Exception {
+    pki = TlsRig.pki();
+    backend = RedisServer.start();
+    TestPki.Credential server = pki.server();
+    pool(new TlsRig.Pool("required", true).listenerTls(server, server.key())
+        .key("tls_ca_file", pki.ca().cert()).key("tls_client_auth", true));
+    pool(new TlsRig.Pool("optional", true).listenerTls(server, server.key())
+        .key("tls_ca_file", pki.ca().cert()));
+    pool(new TlsRig.Pool("pkcs1", true).listenerTls(server, server.keyPkcs1()));
+    pool(new TlsRig.Pool("pkcs8", true).listenerTls(server, server.key()));
+    pool(new TlsRig.Pool("silent", true).listenerTls(server, server.key()));
+    pool(new TlsRig.Pool("garbage", true).listenerTls(server, server.key()));
+    pool(new TlsRig.Pool("garbage_mc", false).listenerTls(server, server.key()));
+    String yaml = TlsRig.yaml(pools.values().toArray(TlsRig.Pool[]::new));
+    List<Thread> starting = new ArrayList<>();
+    Map<String, Throwable> failed = new ConcurrentHashMap<>();
+    for (String engine : TlsRig.ENGINES) {
+      Thread t = new Thread(() -> {
+        try {
+          walnuts.put(engine, TlsRig.start(tmp.resolve(engine), yaml, "--tls-provider", engine,
+              "--tls-handshake-timeout", Integer.toString(HANDSHAKE_TIMEOUT_MS),
+              "--threads", "2"));
+        } catch (Throwable e) {
+          failed.put(engine, e);
+        }
+      });
+      t.start();
+      starting.add(t);
+    }
+    for (Thread t : starting) {
+      t.join();
+    }
+    if (!failed.isEmpty()) {
+      AssertionError e = new AssertionError("walnut did not start: " + failed.keySet());
+      failed.values().forEach(e::addSuppressed);
+      throw e;
+    }
+  }
+
+  private static void pool(TlsRig.Pool pool) {
+    pools.put(pool.name, pool.server(backend, "s0"));
+  }
+
+  @AfterAll
+  static void stop() {
+    AssertionError problems = null;
+    List<AutoCloseable> all = new ArrayList<>(walnuts.values());
+    if (backend != null) {
+      all.add(backend);
+    }
+    for (AutoCloseable c : all) {
+      try {
+        c.close();
+      } catch (Exception | AssertionError e) {
+        problems = problems == null ? new AssertionError("closing") : problems;
+        problems.addSuppressed(e);
+      }
+    }
+    if (problems != null) {
+      throw problems;
+    }
+  }
+
+  private static TlsRig.Walnut walnut(String engine) {
+    TlsRig.Walnut w = walnuts.get(engine);
+    assertTrue(w != null, "no walnut for " + engine);
+    return w;
+  }
+
+  private static int port(String pool) {
+    return pools.get(pool).port;
+  }
+
+  /** Walnut (the given engine's) serves on {@code pool} a PING sent with {@code client}'s cert. */
+  private static void assertServes(String pool, TestPki.Credential client) throws Exception {
+    try (TlsRig.TlsConn conn = TlsRig.TlsConn.open(port(pool), client)) {
+      conn.send(PING);
+      assertEquals("+PONG", conn.line(), pool);
+    }
+  }
+
+  private double clientFailures(TlsRig.Walnut walnut, String pool, String reason) {
+    return walnut.metric("walnut_tls_handshake_failures_total", "pool", pool, "side", "client",
+        "reason", reason);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void tlsClientAuthRefusesAClientWithoutTheClientCertificate(String engine) throws Exception {
+    TlsRig.Walnut walnut = walnut(engine);
+    int port = port("required");
+    double before = clientFailures(walnut, "required", "failed");
+    assertTrue(TlsRig.refused(port, null, PING), "a client with no certificate is refused");
+    assertTrue(TlsRig.refused(port, pki.otherCaServer(), PING),
+        "a certificate from another CA is refused");
+    assertServes("required", pki.client());
+    try (Jedis jedis = TlsRig.jedis(port, pki.client())) {
+      assertEquals("OK", jedis.set("required:" + engine, "v"));
+      assertEquals("v", backend.command("GET", "required:" + engine));
+    }
+    Poll.until(Duration.ofSeconds(5),
+        () -> clientFailures(walnut, "required", "failed") >= before + 2,
+        () -> "two client handshake failures counted; now "
+            + clientFailures(walnut, "required", "failed") + " from " + before);
+    assertTrue(walnut.process().alive());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void withTlsCaFileAloneTheClientCertificateIsOptional(String engine) throws Exception {
+    walnut(engine);
+    assertServes("optional", null);
+    assertServes("optional", pki.client());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void pkcs1AndPkcs8ListenerKeysBothLoad(String engine) throws Exception {
+    walnut(engine);
+    for (String pool : List.of("pkcs1", "pkcs8")) {
+      assertEquals(pki.server().serial(), TlsSockets.peerCertificate(TlsSockets.trusting(
+          pki.ca().cert()), port(pool), TlsRig.HOST, TlsRig.TIMEOUT).getSerialNumber(), pool);
+      assertServes(pool, null);
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void aClientThatSaysNothingIsClosedAfterTheHandshakeTimeoutAndCounted(String engine)
+      throws Exception {
+    TlsRig.Walnut walnut = walnut(engine);
+    double before = clientFailures(walnut, "silent", "timeout");
+    long millis = TlsRig.millisUntilClosed(port("silent"), new byte[0], Duration.ofSeconds(10));
+    assertTrue(millis >= HANDSHAKE_TIMEOUT_MS - 50 && millis < 3_000,
+        "closed after " + millis + " ms; --tls-handshake-timeout " + HANDSHAKE_TIMEOUT_MS);
+    Poll.until(Duration.ofSeconds(5),
+        () -> clientFailures(walnut, "silent", "timeout") == before + 1,
+        () -> "one client handshake timeout counted; now "
+            + clientFailures(walnut, "silent", "timeout") + " from " + before);
+    assertServes("silent", null);
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void plainTextOnATlsListenerClosesThatConnectionOnly(String engine) throws Exception {
+    TlsRig.Walnut walnut = walnut(engine);
+    try (Jedis established = TlsRig.jedis(port("garbage"));
+        TlsRig.TlsConn establishedMc = TlsRig.TlsConn.open(port("garbage_mc"))) {
+      assertEquals("PONG", established.ping());
+      double before = clientFailures(walnut, "garbage", "failed");
+      // What a client that forgot --tls sends, then a long run of it.
+      long millis = TlsRig.millisUntilClosed(port("garbage"), PING, Duration.ofSeconds(10));
+      assertTrue(millis < HANDSHAKE_TIMEOUT_MS * 10, "closed after " + millis + " ms");
+      byte[] junk = new byte[1 << 20];
+      Arrays.fill(junk, (byte) '\n');
+      TlsRig.millisUntilClosed(port("garbage"), junk, Duration.ofSeconds(10));
+      TlsRig.millisUntilClosed(port("garbage_mc"),
+          "get a b c\r\nversion\r\n".getBytes(StandardCharsets.US_ASCII), Duration.ofSeconds(10));
+      Poll.until(Duration.ofSeconds(5),
+          () -> clientFailures(walnut, "garbage", "failed") >= before + 2,
+          () -> "plain-text clients counted as failed handshakes; now "
+              + clientFailures(walnut, "garbage", "failed") + " from " + before);
+      // Nobody else noticed: the established clients and new ones are served.
+      assertEquals("PONG", established.ping());
+      establishedMc.send("version\r\n");
+      assertTrue(establishedMc.line().startsWith("VERSION "));
+      assertServes("garbage", null);
+    }
+    assertTrue(walnut.process().alive());
+    assertFalse(walnut.log().contains("Exception in thread"), walnut.log());
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void theStatsAndMetricsPortsStayPlain(String engine) throws Exception {
+    TlsRig.Walnut walnut = walnut(engine);
+    Map<String, Object> stats = JsonText.parse(OpsFixture.readStats(walnut.statsPort()));
+    for (String pool : pools.keySet()) {
+      assertTrue(stats.containsKey(pool), "stats of " + pool + ": " + stats.keySet());
+    }
+    // MetricsIT.scrape: plain HTTP, status 200, the text format's content type.
+    String metrics = MetricsIT.scrape(walnut.metricsPort());
+    assertTrue(metrics.contains("walnut_pool_client_connections"), metrics);
+    long notAfter = TestPki.certificate(pki.server().cert()).getNotAfter().getTime() / 1000;
+    assertEquals(notAfter, (long) walnut.metric("walnut_tls_certificate_expiry_timestamp_seconds",
+        "pool", "pkcs8", "side", "client"), "the listener certificate's notAfter");
+  }
+}
