@@ -26,6 +26,7 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
@@ -35,6 +36,7 @@ import redis.clients.jedis.HostAndPort;
 import redis.clients.jedis.Jedis;
 import walnut.testing.FreePorts;
 import walnut.testing.KvDialect;
+import walnut.testing.Poll;
 import walnut.testing.ServerFixture;
 import walnut.testing.TestPki;
 import walnut.testing.TlsSockets;
@@ -160,6 +162,15 @@ final class TlsRig {
 
     String log() {
       return process.log();
+    }
+
+    /**
+     * The log lines about pool {@code pool}, for failure messages: waits a little for the first
+     * (Walnut answers a request before it logs why it failed).
+     */
+    String logOf(String pool) {
+      Poll.within(Duration.ofSeconds(2), () -> log().contains("'" + pool + "'"));
+      return String.join("\n", log().lines().filter(l -> l.contains("'" + pool + "'")).toList());
     }
 
     double metric(String family, String... labels) {
@@ -419,8 +430,12 @@ final class TlsRig {
       long start = System.nanoTime();
       socket.setSoTimeout((int) limit.toMillis());
       if (send.length > 0) {
-        socket.getOutputStream().write(send);
-        socket.getOutputStream().flush();
+        try {
+          socket.getOutputStream().write(send);
+          socket.getOutputStream().flush();
+        } catch (IOException closedWhileWriting) {
+          // Walnut closed it before taking everything: what a long run of junk may meet
+        }
       }
       InputStream in = socket.getInputStream();
       try {
@@ -436,7 +451,58 @@ final class TlsRig {
     }
   }
 
-  static UncheckedIOException unchecked(IOException e) {
-    return new UncheckedIOException(e);
+  /**
+   * Runs every task at once, each on a thread of its own (starting a Walnut is mostly one core's
+   * work for a second or more, starting a server mostly waiting), and returns their results in
+   * order; if any failed, fails with every failure once all have ended.
+   */
+  static <T> List<T> inParallel(List<Callable<T>> tasks) throws InterruptedException {
+    List<T> results = new ArrayList<>(java.util.Collections.nCopies(tasks.size(), null));
+    List<Throwable> failures = java.util.Collections.synchronizedList(new ArrayList<>());
+    List<Thread> threads = new ArrayList<>();
+    for (int i = 0; i < tasks.size(); i++) {
+      int at = i;
+      Thread t = new Thread(() -> {
+        try {
+          T result = tasks.get(at).call();
+          synchronized (results) {
+            results.set(at, result);
+          }
+        } catch (Throwable e) {
+          failures.add(e);
+        }
+      }, "tls-rig-" + i);
+      t.start();
+      threads.add(t);
+    }
+    for (Thread t : threads) {
+      t.join();
+    }
+    if (!failures.isEmpty()) {
+      AssertionError e = new AssertionError(failures.size() + " of " + tasks.size()
+          + " set-up tasks failed: " + failures.get(0));
+      failures.forEach(e::addSuppressed);
+      throw e;
+    }
+    synchronized (results) {
+      return new ArrayList<>(results);
+    }
+  }
+
+  /**
+   * Closes every one of {@code all} (nulls skipped) at once, each by its own pid; then fails with
+   * every failure, a Walnut's included (its close fails on a leak its log reports).
+   */
+  static void closeAll(Collection<? extends AutoCloseable> all) throws InterruptedException {
+    List<Callable<Void>> closes = new ArrayList<>();
+    for (AutoCloseable c : all) {
+      if (c != null) {
+        closes.add(() -> {
+          c.close();
+          return null;
+        });
+      }
+    }
+    inParallel(closes);
   }
 }

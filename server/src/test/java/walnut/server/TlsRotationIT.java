@@ -14,7 +14,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.Callable;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
@@ -27,6 +29,7 @@ import walnut.testing.KvDialect;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 import walnut.testing.SecretVolume;
+import walnut.testing.ServerFixture;
 import walnut.testing.ServerTls;
 import walnut.testing.SingleTransport;
 import walnut.testing.TestPki;
@@ -57,6 +60,8 @@ class TlsRotationIT {
   private static RedisServer tlsBackend;
   private static RedisServer otherCaBackend;
   private static final Map<String, Rig> rigs = new ConcurrentHashMap<>();
+  private static final List<AutoCloseable> running = new CopyOnWriteArrayList<>();
+  private static final List<SecretVolume> volumes = new CopyOnWriteArrayList<>();
 
   /** One engine's Walnut, its pools and the files they name. */
   private record Rig(TlsRig.Walnut walnut, Map<String, TlsRig.Pool> pools, Path files,
@@ -73,30 +78,23 @@ class TlsRotationIT {
   @BeforeAll
   static void start() throws Exception {
     pki = TlsRig.pki();
-    plainBackend = RedisServer.start();
-    tlsBackend = RedisServer.startTls(ServerTls.serving(pki.server()));
-    otherCaBackend = RedisServer.startTls(ServerTls.serving(pki.otherCaServer()));
-    List<Thread> starting = new ArrayList<>();
-    Map<String, Throwable> failed = new ConcurrentHashMap<>();
+    List<ServerFixture> started = TlsRig.inParallel(List.<Callable<ServerFixture>>of(
+        () -> keep(RedisServer.start()),
+        () -> keep(RedisServer.startTls(ServerTls.serving(pki.server()))),
+        () -> keep(RedisServer.startTls(ServerTls.serving(pki.otherCaServer())))));
+    plainBackend = (RedisServer) started.get(0);
+    tlsBackend = (RedisServer) started.get(1);
+    otherCaBackend = (RedisServer) started.get(2);
+    List<Callable<Rig>> starts = new ArrayList<>();
     for (String engine : TlsRig.ENGINES) {
-      Thread t = new Thread(() -> {
-        try {
-          rigs.put(engine, startRig(engine));
-        } catch (Throwable e) {
-          failed.put(engine, e);
-        }
-      });
-      t.start();
-      starting.add(t);
+      starts.add(() -> rigs.put(engine, startRig(engine)));
     }
-    for (Thread t : starting) {
-      t.join();
-    }
-    if (!failed.isEmpty()) {
-      AssertionError e = new AssertionError("walnut did not start: " + failed.keySet());
-      failed.values().forEach(e::addSuppressed);
-      throw e;
-    }
+    TlsRig.inParallel(starts);
+  }
+
+  private static <T extends AutoCloseable> T keep(T started) {
+    running.add(started);
+    return started;
   }
 
   private static Rig startRig(String engine) throws Exception {
@@ -123,14 +121,10 @@ class TlsRotationIT {
     if (engine.equals("jdk")) {
       args.add("--watch-config");
     }
-    try {
-      TlsRig.Walnut walnut = TlsRig.start(dir, TlsRig.yaml(pools.values()
-          .toArray(TlsRig.Pool[]::new)), args.toArray(String[]::new));
-      return new Rig(walnut, pools, files, volume);
-    } catch (Exception | AssertionError e) {
-      volume.close();
-      throw e;
-    }
+    volumes.add(volume);
+    TlsRig.Walnut walnut = keep(TlsRig.start(dir, TlsRig.yaml(pools.values()
+        .toArray(TlsRig.Pool[]::new)), args.toArray(String[]::new)));
+    return new Rig(walnut, pools, files, volume);
   }
 
   private static Path copy(Path from, Path to) throws IOException {
@@ -139,28 +133,11 @@ class TlsRotationIT {
   }
 
   @AfterAll
-  static void stop() {
-    AssertionError problems = null;
-    List<AutoCloseable> all = new ArrayList<>();
-    for (Rig rig : rigs.values()) {
-      all.add(rig.walnut());
-      all.add(rig.volume());
-    }
-    for (AutoCloseable server : new AutoCloseable[] {plainBackend, tlsBackend, otherCaBackend}) {
-      if (server != null) {
-        all.add(server);
-      }
-    }
-    for (AutoCloseable c : all) {
-      try {
-        c.close();
-      } catch (Exception | AssertionError e) {
-        problems = problems == null ? new AssertionError("closing") : problems;
-        problems.addSuppressed(e);
-      }
-    }
-    if (problems != null) {
-      throw problems;
+  static void stop() throws InterruptedException {
+    try {
+      TlsRig.closeAll(running);
+    } finally {
+      volumes.forEach(SecretVolume::close); // after the Walnuts that read them
     }
   }
 
