@@ -139,6 +139,13 @@ class TlsBackendIT {
         .key("server_tls_key_file", pki.client().key()).server(mcWantsClientCert, "s0"));
     add(pools, new TlsRig.Pool("named", true).serverTls(pki)
         .key("server_tls_server_name", TestPki.OTHER_NAME).server(otherName, "s0"));
+    add(pools, new TlsRig.Pool("sni", true).serverTls(pki)
+        .key("server_tls_server_name", TestPki.SERVER_NAME).server(good, "s0"));
+    add(pools, new TlsRig.Pool("wrong_name", true).serverTls(pki)
+        .key("server_tls_server_name", TestPki.OTHER_NAME).server(good, "s0"));
+    add(pools, new TlsRig.Pool("ejecting", true).serverTls(pki).key("auto_eject_hosts", true)
+        .key("server_failure_limit", 2).key("server_retry_timeout", 60_000)
+        .server(good, "s0").server(otherCa, "s1"));
     add(pools, new TlsRig.Pool("unverified", true).key("server_tls", true)
         .key("server_tls_verify", false).server(otherCa, "s0"));
     add(pools, new TlsRig.Pool("auth", true).serverTls(pki).key("redis_auth", PASSWORD)
@@ -346,6 +353,58 @@ class TlsBackendIT {
       assertEquals("OK", jedis.set("named:" + engine, "v"));
       assertEquals("v", otherName.command("GET", "named:" + engine));
     }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void aServerTlsServerNameTheCertificateDoesNotNameIsRefused(String engine) throws Exception {
+    TlsRig.Walnut walnut = walnut(engine);
+    KvDialect redis = KvDialect.REDIS;
+    String key = "wrong_name:" + engine;
+    try (TlsRig.TlsConn conn = TlsRig.TlsConn.plain(port(engine, "wrong_name"))) {
+      assertEquals(new KvDialect.Reply(KvDialect.Kind.ERROR, "TLS handshake failed"),
+          conn.call(redis, redis.set(key, "v"), key));
+    }
+    String line = logLine(walnut, "TLS handshake", ":" + good.port(), "'wrong_name'");
+    assertTrue(Pattern.compile("(?i)subject alternative|hostname|name.*match|"
+        + "certificate_unknown").matcher(line).find(), "the reason: " + line);
+    // The same server, dialled by a name its certificate has (a dotted one, sent as SNI).
+    try (Jedis jedis = new Jedis(TlsRig.HOST, port(engine, "sni"), 30_000)) {
+      assertEquals("OK", jedis.set(key, "v"));
+      assertEquals("v", good.command("GET", key));
+    }
+  }
+
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void withAutoEjectHostsAFailedHandshakeCountsLikeAFailedConnect(String engine)
+      throws Exception {
+    TlsRig.Walnut walnut = walnut(engine);
+    KvDialect redis = KvDialect.REDIS;
+    // Keys of the refused server (s1) fail until it is ejected; then they go to the good one.
+    List<String> keys = IntStream.range(0, 20).mapToObj(i -> i + ":ejecting:" + engine).toList();
+    List<String> failedFirst = new ArrayList<>();
+    try (TlsRig.TlsConn conn = TlsRig.TlsConn.plain(port(engine, "ejecting"))) {
+      for (String key : keys) {
+        KvDialect.Reply reply = conn.call(redis, redis.set(key, "v"), key);
+        if (reply.kind() == KvDialect.Kind.ERROR) {
+          assertEquals("TLS handshake failed", reply.text(), key);
+          failedFirst.add(key);
+        } else {
+          assertEquals(KvDialect.Kind.STORED, reply.kind(), key + ": " + reply);
+        }
+      }
+      assertFalse(failedFirst.isEmpty(), "some keys are the refused server's");
+      assertTrue(failedFirst.size() <= 2, "the server is ejected after server_failure_limit (2) "
+          + "failed handshakes: " + failedFirst);
+      for (String key : failedFirst) {
+        assertEquals(KvDialect.Kind.STORED, conn.call(redis, redis.set(key, "v"), key).kind(),
+            key + " goes to the good server once the refused one is ejected");
+      }
+    }
+    assertEquals(new HashSet<>(keys), redis.held(good, keys), "every key on the good server");
+    Poll.until(Duration.ofSeconds(5), () -> walnut.metric("walnut_pool_server_ejects_total",
+        "pool", "ejecting") == 1, () -> "one ejection; the log:\n" + walnut.logOf("ejecting"));
   }
 
   @ParameterizedTest

@@ -35,6 +35,7 @@ import redis.clients.jedis.Jedis;
 import walnut.testing.KeyPlacement;
 import walnut.testing.KvDialect;
 import walnut.testing.MemcachedServer;
+import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 import walnut.testing.ServerFixture;
 import walnut.testing.ServerTls;
@@ -44,12 +45,13 @@ import walnut.testing.TestPki;
 /**
  * Issue 23's core case with both TLS engines: the packaged Walnut with a TLS listener in front of
  * three TLS redis-servers and three TLS memcacheds. On every transport (the suite runs this class
- * on nio, epoll and io_uring), Jedis over TLS runs PING, SET, GET, MGET, an 8 MiB SET and reads a
- * 64 MiB value streamed through both TLS legs, and a TLS text-protocol client runs set, get,
- * multi-get and a 5 MiB value against memcached. On the default transport only, the same through
- * redis-cli --tls and Lettuce, and the check that keys land on the server they land on without
- * TLS: each Walnut also serves plain pools over plain servers with the same server names, and the
- * backend holding each key, asked directly, must be the same one.
+ * on nio, epoll and io_uring): Jedis over TLS runs PING, SET, GET, MGET and an 8 MiB value; a raw
+ * TLS client reads a 64 MiB value streamed through both TLS legs, pausing after its head long
+ * enough to see the server hold the rest (back-pressure); a TLS text-protocol client runs set,
+ * get, multi-get and a 5 MiB value against memcached. On the default transport only: redis-cli
+ * --tls, Jedis and Lettuce read the 64 MiB value and run the basic commands, and keys land on the
+ * server they land on without TLS (each Walnut also serves plain pools over plain servers with the
+ * same server names, and the backend holding each key, asked directly, must be the same one).
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class TlsProxyIT {
@@ -76,6 +78,14 @@ class TlsProxyIT {
   /** Above memcached's default 1 MiB item limit: the TLS memcacheds run with -I 8m. */
   private static final int LARGE_MC = 5 << 20;
   private static final int PLACED_KEYS = 200;
+  /**
+   * What redis must hold of the 64 MiB reply while the client pauses: more than Walnut's client
+   * channel takes before it stops being writable (16 MiB) and the sockets' buffers between could
+   * leave it, far less than all.
+   */
+  private static final long HELD_AT_SERVER = 16L << 20;
+  private static final java.util.regex.Pattern OMEM =
+      java.util.regex.Pattern.compile("\\bomem=(\\d+)");
 
   @TempDir
   static Path tmp;
@@ -142,7 +152,10 @@ class TlsProxyIT {
     TlsRig.Pool plainMcPool = new TlsRig.Pool("plain_mc", false).servers(plainMc);
     TlsRig.Walnut walnut = keep(TlsRig.start(tmp.resolve(engine),
         TlsRig.yaml(redis, plain, mc, plainMcPool), "--transport", TlsRig.transport(),
-        "--tls-provider", engine, "--threads", "2"));
+        "--tls-provider", engine, "--threads", "2",
+        // A client that pauses may hold its server connection this long before Walnut gathers
+        // the rest for it: the back-pressure test watches the server meanwhile.
+        "--slow-reader-limit", "10000"));
     return new Rig(walnut, redis, plain, mc, plainMcPool);
   }
 
@@ -213,7 +226,7 @@ class TlsProxyIT {
 
   @ParameterizedTest
   @ValueSource(strings = {"openssl", "jdk"})
-  void jedisOverTlsRunsPingSetGetMgetAndAStreamedLongGet(String engine) {
+  void jedisOverTlsRunsPingSetGetMgetAndAnEightMebibyteValue(String engine) {
     Rig rig = rig(engine, "jedis");
     List<String> keys = oneKeyPerServer(rig, "jedis:" + engine);
     byte[] upload = new byte[UPLOAD_SIZE];
@@ -229,9 +242,60 @@ class TlsProxyIT {
           jedis.mget(keys.get(0), keys.get(1), keys.get(2), keys.get(0) + ":missing"));
       assertEquals("OK", jedis.set(uploadKey, upload));
       assertArrayEquals(upload, jedis.get(uploadKey));
+      assertEquals("PONG", jedis.ping(), "in step after the long value");
+    }
+  }
+
+  @SingleTransport // the client's side; the I/O core runs on every transport above and below
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void jedisOverTlsReadsAStreamed64MebibyteValue(String engine) {
+    Rig rig = rig(engine, "jedis 64 MiB");
+    try (Jedis jedis = TlsRig.jedis(rig.redis().port)) {
       assertArrayEquals(BIG, jedis.get(bytes(BIG_KEY)));
       assertEquals("PONG", jedis.ping(), "in step after the long reply");
     }
+  }
+
+  /**
+   * Back-pressure through both TLS legs: a client that reads the head of the 64 MiB reply and
+   * then pauses makes Walnut stop reading the server, which then holds the rest in its own output
+   * buffer (redis's {@code omem}); read on, the client gets every byte. Walnut held whole would
+   * read all 64 MiB at once and leave redis nothing to hold.
+   */
+  @ParameterizedTest
+  @ValueSource(strings = {"openssl", "jdk"})
+  void aLongReplyToAClientThatPausesIsHeldBackAtTheServerThenStreamedWhole(String engine)
+      throws Exception {
+    Rig rig = rig(engine, "back-pressure");
+    try (TlsRig.TlsConn conn = TlsRig.TlsConn.open(rig.redis().port)) {
+      conn.send(KvDialect.REDIS.get(BIG_KEY));
+      assertEquals("$" + BIG_SIZE, conn.line());
+      long[] most = {0};
+      Poll.until(Duration.ofSeconds(8), () -> {
+        most[0] = Math.max(most[0], heldByRedis());
+        return most[0] >= HELD_AT_SERVER;
+      }, () -> "redis holding at least " + HELD_AT_SERVER + " bytes of the reply while the "
+          + "client pauses; at most " + most[0] + " seen");
+      byte[] rest = conn.exactly(BIG_SIZE);
+      assertTrue(Arrays.equals(rest, BIG), "the 64 MiB value unchanged after the pause");
+      assertEquals("", conn.line());
+      conn.send(KvDialect.REDIS.get("pressure:after:" + engine));
+      assertEquals("$-1", conn.line(), "in step after the long reply");
+    }
+  }
+
+  /** The most any client of the TLS redis-servers has waiting in its output buffer now. */
+  private static long heldByRedis() {
+    long most = 0;
+    for (RedisServer backend : tlsRedis) {
+      Object list = backend.command("CLIENT", "LIST");
+      java.util.regex.Matcher m = OMEM.matcher(String.valueOf(list));
+      while (m.find()) {
+        most = Math.max(most, Long.parseLong(m.group(1)));
+      }
+    }
+    return most;
   }
 
   @SingleTransport // the client's side; the I/O core runs on every transport below
