@@ -213,10 +213,12 @@ class TlsRotationIT {
       Poll.until(Duration.ofSeconds(5),
           () -> metric(rig, "walnut_tls_reloads_total", pool, "client") >= reloads + 1,
           "a client-side reload counted");
-      String log = rig.walnut().log();
-      assertTrue(log.toLowerCase().contains(("pool '" + pool
-          + "': client TLS certificate reloaded: serial " + next.serial().toString(16))
-          .toLowerCase()), log);
+      // The contract's INFO line, the serial in hex as openssl x509 -serial prints it.
+      String expected = "pool '" + pool + "': client TLS certificate reloaded: serial "
+          + next.serial().toString(16);
+      assertTrue(rig.walnut().log().toLowerCase().contains(expected.toLowerCase()),
+          () -> "a log line with '" + expected + "'; the lines about the pool:\n"
+              + rig.walnut().logOf(pool));
     }
   }
 
