@@ -184,7 +184,8 @@ final class TlsRig {
 
   /**
    * Writes {@code yaml} to {@code dir/nutcracker.yml} and starts {@code bin/walnut} on it in
-   * {@code dir} with free stats and metrics ports and {@code args}; returns once it listens.
+   * {@code dir} (in the foreground: one JVM, not -d's two) with free stats and metrics ports and
+   * {@code args}; returns once it listens.
    */
   static Walnut start(Path dir, String yaml, String... args) throws Exception {
     Files.createDirectories(dir);
@@ -195,7 +196,7 @@ final class TlsRig {
     List<String> all = new ArrayList<>(List.of("-c", conf.toString(), "-s",
         Integer.toString(stats), "--metrics-port", Integer.toString(metrics)));
     all.addAll(List.of(args));
-    WalnutProcess process = WalnutProcess.daemon(dir, all.toArray(String[]::new));
+    WalnutProcess process = WalnutProcess.foreground(dir, all.toArray(String[]::new));
     return new Walnut(process, dir, conf, stats, metrics);
   }
 

@@ -73,6 +73,44 @@ final class WalnutProcess implements AutoCloseable {
     return new WalnutProcess(Long.parseLong(Files.readString(pidFile).trim()), log);
   }
 
+  /**
+   * Starts {@code bin/walnut -o <dir>/walnut.log args} in the foreground, as a child of this JVM
+   * (its own output to {@code dir/walnut.out}), and returns once its log says it started: one JVM
+   * where {@link #daemon} starts two, for tests that start many proxies. Fails with the log if
+   * the proxy exits first or is not up within 60 s.
+   */
+  static WalnutProcess foreground(Path dir, String... args) throws IOException {
+    Path root = Path.of(System.getProperty("walnut.root", "..")).toAbsolutePath().normalize();
+    Path log = dir.resolve("walnut.log");
+    Files.deleteIfExists(log);
+    List<String> command = new ArrayList<>(List.of(root.resolve("bin/walnut").toString(), "-o",
+        log.toString()));
+    command.addAll(List.of(args));
+    ProcessBuilder builder = new ProcessBuilder(command).redirectErrorStream(true)
+        .redirectOutput(dir.resolve("walnut.out").toFile())
+        .redirectInput(ProcessBuilder.Redirect.from(new java.io.File("/dev/null")));
+    builder.environment().put("WALNUT_JAVA_OPTS", PARANOID);
+    Process process = builder.start(); // bin/walnut execs the JVM: this pid is the proxy's
+    boolean up = Poll.within(Duration.ofSeconds(60),
+        () -> !process.isAlive() || read(log).contains("] walnut-" + Main.VERSION + " started: "));
+    if (!up || !process.isAlive()) {
+      process.destroyForcibly();
+      throw new AssertionError("walnut " + (process.isAlive() ? "did not start in 60 s"
+          : "exited with " + exitValue(process)) + "; output:\n" + read(dir.resolve("walnut.out"))
+          + "\nlog:\n" + read(log));
+    }
+    return new WalnutProcess(process.pid(), log);
+  }
+
+  private static String exitValue(Process process) {
+    try {
+      return Integer.toString(process.waitFor());
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      return "?";
+    }
+  }
+
   /** Sends signal {@code name} ({@code HUP}, {@code USR1}, ...) to the proxy. */
   void signal(String name) throws IOException, InterruptedException {
     Process kill = new ProcessBuilder("kill", "-" + name, Long.toString(pid))
