@@ -313,7 +313,7 @@ class TlsBackendIT {
       }
     }
     assertNull(wantsClientCert.command("GET", key), "nothing stored");
-    boolean counted = Poll.within(Duration.ofSeconds(5), () -> walnut.metric(
+    boolean counted = Poll.within(Duration.ofSeconds(3), () -> walnut.metric(
         "walnut_tls_handshake_failures_total", "pool", "no_cert", "side", "server", "reason",
         "failed") >= 1);
     String log = walnut.logOf("no_cert");
