@@ -48,9 +48,10 @@ import walnut.testing.TestPki;
  * TLS client reads a 64 MiB value streamed through both TLS legs, pausing after its head long
  * enough to see the server hold the rest (back-pressure); a TLS text-protocol client runs set,
  * get, multi-get and a 5 MiB value against memcached. On the default transport only: redis-cli
- * --tls, Jedis and Lettuce read the 64 MiB value and run the basic commands, and keys land on the
- * server they land on without TLS (each Walnut also serves plain pools over plain servers with the
- * same server names, and the backend holding each key, asked directly, must be the same one).
+ * --tls, Jedis and Lettuce run the basic commands and read the 64 MiB value (Jedis through both
+ * engines, redis-cli and Lettuce through one each), and keys land on the server they land on
+ * without TLS (each Walnut also serves plain pools over plain servers with the same server names,
+ * and the backend holding each key, asked directly, must be the same one).
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class TlsProxyIT {
@@ -72,6 +73,13 @@ class TlsProxyIT {
       "local v = string.rep(p, math.floor(n / 251)) .. string.sub(p, 1, n % 251)",
       "redis.call('SET', KEYS[1], v)",
       "return #v");
+  /**
+   * The engine whose Walnut redis-cli reads the 64 MiB value through, and Lettuce's (the other):
+   * each client reads it once, each engine sends it to Jedis and to the raw client on every
+   * transport. (Lettuce takes seconds for it, its buffers tracked by the paranoid leak detector.)
+   */
+  private static final String CLI_LONG_ENGINE = "openssl";
+  private static final String LETTUCE_LONG_ENGINE = "jdk";
   /** Sent through Walnut by Jedis, so requests cross TLS in many records too. */
   private static final int UPLOAD_SIZE = 8 << 20;
   /** Above memcached's default 1 MiB item limit: the TLS memcacheds run with -I 8m. */
@@ -213,6 +221,9 @@ class TlsProxyIT {
     TlsRig.Run mget = TlsRig.redisCli(port, null, mgetArgs.toArray(String[]::new));
     assertEquals(List.of("v0", "v1", "v2", ""), mget.out().lines().toList(), mget.err());
 
+    if (!engine.equals(CLI_LONG_ENGINE)) {
+      return; // the 64 MiB read: see CLI_LONG_ENGINE
+    }
     Path out = tmp.resolve("cli-" + engine + ".out");
     TlsRig.Run long64 = TlsRig.redisCli(port, out, "GET", BIG_KEY);
     assertEquals(0, long64.exit(), long64.err());
@@ -317,8 +328,10 @@ class TlsProxyIT {
       List<String> got = values.stream().map(kv -> kv.hasValue()
           ? new String(kv.getValue(), StandardCharsets.UTF_8) : null).toList();
       assertEquals(Arrays.asList("v0", "v1", "v2", null), got);
-      assertArrayEquals(BIG, redis.get(bytes(BIG_KEY)));
-      assertEquals("PONG", redis.ping(), "in step after the long reply");
+      if (engine.equals(LETTUCE_LONG_ENGINE)) { // see LETTUCE_LONG_ENGINE
+        assertArrayEquals(BIG, redis.get(bytes(BIG_KEY)));
+        assertEquals("PONG", redis.ping(), "in step after the long reply");
+      }
     } finally {
       client.shutdown(0, 5, TimeUnit.SECONDS);
     }
