@@ -203,8 +203,9 @@ public final class RotatingTls {
     failing = null;
     refused = null;
     counters.reloaded(notAfter(loaded));
-    log.info("pool '{}': {} TLS files reloaded{}: new handshakes use them", pool, side.label(),
-        describeChange(before, loaded));
+    log.info("pool '{}': {} TLS {} reloaded{}; new handshakes use {}", pool, side.label(),
+        loaded.certificate() == null ? "files" : "certificate", describeChange(before, loaded),
+        loaded.certificate() == null ? "them" : "it");
     warnIfExpired(loaded);
     return true;
   }
@@ -299,12 +300,13 @@ public final class RotatingTls {
     if (after.certificate() == null) {
       return "";
     }
-    String serial = "0x" + after.certificate().getSerialNumber().toString(16);
+    // In hex, as openssl x509 -serial prints it.
+    String serial = after.certificate().getSerialNumber().toString(16);
     String was = before.certificate() == null ? null
-        : "0x" + before.certificate().getSerialNumber().toString(16);
-    return " (certificate serial " + serial
-        + (was != null && !Objects.equals(was, serial) ? ", was " + was : "")
-        + ", valid until " + after.certificate().getNotAfter().toInstant() + ")";
+        : before.certificate().getSerialNumber().toString(16);
+    return ": serial " + serial
+        + (was != null && !Objects.equals(was, serial) ? " (was " + was + ")" : "")
+        + ", valid until " + after.certificate().getNotAfter().toInstant();
   }
 
   private void warnIfExpired(Loaded loaded) {
