@@ -208,7 +208,7 @@ final class Connector {
     pool.tls().backend().counters().handshakeFailed(timedOut);
     log.warn("pool '{}': server '{}' ({}): TLS handshake {}", pool.config().name(),
         pool.config().servers().get(server).name(), address,
-        timedOut ? "not finished in " + pool.connectTimeoutMillis() + " ms"
+        timedOut ? "timed out: not finished in " + pool.connectTimeoutMillis() + " ms"
             : "failed: " + TlsErrors.reason(cause));
     attempt.failed(channel, timedOut ? ErrorText.TLS_TIMED_OUT : ErrorText.TLS_FAILED, timedOut,
         cause);

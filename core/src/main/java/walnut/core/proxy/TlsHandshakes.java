@@ -40,7 +40,7 @@ final class TlsHandshakes {
       tls.counters().handshakeFailed(timedOut);
       if (tls.mayLog()) {
         log.info("pool '{}': client {} refused: TLS handshake {}", pool, ch.remoteAddress(),
-            timedOut ? "not finished in " + timeoutMillis + " ms"
+            timedOut ? "timed out: not finished in " + timeoutMillis + " ms"
                 : "failed: " + TlsErrors.reason(cause));
       }
     });
@@ -68,9 +68,9 @@ final class TlsHandshakes {
       return ErrorText.TIMED_OUT;
     }
     pool.tls().backend().counters().handshakeFailed(true);
-    log.warn("pool '{}': server '{}' ({}): TLS handshake not finished when its requests timed out"
-        + " ({} ms)", pool.config().name(), pool.serverName(server), unconnected.remoteAddress(),
-        pool.config().timeout());
+    log.warn("pool '{}': server '{}' ({}): TLS handshake timed out: not finished when its"
+        + " requests timed out ({} ms)", pool.config().name(), pool.serverName(server),
+        unconnected.remoteAddress(), pool.config().timeout());
     return ErrorText.TLS_TIMED_OUT;
   }
 
