@@ -11,10 +11,10 @@ import walnut.core.tls.RotatingTls;
 
 /**
  * The pipeline of an accepted client connection: TLS when the pool's listener speaks it (the
- * context of the generation current when the client connects), the idle timer ({@code client_idle_timeout}), the
- * protocol's request decoder and the {@link ClientSession}; and the pool's settings on it that a
- * reload changes, which apply to an established client from its next request
- * (docs/architecture.md#reload):
+ * context of the generation current when the client connects), the idle timer
+ * ({@code client_idle_timeout}), the protocol's request decoder and the {@link ClientSession};
+ * and the pool's settings on it that a reload changes, which apply to an established client from
+ * its next request (docs/architecture.md#reload):
  * <ul>
  *   <li>the request decoder reads the pool's settings as each request starts
  *       ({@link walnut.core.spi.Protocol#newLiveRequestDecoder}): {@code redis_auth},
