@@ -17,11 +17,15 @@
 #   benchmarks/e2e/run.sh --quick         # 1 round of ~1 s runs: a check that it all works
 #   benchmarks/e2e/run.sh --threads 1,2,4 --rounds 5 --seconds 10
 #   benchmarks/e2e/run.sh --proxy 'mine=/opt/mine/bin/proxy -c {conf} -s {stats}'
+#   benchmarks/e2e/run.sh --threads 1 --cases 'GET P1,GET P16' --tls --tls-providers openssl,jdk
+#                                         # each case also over TLS: client side, server side,
+#                                         # both, and redis-benchmark --tls to a TLS redis-server
 #   benchmarks/e2e/run.sh --help          # every option
 #
 # Writes benchmarks/results/e2e.md (the tables, with the machine it ran on), e2e.png (the chart),
 # e2e-runs.csv (every run) and e2e-memory.csv; --quick writes e2e-quick.*. Installs nutcracker,
-# redis-server, redis-tools, memcached and gcc with apt-get when missing (as root).
+# redis-server, redis-tools, memcached, gcc and openssl (the TLS cases' certificates) with apt-get
+# when missing (as root).
 # Every process the harness starts is stopped by its pid when it ends, Ctrl-C included.
 set -euo pipefail
 
@@ -68,6 +72,7 @@ command -v nutcracker >/dev/null || need+=(nutcracker)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v redis-benchmark >/dev/null && command -v redis-cli >/dev/null || need+=(redis-tools)
 command -v memcached >/dev/null || need+=(memcached)
+command -v openssl >/dev/null || need+=(openssl) # the TLS cases' certificates (TestPki)
 # mcload, the memcached load generator, is compiled from its source when missing or older.
 mcload="$root/benchmarks/target/mcload"
 mcload_src="$root/benchmarks/e2e/mcload.c"

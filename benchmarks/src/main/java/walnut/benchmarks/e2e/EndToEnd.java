@@ -26,7 +26,9 @@ import walnut.testing.NutcrackerServer;
  * ({@code direct}, the ceiling), the proxies taking turns in an order that rotates from round to
  * round ({@link Rounds}); measures the memory once more after the load, and again
  * {@code --settle} seconds later; and times each proxy's configuration test ({@link ConfTests}).
- * The memcached cases run {@code mcload}, which {@code run.sh} compiles first. Writes
+ * The memcached cases run {@code mcload}, which {@code run.sh} compiles first. The TLS cases
+ * ({@link TlsCase}; {@code --tls}) add certificates, 3 TLS redis-servers and a TLS pool per variant
+ * ({@link Proxies}), whose backends' keys a Walnut of the run's own sets ({@link Rounds}). Writes
  * {@code <prefix>-runs.csv} (every run), {@code <prefix>-memory.csv}, and through {@link Report}
  * {@code <prefix>.md} (below {@link Meta}'s description of the run) and {@code <prefix>.png}.
  * Every process it starts is stopped by its pid when it ends, however it ends (the fixtures' and
@@ -103,8 +105,9 @@ public final class EndToEnd {
     proxies.start();
     Footprints footprints = new Footprints(o.idleClients());
     footprints.idle(proxies.proxies());
-    Rounds rounds = new Rounds(o, work, mcload);
-    Path raw = rounds.run(proxies.targets(), proxies.redisPool(), proxies.memcachePool());
+    Rounds rounds = new Rounds(o, work, mcload, proxies.caFile());
+    Path raw = rounds.run(proxies.targets(), proxies.redisPool(), proxies.memcachePool(),
+        proxies.tlsBackendsPool(), proxies.walnutCommand());
     footprints.afterLoad(proxies.proxies());
     footprints.settle(proxies.proxies(), o.settle());
     ConfTests.measure(proxies.proxies(), work);

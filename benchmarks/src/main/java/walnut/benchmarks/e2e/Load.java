@@ -10,7 +10,8 @@ import java.util.List;
  * of 10 random keys; pipeline 1 or 16; in RESP3 with the suffix {@link #RESP3}) or, for the
  * memcached cases ({@code mc get P1} and so on), {@code mcload -c C -r KEYSPACE} with the same
  * pipelines ({@code benchmarks/e2e/mcload.c}, which {@code run.sh} compiles into {@link #MCLOAD});
- * and its figures. Every tool's command line and output go to the run's {@code load.log}.
+ * and its figures. A case whose client side speaks TLS ({@link TlsCase#clientSide}) runs
+ * {@code redis-benchmark --tls --cacert CA}, which verifies the certificate it is served. Every tool's command line and output go to the run's {@code load.log}.
  */
 final class Load {
 
@@ -28,9 +29,12 @@ final class Load {
   private final int clients;
   private final Duration limit;
   private final String mcload;
+  private final Path ca;
 
-  Load(Path work, int clients, int seconds, Path mcload) {
+  /** {@code ca}: the CA file the TLS cases verify certificates with; null without TLS cases. */
+  Load(Path work, int clients, int seconds, Path mcload, Path ca) {
     this.mcload = mcload.toString();
+    this.ca = ca;
     this.log = work.resolve("load.log");
     this.scratch = work.resolve("tool-output.txt");
     this.clients = clients;
@@ -42,7 +46,7 @@ final class Load {
   /** Runs {@code testCase} with {@code requests} requests against 127.0.0.1:{@code port}. */
   LoadOutput.Figures run(String testCase, int port, long requests) throws LoadOutput.Unreadable {
     Tools.Result r =
-        Tools.run(command(testCase, port, requests, clients, mcload), limit, scratch, log);
+        Tools.run(command(testCase, port, requests, clients, mcload, ca), limit, scratch, log);
     if (r.timedOut()) {
       throw new LoadOutput.Unreadable(testCase + " was killed after " + limit.toSeconds() + " s");
     }
@@ -86,6 +90,19 @@ final class Load {
 
   static List<String> command(String testCase, int port, long requests, int clients,
       String mcload) {
+    return command(testCase, port, requests, clients, mcload, null);
+  }
+
+  /** The command line of {@code testCase}; {@code ca} verifies a TLS case's certificates. */
+  static List<String> command(String testCase, int port, long requests, int clients,
+      String mcload, Path ca) {
+    TlsCase tls = TlsCase.of(testCase);
+    if (tls != TlsCase.PLAIN) {
+      if (!TlsCase.hasVariants(TlsCase.workload(testCase))) {
+        throw new IllegalArgumentException("case '" + testCase + "'");
+      }
+      testCase = TlsCase.workload(testCase);
+    }
     List<String> c = new ArrayList<>();
     if (testCase.startsWith("mc ")) {
       String[] words = testCase.split(" ");
@@ -111,6 +128,12 @@ final class Load {
         "-P", redisCase.substring(space + 2), "-r", Integer.toString(KEYSPACE)));
     if (resp3) {
       c.add("-3"); // every connection starts with HELLO 3
+    }
+    if (tls.clientSide()) {
+      if (ca == null) {
+        throw new IllegalArgumentException("case '" + testCase + tls.suffix + "' needs a CA file");
+      }
+      c.addAll(List.of("--tls", "--cacert", ca.toString()));
     }
     switch (redisCase.substring(0, space)) {
       case "GET" -> c.addAll(List.of("-t", "get"));

@@ -116,6 +116,36 @@ final class Meta {
     }
     skippedBy.forEach((reason, names) -> b.append("\nMemcache cases skipped for ")
         .append(String.join(", ", names)).append(": ").append(reason).append(".\n"));
+    if (o.tls()) {
+      b.append("\nTLS cases (issue #23): `X TLS-client` is X with `redis-benchmark --tls"
+          + " --cacert CA` to a Walnut pool whose listener speaks TLS (`tls_cert_file`,"
+          + " `tls_key_file`) over the plain backends; `X TLS-server` is X in plain text to a"
+          + " Walnut pool that speaks TLS to 3 redis-servers listening only on TLS"
+          + " (`server_tls: true`, `server_tls_ca_file`; the certificate verified as 127.0.0.1);"
+          + " `X TLS-both` is both, and for `direct` it is `redis-benchmark --tls` straight to"
+          + " the first TLS redis-server (the TLS ceiling; it holds about a third of the keys"
+          + " too). Certificates: RSA 2048 from a throw-away CA made with openssl; the TLS"
+          + " redis-servers hold the keys a Walnut of the run's own set through the same pool."
+          + " Each TLS pool is one more pool in the same Walnut process as the plain ones.\n");
+      List<String> engines = new ArrayList<>();
+      for (Target t : proxies) {
+        if (t.tlsEngine != null) {
+          engines.add(t.name + ": " + t.tlsEngine);
+        }
+      }
+      if (!engines.isEmpty()) {
+        b.append("\nWalnut's TLS engine, as it logs it at start: ")
+            .append(String.join("; ", engines)).append(".\n");
+      }
+    }
+    Map<String, List<String>> tlsSkippedBy = new LinkedHashMap<>();
+    for (Target t : proxies) {
+      if (t.tlsSkip != null) {
+        tlsSkippedBy.computeIfAbsent(t.tlsSkip, k -> new ArrayList<>()).add(t.name);
+      }
+    }
+    tlsSkippedBy.forEach((reason, names) -> b.append("\nTLS cases skipped for ")
+        .append(String.join(", ", names)).append(": ").append(reason).append(".\n"));
     for (Target t : proxies) {
       if (t.resp3Skip != null) {
         b.append("\nRESP3 cases skipped for ").append(t.name).append(": ").append(t.resp3Skip)

@@ -15,7 +15,8 @@ import java.util.regex.Pattern;
  */
 record Options(boolean help, boolean quick, List<Integer> threads, List<String> transports,
     int rounds, int seconds, int clients, List<String> cases, boolean memcache, boolean keep,
-    Path out, List<Also> also, List<Candidate> candidates, int idleClients, int settle) {
+    Path out, List<Also> also, List<Candidate> candidates, int idleClients, int settle,
+    List<String> tlsProviders) {
 
   /** The Walnut of another built checkout ({@code --also NAME=DIR}). */
   record Also(String label, Path dir) {}
@@ -33,12 +34,14 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
   private static final Pattern ALSO = Pattern.compile("([a-z_]+)=(.+)");
   private static final Pattern CANDIDATE = Pattern.compile("([a-z0-9][a-z0-9_.-]*)=(.+)");
   private static final Set<String> TRANSPORTS = Set.of("auto", "nio", "epoll", "io_uring");
+  private static final List<String> TLS_PROVIDERS = List.of("auto", "openssl", "jdk");
 
   static final String USAGE = """
       usage: benchmarks/e2e/run.sh [--quick] [--threads LIST] [--transports LIST] [--rounds K]
                                    [--seconds S] [--clients C] [--cases LIST] [--no-memcache]
                                    [--keep] [--out DIR] [--also NAME=DIR]... [--proxy NAME=COMMAND]...
-                                   [--idle-clients N] [--settle S]
+                                   [--idle-clients N] [--settle S] [--tls]
+                                   [--tls-providers LIST]
         --quick          1 round of ~1 s runs (unless --rounds/--seconds say otherwise)
         --transports LIST  Walnut transports to compare (auto, nio, epoll, io_uring; default: auto);
                          each is run with every --threads value, as walnut-<transport>-tN
@@ -52,6 +55,22 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
                          SET P1,SET P16,MGET10 P1,MGET10 P16,GET P1 RESP3,GET P16 RESP3,
                          SET P16 RESP3,mc get P1,mc get P16,mc set P1,mc set P16; the mc cases
                          run benchmarks/e2e/mcload.c, which run.sh compiles)
+                         Each RESP2 Redis case X also exists over TLS (issue #23), not run by
+                         default: 'X TLS-client' (redis-benchmark --tls to a Walnut pool with a
+                         TLS listener, plain backends), 'X TLS-server' (plain to Walnut, which
+                         speaks TLS to 3 TLS redis-servers), 'X TLS-both' (both; for direct,
+                         redis-benchmark --tls straight to one TLS redis-server: the TLS
+                         ceiling), e.g. --cases 'GET P1,GET P1 TLS-client'; twemproxy has no
+                         TLS and skips them; certificates from a throw-away CA (openssl). With
+                         TLS cases the report adds a table of what TLS costs: each TLS case
+                         against its plain case and against direct over TLS
+        --tls            add the three TLS variants of every chosen RESP2 Redis case, each after
+                         its plain case (e.g. --cases 'GET P1,GET P16' --tls)
+        --tls-providers LIST
+                         Walnut TLS engines to compare (auto, openssl, jdk; default: auto, which
+                         passes no --tls-provider); other than auto, each is run with every
+                         --threads and --transports value, as walnut-<provider>-tN, with
+                         --tls-provider <provider>
         --no-memcache    Redis cases only
         --keep           keep the working directory (the proxies' configurations and logs, the load
                          generators' output) after a successful run; a failed run always keeps it
@@ -89,6 +108,8 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
     List<Candidate> candidates = new ArrayList<>();
     String idle = Integer.toString(DEFAULT_IDLE_CLIENTS);
     String settle = Integer.toString(DEFAULT_SETTLE);
+    boolean tls = false;
+    String providers = "auto";
     for (int i = 0; i < args.length; i++) {
       String a = args[i];
       switch (a) {
@@ -96,6 +117,9 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
         case "--quick" -> quick = true;
         case "--no-memcache" -> memcache = false;
         case "--keep" -> keep = true;
+        case "--tls" -> tls = true;
+        case "--tls-providers" ->
+            providers = value(args, ++i, "--tls-providers needs a list, e.g. openssl,jdk");
         case "--threads" -> threads = value(args, ++i, "--threads needs a list, e.g. 1,2");
         case "--transports" ->
             transports = value(args, ++i, "--transports needs a list, e.g. epoll,io_uring");
@@ -155,11 +179,20 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
             "--transports: '" + tr + "' is not auto, nio, epoll or io_uring");
       }
     }
-    List<String> known = new ArrayList<>(ALL_CASES);
-    if (!memcache) {
-      known.removeIf(c -> c.startsWith("mc "));
+    List<String> providerList = List.of(providers.split(","));
+    for (String p : providerList) {
+      if (!TLS_PROVIDERS.contains(p)) {
+        throw new IllegalArgumentException(
+            "--tls-providers: '" + p + "' is not auto, openssl or jdk");
+      }
     }
-    List<String> cases = known;
+    List<String> plain = new ArrayList<>(ALL_CASES);
+    if (!memcache) {
+      plain.removeIf(c -> c.startsWith("mc "));
+    }
+    List<String> known = new ArrayList<>(plain);
+    known.addAll(TlsCase.variantsOf(plain));
+    List<String> cases = plain;
     if (onlyCases != null) {
       Set<String> chosen = new LinkedHashSet<>();
       for (String w : onlyCases.split(",")) {
@@ -171,6 +204,18 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
       }
       cases = List.copyOf(chosen);
     }
+    if (tls) {
+      Set<String> withTls = new LinkedHashSet<>();
+      for (String c : cases) {
+        withTls.add(c);
+        withTls.addAll(TlsCase.variantsOf(List.of(c)));
+      }
+      if (withTls.size() == cases.size()) {
+        throw new IllegalArgumentException("--tls: none of the cases has TLS variants (only the"
+            + " RESP2 Redis cases have)");
+      }
+      cases = List.copyOf(withTls);
+    }
     // No memcached case chosen: no memcached backends either.
     boolean anyMemcache = cases.stream().anyMatch(c -> c.startsWith("mc "));
     int idleClients = idle.equals("0") ? 0 : positive(idle, "--idle-clients: ");
@@ -179,7 +224,17 @@ record Options(boolean help, boolean quick, List<Integer> threads, List<String> 
         rounds == null ? (quick ? 1 : 3) : positive(rounds, ""),
         seconds == null ? (quick ? 1 : 5) : positive(seconds, ""),
         positive(clients, ""), cases, memcache && anyMemcache, keep, out, List.copyOf(also),
-        List.copyOf(candidates), idleClients, settleSeconds);
+        List.copyOf(candidates), idleClients, settleSeconds, List.copyOf(providerList));
+  }
+
+  /** Whether any chosen case speaks TLS: the run then makes certificates and TLS pools. */
+  boolean tls() {
+    return cases.stream().anyMatch(c -> TlsCase.of(c) != TlsCase.PLAIN);
+  }
+
+  /** Whether any chosen case has Walnut speak TLS to its backends: TLS redis-servers then. */
+  boolean tlsBackends() {
+    return cases.stream().anyMatch(c -> TlsCase.of(c).serverSide());
   }
 
   /** The results' file names: {@code e2e-quick.*} for a quick run, so it never hides a full one. */

@@ -32,10 +32,11 @@ final class Rounds {
   private int failures;
   private double clockTicksPerSecond;
 
-  Rounds(Options o, Path work, Path mcload) {
+  /** {@code ca}: the CA file the TLS cases verify certificates with; null without TLS cases. */
+  Rounds(Options o, Path work, Path mcload, Path ca) {
     this.o = o;
     this.work = work;
-    this.load = new Load(work, o.clients(), o.seconds(), mcload);
+    this.load = new Load(work, o.clients(), o.seconds(), mcload, ca);
   }
 
   /** How many measured runs failed, and so are not in {@code runs.csv}. */
@@ -45,10 +46,16 @@ final class Rounds {
 
   /**
    * Fills, warms up and runs every round against {@code targets}; returns the runs' CSV.
-   * {@code memcachePool} is null when the run has no memcached backends.
+   * {@code memcachePool} is null when the run has no memcached backends, {@code tlsPool} (a plain
+   * listener over the TLS backends) when it has no TLS backends; {@code walnut} is the command
+   * of the Walnut that fills the TLS backends.
    */
-  Path run(List<Target> targets, Pool redisPool, Pool memcachePool) throws IOException {
+  Path run(List<Target> targets, Pool redisPool, Pool memcachePool, Pool tlsPool,
+      List<String> walnut) throws IOException {
     fill(redisPool, memcachePool);
+    if (tlsPool != null) {
+      fillTls(tlsPool, walnut);
+    }
     Map<String, Long> requests = warmUp(targets);
     Path raw = work.resolve("runs.csv");
     Files.writeString(raw, Results.HEADER + "\n", StandardCharsets.UTF_8);
@@ -75,7 +82,8 @@ final class Rounds {
    */
   private void fill(Pool redisPool, Pool memcachePool) {
     List<Pool> pools = new ArrayList<>();
-    if (o.cases().stream().anyMatch(c -> !c.startsWith("mc "))) {
+    if (o.cases().stream().anyMatch(c -> !c.startsWith("mc ")
+        && !TlsCase.of(c).serverSide())) {
       pools.add(redisPool);
     }
     if (memcachePool != null && o.cases().stream().anyMatch(c -> c.startsWith("mc get"))) {
@@ -105,6 +113,25 @@ final class Rounds {
   }
 
   /**
+   * Sets the keys of the TLS backends, as {@link #fill} does the plain ones': through a Walnut of
+   * its own (twemproxy has no TLS) serving {@code tlsPool}, whose servers and placement are those
+   * of the {@code TLS-server} and {@code TLS-both} pools.
+   */
+  private void fillTls(Pool tlsPool, List<String> walnut) {
+    say("== filling " + Load.KEYSPACE + " keys of the TLS redis-servers through a Walnut of its"
+        + " own");
+    try (NutcrackerServer filler = NutcrackerServer.start(List.of(tlsPool), walnut)) {
+      load.fill(filler.port(tlsPool.name()));
+    } catch (LoadOutput.Unreadable e) {
+      throw new Failure("filling the TLS redis-servers through Walnut failed (" + e.getMessage()
+          + "); see " + work.resolve("load.log"));
+    } catch (IllegalStateException e) {
+      throw new Failure("the Walnut that fills the TLS redis-servers did not start: "
+          + e.getMessage());
+    }
+  }
+
+  /**
    * Warm-up: every proxy runs every case once, unmeasured, which also warms Walnut's JIT; its rate
    * sets how many requests make a measured run last about {@code --seconds}.
    */
@@ -112,7 +139,7 @@ final class Rounds {
     say("== warm-up and calibration");
     Map<String, Long> requests = new HashMap<>();
     for (String testCase : o.cases()) {
-      long warm = testCase.endsWith("P16") ? (o.quick() ? 100_000 : 400_000)
+      long warm = TlsCase.workload(testCase).endsWith("P16") ? (o.quick() ? 100_000 : 400_000)
           : (o.quick() ? 20_000 : 60_000);
       for (Target t : targets) {
         if (t.skips(testCase)) {

@@ -1,7 +1,9 @@
 package walnut.benchmarks.e2e;
 
 import java.io.IOException;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import walnut.testing.NutcrackerServer;
 
 /**
@@ -18,6 +20,15 @@ final class Target {
   String memcacheSkip;
   /** Why the RESP3 cases are skipped for this proxy, or {@code null}. */
   String resp3Skip;
+  /**
+   * The port each TLS variant ({@link TlsCase}) runs against: a pool of its own on a proxy, one
+   * TLS backend for {@code direct}; a variant without one is skipped.
+   */
+  final Map<TlsCase, Integer> tlsPorts = new EnumMap<>(TlsCase.class);
+  /** Why the TLS cases are skipped for this proxy, or {@code null}. */
+  String tlsSkip;
+  /** The TLS engine Walnut named in its log at start ({@code TLS engine: ...}), or null. */
+  String tlsEngine;
   long idleKib = -1;
   int idleClients = -1;
   long withClientsKib = -1;
@@ -51,10 +62,18 @@ final class Target {
   }
 
   int port(String testCase) {
+    TlsCase tls = TlsCase.of(testCase);
+    if (tls != TlsCase.PLAIN) {
+      return tlsPorts.getOrDefault(tls, 0);
+    }
     return testCase.startsWith("mc ") ? memcachePort : redisPort;
   }
 
   boolean skips(String testCase) {
+    TlsCase tls = TlsCase.of(testCase);
+    if (tls != TlsCase.PLAIN) {
+      return tlsSkip != null || !tlsPorts.containsKey(tls);
+    }
     return testCase.startsWith("mc ") && (memcachePort == 0 || memcacheSkip != null)
         || testCase.endsWith(Load.RESP3) && resp3Skip != null;
   }

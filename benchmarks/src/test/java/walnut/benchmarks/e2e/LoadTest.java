@@ -3,6 +3,8 @@ package walnut.benchmarks.e2e;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 
+import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 
@@ -26,6 +28,21 @@ class LoadTest {
   }
 
   @Test
+  void aTlsCaseIsTheSameLoadOverTlsWhenItsClientSideIs() {
+    Path ca = Path.of("/pki/ca.crt");
+    List<String> plain = Load.command("MGET10 P16", 7000, 1000, 50, "mcload", ca);
+    List<String> client = Load.command("MGET10 P16 TLS-client", 7000, 1000, 50, "mcload", ca);
+    List<String> tls = new ArrayList<>(plain);
+    tls.addAll(13, List.of("--tls", "--cacert", "/pki/ca.crt"));
+    assertEquals(tls, client, "the options before the command");
+    assertEquals(client, Load.command("MGET10 P16 TLS-both", 7000, 1000, 50, "mcload", ca));
+    assertEquals(plain, Load.command("MGET10 P16 TLS-server", 7000, 1000, 50, "mcload", ca),
+        "Walnut speaks TLS to its backends; the load is plain");
+    assertThrows(IllegalArgumentException.class,
+        () -> Load.command("GET P1 TLS-client", 1, 1, 1, "m"), "no CA to verify with");
+  }
+
+  @Test
   void memcacheCasesAreMcloadCommandLinesWithThePipelineAndTheKeyspace() {
     assertEquals(List.of("/x/mcload", "-s", "127.0.0.1:7001", "-c", "50", "-n", "1001", "-P", "16",
         "-t", "set", "-r", "10000"), Load.command("mc set P16", 7001, 1001, 50, "/x/mcload"));
@@ -39,5 +56,7 @@ class LoadTest {
     assertThrows(IllegalArgumentException.class, () -> Load.command("GET", 1, 1, 1, "m"));
     assertThrows(IllegalArgumentException.class, () -> Load.command("mc get", 1, 1, 1, "m"));
     assertThrows(IllegalArgumentException.class, () -> Load.command("mc del P1", 1, 1, 1, "m"));
+    assertThrows(IllegalArgumentException.class,
+        () -> Load.command("mc get P1 TLS-both", 1, 1, 1, "m", Path.of("ca")));
   }
 }

@@ -68,6 +68,40 @@ class OptionsTest {
   }
 
   @Test
+  void tlsCasesAreKnownButNotRunByDefault() {
+    Options o = parse();
+    assertFalse(o.tls());
+    assertEquals(List.of("auto"), o.tlsProviders());
+    Options chosen = parse("--cases", "GET P1,GET P1 TLS-client");
+    assertEquals(List.of("GET P1", "GET P1 TLS-client"), chosen.cases());
+    assertTrue(chosen.tls());
+    assertFalse(chosen.tlsBackends(), "client-side TLS only: the plain backends serve it");
+    assertTrue(parse("--cases", "GET P1 TLS-both").tlsBackends());
+    assertTrue(refusal("--cases", "mc get P1 TLS-client").contains("is unknown"));
+    assertTrue(refusal("--cases", "GET P1 RESP3 TLS-both").contains("is unknown"));
+  }
+
+  @Test
+  void tlsAddsTheVariantsOfEveryRedisCaseAfterIt() {
+    Options o = parse("--cases", "GET P1,MGET10 P1,mc get P1", "--tls");
+    assertEquals(List.of("GET P1", "GET P1 TLS-client", "GET P1 TLS-server", "GET P1 TLS-both",
+        "MGET10 P1", "MGET10 P1 TLS-client", "MGET10 P1 TLS-server", "MGET10 P1 TLS-both",
+        "mc get P1"), o.cases());
+    assertEquals(List.of("GET P16", "GET P16 TLS-client"),
+        parse("--cases", "GET P16,GET P16 TLS-client", "--tls").cases().subList(0, 2));
+    assertTrue(refusal("--cases", "mc get P1", "--tls").startsWith("--tls: none of the cases"));
+  }
+
+  @Test
+  void tlsProvidersAreAutoOpensslOrJdk() {
+    assertEquals(List.of("openssl", "jdk"), parse("--tls-providers", "openssl,jdk")
+        .tlsProviders());
+    assertEquals("--tls-providers: 'boring' is not auto, openssl or jdk",
+        refusal("--tls-providers", "openssl,boring"));
+    assertEquals("--tls-providers needs a list, e.g. openssl,jdk", refusal("--tls-providers"));
+  }
+
+  @Test
   void alsoNeedsABuiltCheckout() throws IOException {
     Path other = root.resolve("other");
     assertEquals("--also: " + other + " has no built distribution (run mvn -q -B -DskipTests"

@@ -30,6 +30,22 @@ class TargetTest {
   }
 
   @Test
+  void tlsCasesGoToTheirOwnPortsAndAreSkippedWithoutOne() {
+    Target t = new Target("walnut-t1", null, 7000, 7001, "");
+    assertTrue(t.skips("GET P1 TLS-client"), "no TLS pools");
+    t.tlsPorts.put(TlsCase.CLIENT, 7002);
+    t.tlsPorts.put(TlsCase.BOTH, 7004);
+    assertEquals(7002, t.port("GET P16 TLS-client"));
+    assertEquals(7004, t.port("MGET10 P1 TLS-both"));
+    assertEquals(7000, t.port("GET P16"));
+    assertFalse(t.skips("GET P16 TLS-client"));
+    assertTrue(t.skips("GET P16 TLS-server"));
+    t.tlsSkip = "twemproxy 0.5.0 has no TLS";
+    assertTrue(t.skips("GET P16 TLS-client"));
+    assertFalse(t.skips("GET P16"));
+  }
+
+  @Test
   void memoryFiguresNotMeasuredStayMinusOne() {
     Target t = new Target("twemproxy", null, 7000, 0, "");
     assertEquals(new Memory.Row("twemproxy", -1, -1, -1, -1, 0, -1, Double.NaN), t.memory());
