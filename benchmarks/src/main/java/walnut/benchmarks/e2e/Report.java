@@ -4,6 +4,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Locale;
@@ -62,6 +63,13 @@ public final class Report {
       md.append(meta.strip()).append("\n\n");
     }
     md.append(table(results, baseline));
+    String tls = tlsTable(results);
+    if (!tls.isEmpty()) {
+      md.append("\nWhat TLS costs (issue #23): each TLS case beside its plain case, for the same"
+          + " proxy; ÷ plain is the TLS row over the plain row, ÷ direct TLS the row over"
+          + " `direct` with TLS (redis-benchmark --tls straight to a TLS redis-server):\n\n")
+          .append(tls);
+    }
     if (!rows.isEmpty()) {
       md.append("\nResident memory (VmRSS) of each proxy process:\n\n").append(Memory.table(rows));
     }
@@ -101,6 +109,63 @@ public final class Report {
             .append(" | ").append(floor(proxy, c, base, baseline))
             .append(" |\n");
         first = false;
+      }
+    }
+    return b.toString();
+  }
+
+  /**
+   * The TLS cost table: per workload with TLS variants, per proxy that ran one of them, a row for
+   * the plain case and one per TLS variant, with the ratios to the plain row and to {@code
+   * direct}'s {@code TLS-both} row (TLS straight to a backend); empty without TLS cases.
+   */
+  static String tlsTable(Results results) {
+    List<String> workloads = new ArrayList<>();
+    for (String c : results.cases()) {
+      if (TlsCase.of(c) != TlsCase.PLAIN && !workloads.contains(TlsCase.workload(c))) {
+        workloads.add(TlsCase.workload(c));
+      }
+    }
+    if (workloads.isEmpty()) {
+      return "";
+    }
+    StringBuilder b = new StringBuilder();
+    b.append("| case | proxy | TLS | ops/s | ops/s ÷ plain | p99 ms | p99 ÷ plain"
+        + " | proxy CPU µs/req | CPU ÷ plain | ops/s ÷ direct TLS | p99 ÷ direct TLS |\n");
+    b.append("|---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|\n");
+    for (String w : workloads) {
+      Results.Cell ceiling = results.cell("direct", w + TlsCase.BOTH.suffix);
+      boolean first = true;
+      for (String proxy : results.proxies()) {
+        boolean any = TlsCase.VARIANTS.stream()
+            .anyMatch(t -> results.cell(proxy, w + t.suffix) != null);
+        if (!any) {
+          continue;
+        }
+        Results.Cell plain = results.cell(proxy, w);
+        for (TlsCase t : TlsCase.values()) {
+          Results.Cell c = results.cell(proxy, w + t.suffix);
+          if (c == null) {
+            continue;
+          }
+          boolean isPlain = t == TlsCase.PLAIN;
+          boolean direct = proxy.equals("direct");
+          b.append("| ").append(first ? w : "").append(" | ").append(proxy)
+              .append(" | ").append(direct && !isPlain ? "TLS" : t.label())
+              .append(" | ").append(rps(c.rps()))
+              .append(" | ").append(isPlain || plain == null ? "" : ratio(c.rps(), plain.rps()))
+              .append(" | ").append(ms(c.p99()))
+              .append(" | ").append(isPlain || plain == null ? "" : ratio(c.p99(), plain.p99()))
+              .append(" | ").append(us(c.proxyUs()))
+              .append(" | ").append(isPlain || plain == null || direct ? ""
+                  : ratio(c.proxyUs(), plain.proxyUs()))
+              .append(" | ").append(ceiling == null || direct ? ""
+                  : ratio(c.rps(), ceiling.rps()))
+              .append(" | ").append(ceiling == null || direct ? ""
+                  : ratio(c.p99(), ceiling.p99()))
+              .append(" |\n");
+          first = false;
+        }
       }
     }
     return b.toString();

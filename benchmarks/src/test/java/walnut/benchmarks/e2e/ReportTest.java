@@ -117,6 +117,37 @@ class ReportTest {
   }
 
   @Test
+  void theTlsTableSetsEachTlsCaseBesideItsPlainCaseAndTheTlsCeiling() throws IOException {
+    Results results = read("""
+        round,proxy,case,rps,p50_ms,p99_ms,p999_ms,proxy_us,machine_us
+        1,twemproxy,GET P1,100,0.5,0.8,1.2,8.0,20.0
+        1,walnut-t1,GET P1,100,0.5,0.8,1.2,8.0,20.0
+        1,direct,GET P1,200,0.2,0.4,0.5,,12.0
+        1,walnut-t1,GET P1 TLS-client,80,0.6,1.0,1.5,10.0,25.0
+        1,walnut-t1,GET P1 TLS-both,50,0.9,1.6,2.0,16.0,30.0
+        1,direct,GET P1 TLS-both,160,0.3,0.5,0.6,,14.0
+        1,walnut-t1,SET P1,90,0.5,0.8,1.2,8.0,20.0
+        """);
+    assertEquals("", Report.tlsTable(read("""
+        round,proxy,case,rps,p50_ms,p99_ms,p999_ms,proxy_us,machine_us
+        1,walnut-t1,GET P1,100,0.5,0.8,1.2,8.0,20.0
+        """)), "no TLS case, no table");
+    String table = Report.tlsTable(results);
+    assertEquals("""
+        | case | proxy | TLS | ops/s | ops/s ÷ plain | p99 ms | p99 ÷ plain | proxy CPU µs/req \
+        | CPU ÷ plain | ops/s ÷ direct TLS | p99 ÷ direct TLS |
+        |---|---|---|--:|--:|--:|--:|--:|--:|--:|--:|
+        | GET P1 | walnut-t1 | plain | 100 |  | 0.800 |  | 8.00 |  | ×0.63 | ×1.60 |
+        |  | walnut-t1 | client | 80 | ×0.80 | 1.000 | ×1.25 | 10.00 | ×1.25 | ×0.50 | ×2.00 |
+        |  | walnut-t1 | both | 50 | ×0.50 | 1.600 | ×2.00 | 16.00 | ×2.00 | ×0.31 | ×3.20 |
+        |  | direct | plain | 200 |  | 0.400 |  | n/a |  |  |  |
+        |  | direct | TLS | 160 | ×0.80 | 0.500 | ×1.25 | n/a |  |  |  |
+        """, table);
+    // The main table keeps one row per case and proxy, TLS cases among them.
+    assertTrue(Report.table(results, "twemproxy").contains("| GET P1 TLS-both | walnut-t1 | 50 |"));
+  }
+
+  @Test
   void everyWalnutRowGetsTheFloorAndNoOtherProxyDoes() {
     Results.Cell base = new Results.Cell("twemproxy", "GET P1", 100, 0.5, 0.8, 1.0, 9, 20, 1);
     Results.Cell fast = new Results.Cell("x", "GET P1", 120, 0.4, 0.7, 0.9, 8, 19, 1);
