@@ -159,8 +159,20 @@ final class Chart {
       }
       g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 12));
       g.setColor(Color.BLACK);
-      int nameWidth = g.getFontMetrics().stringWidth(name);
-      g.drawString(name, (int) (gx + groupWidth * 0.4 - nameWidth / 2.0), plotBottom + 18);
+      FontMetrics fm = g.getFontMetrics();
+      int cut = name.lastIndexOf(' ');
+      if (fm.stringWidth(name) > groupWidth * 0.95 && cut > 0) {
+        // Too wide for its group (many cases, e.g. with TLS variants): two lines.
+        String head = name.substring(0, cut);
+        String tail = name.substring(cut + 1);
+        g.drawString(head, (int) (gx + groupWidth * 0.4 - fm.stringWidth(head) / 2.0),
+            plotBottom + 18);
+        g.drawString(tail, (int) (gx + groupWidth * 0.4 - fm.stringWidth(tail) / 2.0),
+            plotBottom + 32);
+      } else {
+        g.drawString(name, (int) (gx + groupWidth * 0.4 - fm.stringWidth(name) / 2.0),
+            plotBottom + 18);
+      }
       g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 10));
       FontMetrics small = g.getFontMetrics();
       for (int p = 0; p < proxies.size(); p++) {
