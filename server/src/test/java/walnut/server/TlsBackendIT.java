@@ -18,7 +18,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Pattern;
 import java.util.stream.IntStream;
@@ -69,9 +68,8 @@ class TlsBackendIT {
   private static MemcachedServer mcWantsClientCert;
   /** Accepts TCP connections (the kernel does, from its backlog) and never says a word. */
   private static ServerSocket silent;
-  private static final Map<String, TlsRig.Walnut> walnuts = new ConcurrentHashMap<>();
-  /** Each engine's Walnut has its own pools, on their own ports. */
-  private static final Map<String, Map<String, TlsRig.Pool>> pools = new ConcurrentHashMap<>();
+  /** Each engine's Walnut, with its own pools on their own ports. */
+  private static TlsRig.Engines engines;
 
   @BeforeAll
   static void start() throws Exception {
@@ -98,18 +96,7 @@ class TlsBackendIT {
     silent = new ServerSocket();
     silent.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), FreePorts.next()), 16);
 
-    List<Callable<Void>> starts = new ArrayList<>();
-    for (String engine : TlsRig.ENGINES) {
-      starts.add(() -> {
-        Map<String, TlsRig.Pool> mine = pools();
-        pools.put(engine, mine);
-        walnuts.put(engine, TlsRig.start(tmp.resolve(engine),
-            TlsRig.yaml(mine.values().toArray(TlsRig.Pool[]::new)), "--tls-provider", engine,
-            "--threads", "2"));
-        return null;
-      });
-    }
-    TlsRig.inParallel(starts);
+    engines = TlsRig.Engines.start(tmp, TlsBackendIT::pools, "--threads", "2");
   }
 
   /** {@code server}, remembered for {@link #stop} as soon as it runs. */
@@ -159,20 +146,18 @@ class TlsBackendIT {
 
   @AfterAll
   static void stop() throws InterruptedException {
-    List<AutoCloseable> all = new ArrayList<>(walnuts.values());
+    List<AutoCloseable> all = new ArrayList<>(engines == null ? List.of() : engines.walnuts());
     all.addAll(servers);
     all.add(silent);
     TlsRig.closeAll(all);
   }
 
   private static TlsRig.Walnut walnut(String engine) {
-    TlsRig.Walnut w = walnuts.get(engine);
-    assertTrue(w != null, "no walnut for " + engine);
-    return w;
+    return engines.walnut(engine);
   }
 
   private static int port(String engine, String pool) {
-    return pools.get(engine).get(pool).port;
+    return engines.port(engine, pool);
   }
 
   /** The one log line with all of {@code parts}, waiting for it (log lines are written async). */

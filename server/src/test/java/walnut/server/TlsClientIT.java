@@ -12,8 +12,6 @@ import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.Callable;
-import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Timeout;
@@ -55,28 +53,16 @@ class TlsClientIT {
   private static TestPki pki;
   private static RedisServer backend;
   private static MemcachedServer mcBackend;
-  private static final Map<String, TlsRig.Walnut> walnuts = new ConcurrentHashMap<>();
-  /** Each engine's Walnut has its own pools, on their own ports. */
-  private static final Map<String, Map<String, TlsRig.Pool>> pools = new ConcurrentHashMap<>();
+  /** Each engine's Walnut, with its own pools on their own ports. */
+  private static TlsRig.Engines engines;
 
   @BeforeAll
   static void start() throws Exception {
     pki = TlsRig.pki();
     backend = RedisServer.start();
     mcBackend = MemcachedServer.start();
-    List<Callable<Void>> starts = new ArrayList<>();
-    for (String engine : TlsRig.ENGINES) {
-      starts.add(() -> {
-        Map<String, TlsRig.Pool> mine = pools();
-        pools.put(engine, mine);
-        String yaml = TlsRig.yaml(mine.values().toArray(TlsRig.Pool[]::new));
-        walnuts.put(engine, TlsRig.start(tmp.resolve(engine), yaml, "--tls-provider", engine,
-            "--tls-handshake-timeout", Integer.toString(HANDSHAKE_TIMEOUT_MS),
-            "--threads", "2"));
-        return null;
-      });
-    }
-    TlsRig.inParallel(starts);
+    engines = TlsRig.Engines.start(tmp, TlsClientIT::pools, "--tls-handshake-timeout",
+        Integer.toString(HANDSHAKE_TIMEOUT_MS), "--threads", "2");
   }
 
   /** The pools of one engine's Walnut, each on a fresh port. */
@@ -101,20 +87,18 @@ class TlsClientIT {
 
   @AfterAll
   static void stop() throws InterruptedException {
-    List<AutoCloseable> all = new ArrayList<>(walnuts.values());
+    List<AutoCloseable> all = new ArrayList<>(engines == null ? List.of() : engines.walnuts());
     all.add(backend);
     all.add(mcBackend);
     TlsRig.closeAll(all);
   }
 
   private static TlsRig.Walnut walnut(String engine) {
-    TlsRig.Walnut w = walnuts.get(engine);
-    assertTrue(w != null, "no walnut for " + engine);
-    return w;
+    return engines.walnut(engine);
   }
 
   private static int port(String engine, String pool) {
-    return pools.get(engine).get(pool).port;
+    return engines.port(engine, pool);
   }
 
   /** Walnut (the given engine's) serves on {@code pool} a PING sent with {@code client}'s cert. */
@@ -284,7 +268,7 @@ class TlsClientIT {
   void theStatsAndMetricsPortsStayPlain(String engine) throws Exception {
     TlsRig.Walnut walnut = walnut(engine);
     Map<String, Object> stats = JsonText.parse(OpsFixture.readStats(walnut.statsPort()));
-    for (String pool : pools.get(engine).keySet()) {
+    for (String pool : engines.pools(engine).keySet()) {
       assertTrue(stats.containsKey(pool), "stats of " + pool + ": " + stats.keySet());
     }
     // MetricsIT.scrape: plain HTTP, status 200, the text format's content type.

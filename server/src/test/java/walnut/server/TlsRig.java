@@ -26,7 +26,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLParameters;
 import javax.net.ssl.SSLSocket;
@@ -56,22 +58,63 @@ final class TlsRig {
   static final String HOST = "127.0.0.1";
   static final Duration TIMEOUT = Duration.ofSeconds(30);
 
-  private static TestPki pki;
-
   private TlsRig() {}
 
   /**
-   * The test JVM's CA and certificates, made once (openssl takes one to three seconds) and deleted
-   * when the JVM exits. Shared by every TLS test class: nothing writes into it but {@link
-   * TestPki#issueServer()}, which makes new files.
+   * One Walnut per TLS engine ({@link #ENGINES}), each with its own pools on their own ports,
+   * started in parallel: the set-up of the test classes that run every case on both engines.
    */
-  static synchronized TestPki pki() {
-    if (pki == null) {
-      TestPki made = TestPki.create();
-      Runtime.getRuntime().addShutdownHook(new Thread(made::close, "test-pki-cleanup"));
-      pki = made;
+  static final class Engines {
+    private final Map<String, Walnut> walnuts = new ConcurrentHashMap<>();
+    private final Map<String, Map<String, Pool>> pools = new ConcurrentHashMap<>();
+
+    /**
+     * Starts each engine's Walnut in {@code dir}/engine on the pools {@code pools} makes (called
+     * once per engine: fresh ports), with {@code --tls-provider engine} and {@code args}.
+     */
+    static Engines start(Path dir, Supplier<Map<String, Pool>> pools, String... args)
+        throws InterruptedException {
+      Engines engines = new Engines();
+      List<Callable<Void>> starts = new ArrayList<>();
+      for (String engine : ENGINES) {
+        starts.add(() -> {
+          Map<String, Pool> mine = pools.get();
+          engines.pools.put(engine, mine);
+          List<String> all = new ArrayList<>(List.of("--tls-provider", engine));
+          all.addAll(List.of(args));
+          engines.walnuts.put(engine, TlsRig.start(dir.resolve(engine),
+              yaml(mine.values().toArray(Pool[]::new)), all.toArray(String[]::new)));
+          return null;
+        });
+      }
+      inParallel(starts);
+      return engines;
     }
-    return pki;
+
+    Walnut walnut(String engine) {
+      Walnut w = walnuts.get(engine);
+      assertTrue(w != null, "no walnut for " + engine);
+      return w;
+    }
+
+    /** The pools of {@code engine}'s Walnut, by name. */
+    Map<String, Pool> pools(String engine) {
+      return pools.get(engine);
+    }
+
+    int port(String engine, String pool) {
+      return pools.get(engine).get(pool).port;
+    }
+
+    /** Every Walnut started, to close. */
+    Collection<Walnut> walnuts() {
+      return walnuts.values();
+    }
+  }
+
+  /** The test JVM's CA and certificates ({@link TestPki#shared()}), shared by every TLS test. */
+  static TestPki pki() {
+    return TestPki.shared();
   }
 
   /** The transport this run of the suite tests ({@code walnut.it.transport}, nio by default). */

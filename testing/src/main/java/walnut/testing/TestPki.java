@@ -90,6 +90,8 @@ public final class TestPki implements AutoCloseable {
   public record Credential(
       String name, Path cert, Path key, Path keyPkcs1, Path issuer, BigInteger serial) {}
 
+  private static TestPki shared;
+
   private final Path dir;
   private final Path openssl;
   private final Path config;
@@ -119,6 +121,20 @@ public final class TestPki implements AutoCloseable {
     otherName = signed("other-name", OTHER_NAME, "server", "subjectAltName=DNS:" + OTHER_NAME, ca);
     otherCaServer = signed("other-server", "localhost", "server", SERVER_SANS, otherCa);
     runAll(names.stream().map(this::pkcs1Copy).toList());
+  }
+
+  /**
+   * The test JVM's CA and certificates, made once (openssl takes one to three seconds) and deleted
+   * when the JVM exits, for tests that only read them or add files of their own names (and
+   * {@link #issueServer()}, which makes new files). Never {@link #close()} it.
+   */
+  public static synchronized TestPki shared() {
+    if (shared == null) {
+      TestPki made = create();
+      Runtime.getRuntime().addShutdownHook(new Thread(made::close, "test-pki-cleanup"));
+      shared = made;
+    }
+    return shared;
   }
 
   /** Makes the CA, certificates and keys described in the class comment. */

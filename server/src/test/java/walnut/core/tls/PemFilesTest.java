@@ -10,8 +10,6 @@ import java.nio.file.Path;
 import java.security.PrivateKey;
 import java.security.cert.X509Certificate;
 import java.util.List;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import walnut.testing.TestPki;
 
@@ -23,17 +21,7 @@ import walnut.testing.TestPki;
  */
 class PemFilesTest {
 
-  private static TestPki pki;
-
-  @BeforeAll
-  static void makeCertificates() {
-    pki = TestPki.create();
-  }
-
-  @AfterAll
-  static void removeCertificates() {
-    pki.close();
-  }
+  private static final TestPki pki = TestPki.shared();
 
   private static byte[] read(Path file) throws Exception {
     return Files.readAllBytes(file);

@@ -13,8 +13,6 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Map;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -30,17 +28,7 @@ import walnut.testing.TestPki;
  */
 class RotatingTlsTest {
 
-  private static TestPki pki;
-
-  @BeforeAll
-  static void makeCertificates() {
-    pki = TestPki.create();
-  }
-
-  @AfterAll
-  static void removeCertificates() {
-    pki.close();
-  }
+  private static final TestPki pki = TestPki.shared();
 
   private static SslProvider provider(TlsEngine engine) {
     return engine.provider();

@@ -10,8 +10,6 @@ import static walnut.server.config.Fixtures.reject;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.stream.Stream;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -28,17 +26,7 @@ import walnut.testing.TestPki;
  */
 class TlsKeysTest {
 
-  private static TestPki pki;
-
-  @BeforeAll
-  static void makeCertificates() {
-    pki = TestPki.create();
-  }
-
-  @AfterAll
-  static void removeCertificates() {
-    pki.close();
-  }
+  private static final TestPki pki = TestPki.shared();
 
   private static String listener(String... more) {
     String[] lines = new String[more.length + 2];
