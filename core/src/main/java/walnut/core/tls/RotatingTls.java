@@ -157,11 +157,6 @@ public final class RotatingTls {
         && nextLog.compareAndSet(next, now + 1_000_000_000L);
   }
 
-  /** The files this context is made of. */
-  public List<Path> files() {
-    return files;
-  }
-
   /** Made for the first time: a problem is the caller's to report (start or reload fails). */
   private void load() {
     List<byte[]> contents = read();
