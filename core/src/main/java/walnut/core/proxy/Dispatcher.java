@@ -103,9 +103,15 @@ final class Dispatcher {
     Splitter.Split split;
     int bytes = request.frame().readableBytes();
     try {
-      split = request.splitter().split(request.frame(), pool.router(), alloc);
+      split = request.splitter().split(request.frame(), pool.view(), alloc);
     } finally {
       request.frame().release();
+    }
+    ByteBuf refusedWhole = split.refusal(alloc);
+    if (refusedWhole != null) {
+      split.discard();
+      replies.local(refusedWhole, false);
+      return;
     }
     PendingReply reply = replies.split(split, bytes, pool.config().mgetPartialErrors());
     pool.poolStats().add(PoolStat.FRAGMENTS, split.size());

@@ -117,7 +117,7 @@ final class PendingReply implements ReplyHandler {
   static PendingReply split(Owner owner, Splitter.Split split, int requestBytes, long now,
       boolean partial) {
     return new PendingReply(owner, split, split.size(), null, false, null, requestBytes, now,
-        false, partial);
+        split.ownsErrorReplies(), partial);
   }
 
   boolean isDone() {
@@ -442,6 +442,11 @@ final class PendingReply implements ReplyHandler {
     @Override
     public boolean wanted() {
       return owner.wanted();
+    }
+
+    @Override
+    public boolean ownsErrorReplies() {
+      return owner.ownsErrorReplies();
     }
   }
 }

@@ -49,6 +49,7 @@ final class Pool {
   private volatile int refusedDialects;
   private final Protocol protocol;
   private final PoolRouter router;
+  private final PoolView view = new PoolView(this);
   private final Transport transport;
   private final ProxyStats stats;
   private final EngineOptions options;
@@ -337,6 +338,11 @@ final class Pool {
     return protocol;
   }
 
+  /** What a splitter sees of the pool (its {@link walnut.core.spi.KeyRouter}). */
+  PoolView view() {
+    return view;
+  }
+
   PoolRouter router() {
     return router;
   }
@@ -430,12 +436,12 @@ final class Pool {
     return config.servers().get(server).name();
   }
 
-  /** twemproxy's {@code timeout} also covers connecting. */
   /** The generation's TLS contexts ({@link PoolTls#NONE} when it has none). */
   PoolTls tls() {
     return tls;
   }
 
+  /** twemproxy's {@code timeout} also covers connecting. */
   int connectTimeoutMillis() {
     return config.hasTimeout() ? config.timeout() : DEFAULT_CONNECT_TIMEOUT_MILLIS;
   }

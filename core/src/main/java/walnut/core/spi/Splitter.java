@@ -50,6 +50,24 @@ public interface Splitter {
       return null;
     }
 
+    /**
+     * A reply, in the protocol's form, that answers the whole request without sending anything
+     * (the keys of an EVAL on different servers), or {@code null} (the default) to send the
+     * fragments. When it is not {@code null} the engine takes no fragment and calls
+     * {@link #discard()}; the caller owns the returned buffer.
+     */
+    default ByteBuf refusal(ByteBufAllocator alloc) {
+      return null;
+    }
+
+    /**
+     * Whether the fragments' error replies are the request's own (a script's {@code -BUSY} or
+     * {@code -OOM}): then no error reply counts against a server. By default {@code false}.
+     */
+    default boolean ownsErrorReplies() {
+      return false;
+    }
+
     /** Releases fragments that were never taken, after a failure. */
     void discard();
   }
