@@ -44,6 +44,7 @@ public record PoolConfig(
     int healthCheckInterval,
     boolean autoEjectRemap,
     boolean mgetPartialErrors,
+    int maxPinnedConnections,
     List<Endpoint> sentinels,
     String sentinelPassword,
     int sentinelRefreshInterval,
@@ -65,6 +66,13 @@ public record PoolConfig(
   public static final long DEFAULT_MEMCACHE_MAX_REQUEST_SIZE = 1L << 20;
   /** How often the sentinels are asked where the masters are, in ms (Walnut's default). */
   public static final int DEFAULT_SENTINEL_REFRESH_INTERVAL = 1_000;
+  /**
+   * Private server connections (transactions, blocking commands, subscriptions) per server for
+   * the whole process: each is a client of the server (its {@code maxclients}, 10,000 by
+   * default); 64 is eight times a typical client library's pool, and twenty proxies stay within
+   * an eighth of a server's default {@code maxclients}.
+   */
+  public static final int DEFAULT_MAX_PINNED_CONNECTIONS = 64;
 
   public PoolConfig {
     requireNonNull(name, "name");
@@ -84,6 +92,8 @@ public record PoolConfig(
         name, clientConnections);
     checkArgument(healthCheckInterval >= 0,
         "pool '%s': health_check_interval: %s (expected: >= 0)", name, healthCheckInterval);
+    checkArgument(maxPinnedConnections >= 0,
+        "pool '%s': max_pinned_connections: %s (expected: >= 0)", name, maxPinnedConnections);
     checkArgument(maxRequestSize >= 0, "pool '%s': max_request_size: %s (expected: >= 0)", name,
         maxRequestSize);
     if (maxRequestSize == 0) {
@@ -183,6 +193,7 @@ public record PoolConfig(
     b.healthCheckInterval = healthCheckInterval;
     b.autoEjectRemap = autoEjectRemap;
     b.mgetPartialErrors = mgetPartialErrors;
+    b.maxPinnedConnections = maxPinnedConnections;
     b.sentinels.addAll(sentinels);
     b.sentinelPassword = sentinelPassword;
     b.sentinelRefreshInterval = sentinelRefreshInterval;
@@ -214,6 +225,7 @@ public record PoolConfig(
     private long maxRequestSize;
     private boolean reuseport;
     private boolean resp3 = true;
+    private int maxPinnedConnections = DEFAULT_MAX_PINNED_CONNECTIONS;
     private int clientIdleTimeout;
     private int healthCheckInterval;
     private boolean autoEjectRemap = true;
@@ -347,6 +359,16 @@ public record PoolConfig(
     }
 
     /**
+     * Private server connections a Redis pool may hold per server for the whole process
+     * (Walnut's {@code max_pinned_connections}): MULTI/EXEC, WATCH, blocking commands and
+     * subscriptions each take one while they last; past it they are refused. 0 refuses them all.
+     */
+    public Builder maxPinnedConnections(int maxPinnedConnections) {
+      this.maxPinnedConnections = maxPinnedConnections;
+      return this;
+    }
+
+    /**
      * Probes an ejected server every this many ms once {@code server_retry_timeout} has passed,
      * and puts it back only when a probe succeeds (Walnut's {@code health_check_interval} key;
      * 0, the default, returns it blindly, as twemproxy does). Only with {@code auto_eject_hosts}.
@@ -426,8 +448,8 @@ public record PoolConfig(
           clientConnections, redis, redisAuth, redisDb, preconnect, autoEjectHosts,
           serverConnections, serverRetryTimeout, serverFailureLimit, tcpKeepalive, maxRequestSize,
           reuseport, clientIdleTimeout, resp3, healthCheckInterval, autoEjectRemap,
-          mgetPartialErrors, sentinels, sentinelPassword, sentinelRefreshInterval, tls, serverTls,
-          servers);
+          mgetPartialErrors, maxPinnedConnections, sentinels, sentinelPassword,
+          sentinelRefreshInterval, tls, serverTls, servers);
     }
   }
 }

@@ -30,7 +30,8 @@ import walnut.core.stats.ServerStat;
  *
  * <p>Failure model, twemproxy's: any failure closes the whole connection and answers every queued
  * and in-flight request with the failure's text, since the reply stream can no longer be matched.
- * Only the FIFO's head needs a timer: later requests were queued later.
+ * Only the FIFO's head needs a timer: later requests were queued later. A private connection
+ * (Pins) is one of these that one client holds alone for a while, outside the shared table.
  */
 final class BackendConnection extends ChannelInboundHandlerAdapter
     implements ReadGate, Burst.Flushable, Connector.Attempt {
@@ -129,7 +130,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     if (requests.refuse(handler, frame)) {
       return;
     }
-    long deadline = handler == ReplyHandler.NO_REPLY ? 0 : requests.deadlineFrom(now());
+    long deadline = requests.deadlineFor(handler, now());
     if (!connected || gated) {
       requests.queue(handler, frame, bytes, deadline);
     } else {
@@ -180,6 +181,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   @Override
   public boolean isClosed() {
     return requests.closed();
+  }
+
+  /** Whether it is open with nothing queued or in flight (a private one may be reused). */
+  boolean idle() {
+    return !requests.closed() && requests.idle();
   }
 
   /** The server moved to another address: as {@link #retire}, and no waiting request goes out. */
@@ -233,7 +239,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     return address.equals(endpoint);
   }
 
-  /** Closes the connection (shutdown); whatever is still on it is answered as after an EOF. */
+  /** Closes it (shutdown, or a private one not given back clean); nothing counts on the server. */
   void close() {
     fail(ErrorText.UNKNOWN, Requests.Close.SHUTDOWN, null);
   }
@@ -255,10 +261,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     if (msg instanceof ServerPush push) {
       // Answers no request, and on a shared connection no one client can be told it is theirs.
       push.release();
-      if (log.isDebugEnabled()) {
-        log.debug("pool '{}': server '{}' sent a push message; dropped", pool.config().name(),
-            pool.serverName(server));
-      }
+      log.debug("pool '{}': {} sent a push message; dropped", pool.config().name(), this);
       return;
     }
     ByteBuf reply = (ByteBuf) msg;
@@ -271,10 +274,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     closeIfRetiredAndIdle();
   }
 
-  /**
-   * The server says it is in trouble (-LOADING, -BUSY, -OOM): the reply goes to its request, the
-   * connection stays; it counts against the server unless the request owns its error replies.
-   */
+  /** Server trouble (-LOADING, -BUSY): to its request; counts unless the request owns it. */
   private void readTrouble(ByteBuf reply, boolean counts) {
     // Trouble answering the proxy's own AUTH or SELECT fails the connection like a stray reply:
     // it may be unauthenticated or in the wrong database.
@@ -301,10 +301,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     }
   }
 
-  /**
-   * A piece of a long reply ({@link ReplyPart}). The head keeps its place until the last piece: it
-   * takes the pieces as they come (streamed on to a client), or they are gathered for it here.
-   */
+  /** A piece of a long reply: streamed on to the head, or gathered for it till the last one. */
   private void readPart(ReplyPart part) {
     ByteBuf bytes = part.content();
     boolean last = part.last();

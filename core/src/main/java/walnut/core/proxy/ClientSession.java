@@ -123,7 +123,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter
   /** Routes with the pool's current generation, then dispatches. */
   private void handle0(Request request) {
     Pool current = handle.current();
-    if (current != pool && open) {
+    if (current != pool && open && !dispatcher.inConversation()) {
       // A reload: new requests use the new pool; replies owed stay in order in the queue.
       Pool previous = pool;
       pool = current;
@@ -298,6 +298,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter
     open = false;
     upstream.sessionLeft();
     replies.close();
+    dispatcher.close(); // its private connections close; their replies are abandoned above
     while (!deferred.isEmpty()) {
       discard(deferred.poll());
     }

@@ -29,12 +29,15 @@ final class Dispatcher {
   private Upstream upstream;
   /** The connection slot this client uses on every server of its pool. */
   private int slot;
+  /** Its private connections: transactions and blocking commands. */
+  private final Pins pins;
 
   Dispatcher(ReplyQueue replies, ReadGate sender, ByteBufAllocator alloc, Pool pool,
       Upstream upstream) {
     this.replies = replies;
     this.sender = sender;
     this.alloc = alloc;
+    this.pins = new Pins(replies, sender, alloc);
     moveTo(pool, upstream);
   }
 
@@ -45,6 +48,19 @@ final class Dispatcher {
     this.slot = nextUpstream.nextSlot();
   }
 
+  /**
+   * Whether a transaction is under way: it keeps to its generation of the pool, since its server
+   * was chosen there (the session moves after a reload once it ends).
+   */
+  boolean inConversation() {
+    return pins.inConversation();
+  }
+
+  /** The client went: its private connections are closed. */
+  void close() {
+    pins.close();
+  }
+
   /** Handles {@code request} and recycles it. */
   void dispatch(Request request) {
     try {
@@ -52,6 +68,7 @@ final class Dispatcher {
         case LOCAL -> replies.local(request.frame(), request.closeAfterReply());
         case ROUTED -> routed(request);
         case SPLIT -> split(request);
+        case PINNED -> pins.dispatch(request, pool, upstream);
       }
     } finally {
       request.recycle(); // its frame went on, or was released; the object is done with

@@ -2,10 +2,13 @@ package walnut.core.proxy;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.EventLoop;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
 import walnut.core.config.Endpoint;
+import walnut.core.stats.Counters;
 import walnut.core.stats.Latency;
+import walnut.core.stats.PinStat;
 
 /**
  * One pool as seen from one event loop: this loop's backend connections to each server
@@ -32,6 +35,12 @@ final class LoopPool implements Upstream {
   private boolean retired;
   /** Connections to a server's old address ({@link #serverMoved}), closing once idle. */
   private final List<BackendConnection> draining = new ArrayList<>();
+  /** Private connections given back clean, by dialect and server, for the next client. */
+  private final ArrayDeque<BackendConnection>[][] idlePinned;
+  /** Private connections a client of this loop holds now. */
+  private int pinnedOut;
+  /** Idle private connections kept per server and dialect; more are closed. */
+  static final int IDLE_PINNED = 4;
 
   LoopPool(Pool pool, EventLoop eventLoop, Connector connector) {
     this.pool = pool;
@@ -41,6 +50,10 @@ final class LoopPool implements Upstream {
         [pool.config().servers().size()][pool.config().serverConnections()];
     this.burst = new Burst(eventLoop);
     this.latency = pool.latency().newRecorder();
+    @SuppressWarnings("unchecked")
+    ArrayDeque<BackendConnection>[][] idle =
+        new ArrayDeque[connections.length][connections[0].length];
+    this.idlePinned = idle;
   }
 
   EventLoop eventLoop() {
@@ -75,6 +88,66 @@ final class LoopPool implements Upstream {
     connection.send(handler, frame);
     if (connection.congested()) {
       connection.park(sender);
+    }
+  }
+
+  @Override
+  public BackendConnection takePinned(int server, int dialect) {
+    if (dialect != 0 && pool.refusesDialect(dialect)) {
+      return null; // no private connection either: the caller answers
+    }
+    Counters<PinStat> counters = pool.pinStats(server);
+    counters.increment(PinStat.PINNED_CONNECTIONS);
+    // The gauge is the budget, shared by every loop and generation: increment, then check, so
+    // that two loops racing for the last one may both be refused but never both succeed.
+    if (counters.get(PinStat.PINNED_CONNECTIONS) > pool.config().maxPinnedConnections()) {
+      counters.decrement(PinStat.PINNED_CONNECTIONS);
+      counters.increment(PinStat.PINNED_REFUSED);
+      return null;
+    }
+    counters.increment(PinStat.PINNED_TAKEN);
+    pinnedOut++;
+    ArrayDeque<BackendConnection> idle = idlePinned[dialect][server];
+    while (idle != null && !idle.isEmpty()) {
+      BackendConnection c = idle.pollLast();
+      if (c.idle()) {
+        return c;
+      }
+      c.close();
+    }
+    BackendConnection c = new BackendConnection(pool, server, dialect, eventLoop, connector, burst);
+    if (connector.backingOff(server)) {
+      c.failFast();
+    } else {
+      c.connect();
+    }
+    return c;
+  }
+
+  @Override
+  public void givePinned(BackendConnection c, int server, int dialect, boolean clean) {
+    pinnedOut--;
+    pool.pinStats(server).decrement(PinStat.PINNED_CONNECTIONS);
+    ArrayDeque<BackendConnection> idle = idlePinned[dialect][server];
+    if (idle == null) {
+      idle = idlePinned[dialect][server] = new ArrayDeque<>(IDLE_PINNED);
+    }
+    if (clean && !retired && c.idle() && c.at(pool.address(server)) && idle.size() < IDLE_PINNED) {
+      idle.addLast(c);
+    } else {
+      c.close();
+    }
+  }
+
+  /** Closes the idle private connections (to {@code server} only, when not negative). */
+  private void closeIdlePinned(int server) {
+    for (ArrayDeque<BackendConnection>[] perDialect : idlePinned) {
+      for (int s = 0; s < perDialect.length; s++) {
+        if ((server < 0 || s == server) && perDialect[s] != null) {
+          perDialect[s].forEach(BackendConnection::close);
+          perDialect[s].clear();
+        }
+      }
     }
   }
 
@@ -128,6 +201,7 @@ final class LoopPool implements Upstream {
   void retire() {
     retired = true;
     burst.flush(); // what was written in this pass goes out before an idle connection closes
+    closeIdlePinned(-1);
     for (BackendConnection[][] perDialect : connections) {
       for (BackendConnection[] perServer : perDialect) {
         for (BackendConnection c : perServer) {
@@ -147,7 +221,7 @@ final class LoopPool implements Upstream {
    * flight on them first.
    */
   boolean unused() {
-    if (clients > 0) {
+    if (clients > 0 || pinnedOut > 0) {
       return false;
     }
     retire();
@@ -192,12 +266,14 @@ final class LoopPool implements Upstream {
         }
       }
     }
+    closeIdlePinned(server); // held ones stay with their clients, at the old address
     connector.moved(server);
     burst.flush();
   }
 
   /** Closes every backend connection (shutdown). */
   void closeAll() {
+    closeIdlePinned(-1);
     for (BackendConnection c : new ArrayList<>(draining)) {
       c.close();
     }

@@ -27,6 +27,7 @@ import walnut.core.stats.Counters;
 import walnut.core.stats.HealthStat;
 import walnut.core.stats.Latency;
 import walnut.core.stats.PoolStat;
+import walnut.core.stats.PinStat;
 import walnut.core.stats.ProxyStats;
 import walnut.core.stats.SentinelStats;
 import walnut.core.stats.ServerStat;
@@ -305,7 +306,7 @@ final class Pool {
     return loops.values();
   }
 
-  List<LoopPool> loopList() {
+  List<LoopPool> loopList() { // a copy
     return List.copyOf(loops.values());
   }
 
@@ -338,8 +339,7 @@ final class Pool {
     return protocol;
   }
 
-  /** What a splitter sees of the pool (its {@link walnut.core.spi.KeyRouter}). */
-  PoolView view() {
+  PoolView view() { // what a splitter sees of the pool: its KeyRouter
     return view;
   }
 
@@ -351,8 +351,7 @@ final class Pool {
     return transport;
   }
 
-  /** The process-wide counters (connections). */
-  ProxyStats stats() {
+  ProxyStats stats() { // process-wide (connections)
     return stats;
   }
 
@@ -379,13 +378,11 @@ final class Pool {
     return inflight;
   }
 
-  /** Resolves server host names off the event loops. */
-  AddressResolverGroup<?> resolver() {
+  AddressResolverGroup<?> resolver() { // resolves host names off the event loops
     return resolver;
   }
 
-  /** The pool's request latencies, one recorder per loop. */
-  Latency latency() {
+  Latency latency() { // the pool's request latencies, one recorder per loop
     return poolStats.latency();
   }
 
@@ -430,6 +427,10 @@ final class Pool {
 
   Counters<ServerStat> serverStats(int server) {
     return poolStats.servers().get(server).counters();
+  }
+
+  Counters<PinStat> pinStats(int server) { // shared by the generations, as serverStats
+    return poolStats.servers().get(server).pinned();
   }
 
   String serverName(int server) {

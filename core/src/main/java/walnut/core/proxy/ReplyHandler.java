@@ -72,6 +72,14 @@ interface ReplyHandler {
     return false;
   }
 
+  /**
+   * How much longer than the pool's {@code timeout} this request's reply may take: its own
+   * timeout (a blocking command), or a negative value for no limit. By default 0.
+   */
+  default long extraWaitMillis() {
+    return 0;
+  }
+
   /** Whether the reply belongs to a client (false for the proxy's own AUTH/SELECT). */
   default boolean isClientRequest() {
     return true;

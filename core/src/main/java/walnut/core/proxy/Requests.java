@@ -100,6 +100,19 @@ final class Requests {
     return deadline == 0 ? 1 : deadline;
   }
 
+  /**
+   * The deadline of {@code handler}'s request sent at {@code now}: the pool's timeout, plus what
+   * the request may wait of its own ({@link ReplyHandler#extraWaitMillis}); 0 for none.
+   */
+  long deadlineFor(ReplyHandler handler, long now) {
+    long extra = handler.extraWaitMillis();
+    long deadline = handler == ReplyHandler.NO_REPLY ? 0 : deadlineFrom(now);
+    if (deadline == 0 || extra == 0) {
+      return deadline;
+    }
+    return extra < 0 ? 0 : deadline + TimeUnit.MILLISECONDS.toNanos(extra);
+  }
+
   /** The oldest queued request's deadline when it has one, else one from {@code now}. */
   long oldestDeadline(long now) {
     long oldest = queued.headDeadline();

@@ -34,6 +34,20 @@ interface Upstream {
   void send(int server, int slot, int dialect, ByteBuf frame, ReplyHandler handler,
       ReadGate sender);
 
+  /**
+   * A private connection to {@code server} of {@code dialect} that one client holds alone until it
+   * {@link #givePinned gives it back} (a transaction, a blocking command): an idle one kept from
+   * an earlier client, or a new one. {@code null} when the server's {@code max_pinned_connections}
+   * are all taken (counted as refused), or the servers do not speak the dialect.
+   */
+  BackendConnection takePinned(int server, int dialect);
+
+  /**
+   * Gives back a connection from {@link #takePinned}, exactly once: kept for the next client when
+   * {@code clean} (the conversation ended and was answered) and idle, else closed.
+   */
+  void givePinned(BackendConnection connection, int server, int dialect, boolean clean);
+
   /** The loop's burst, in which the session registers what it wrote, to be flushed once. */
   Burst burst();
 

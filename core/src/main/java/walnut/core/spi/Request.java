@@ -17,6 +17,9 @@ import java.util.ArrayDeque;
  *       {@code placeholder}.
  *   <li>{@link Kind#SPLIT}: a multi-key request whose {@link Splitter} makes one sub-request per
  *       server and merges the replies.
+ *   <li>{@link Kind#PINNED}: a request of a {@link Conversation} (a transaction, a blocking
+ *       command), sent on a private server connection, routed as a routed request or, with a
+ *       splitter, by all its keys, which must then be on one server.
  *   <li>{@link Kind#LOCAL}: answered by the proxy itself; the frame is the reply, written in its
  *       turn among the client's replies, after which the connection closes if
  *       {@link #closeAfterReply()}.
@@ -31,7 +34,7 @@ import java.util.ArrayDeque;
 public final class Request {
 
   /** What the engine does with a request. */
-  public enum Kind { ROUTED, SPLIT, LOCAL }
+  public enum Kind { ROUTED, SPLIT, LOCAL, PINNED }
 
   /** Request objects kept for reuse per thread: the request path allocates nothing. */
   private static final int POOL_MAX = 1024;
@@ -54,6 +57,9 @@ public final class Request {
   private ByteBuf routingKey;
   private boolean ownsErrorReplies;
   private int dialect;
+  private Conversation conversation;
+  private Conversation.Step step;
+  private long blockMillis;
   private boolean recycled;
 
   private Request() {}
@@ -74,6 +80,9 @@ public final class Request {
     r.recycled = false;
     r.ownsErrorReplies = false;
     r.dialect = 0;
+    r.conversation = null;
+    r.step = null;
+    r.blockMillis = 0;
     r.protocolError = protocolError;
     r.replyFilter = replyFilter;
     r.routingKey = routingKey;
@@ -101,6 +110,7 @@ public final class Request {
     routingKey = null;
     splitter = null;
     replyFilter = null;
+    conversation = null;
     ArrayDeque<Request> pool = POOL.get();
     if (pool.size() < POOL_MAX) {
       pool.addLast(this);
@@ -164,6 +174,46 @@ public final class Request {
   /** A multi-key request, split per server by {@code splitter}. */
   public static Request split(ByteBuf frame, Splitter splitter) {
     return of(Kind.SPLIT, frame, 0, -1, true, false, requireNonNull(splitter));
+  }
+
+  /**
+   * A request of {@code conversation} ({@link Kind#PINNED}), sent on a private server connection
+   * as {@code step} says. It goes to the server of the key at absolute {@code keyIndex} of
+   * {@code frame} (keyless when {@code keyLength < 0}); with {@code together} not {@code null},
+   * to the server of all its keys, which that splitter finds: when they are on several servers
+   * the request is refused. For {@link Conversation.Step#REFUSED} the frame is the error reply.
+   */
+  public static Request pinned(ByteBuf frame, int keyIndex, int keyLength, Splitter together,
+      Conversation conversation, Conversation.Step step) {
+    Request r = of(Kind.PINNED, frame, keyIndex, keyLength, true, false, together);
+    r.conversation = requireNonNull(conversation, "conversation");
+    r.step = requireNonNull(step, "step");
+    return r;
+  }
+
+  /**
+   * A blocking request ({@link Conversation.Step#ALONE}) waits for the server up to
+   * {@code millis} longer than the pool's {@code timeout} (its own timeout), or, with a negative
+   * value, as long as it takes (blocks forever). Returns this request.
+   */
+  public Request blocking(long millis) {
+    this.blockMillis = millis;
+    return this;
+  }
+
+  /** How much longer than the pool's timeout its reply may take (see {@link #blocking}). */
+  public long blockMillis() {
+    return blockMillis;
+  }
+
+  /** The conversation of a {@link Kind#PINNED} request, else {@code null}. */
+  public Conversation conversation() {
+    return conversation;
+  }
+
+  /** What a {@link Kind#PINNED} request does to its conversation, else {@code null}. */
+  public Conversation.Step step() {
+    return step;
   }
 
   /** A request the proxy answers itself with {@code reply}. */
@@ -264,7 +314,10 @@ public final class Request {
     return replyFilter;
   }
 
-  /** The splitter of a {@link Kind#SPLIT} request, else {@code null}. */
+  /**
+   * The splitter of a {@link Kind#SPLIT} request, or the key check of a {@link Kind#PINNED} one,
+   * else {@code null}.
+   */
   public Splitter splitter() {
     return splitter;
   }

@@ -114,10 +114,23 @@ public final class ProxyStats {
     }
   }
 
-  /** One server's counters; {@code name} is twemproxy's server name. */
-  public record Server(String name, Counters<ServerStat> counters, Counters<HealthStat> health) {
+  /**
+   * One server's counters; {@code name} is twemproxy's server name. {@code pinned}: its private
+   * connections ({@link PinStat}), shared by every generation of the pool, as the others are.
+   */
+  public record Server(String name, Counters<ServerStat> counters, Counters<HealthStat> health,
+      Counters<PinStat> pinned) {
     public Server(String name, Counters<ServerStat> counters) {
       this(name, counters, new Counters<>(HealthStat.class));
+    }
+
+    public Server(String name, Counters<ServerStat> counters, Counters<HealthStat> health) {
+      this(name, counters, health, new Counters<>(PinStat.class));
+    }
+
+    /** Whether the stats print its {@link PinStat}s: a private connection was taken or refused. */
+    public boolean pinnedUsed() {
+      return pinned.get(PinStat.PINNED_TAKEN) > 0 || pinned.get(PinStat.PINNED_REFUSED) > 0;
     }
   }
 }

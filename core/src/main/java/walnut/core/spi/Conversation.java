@@ -1,0 +1,61 @@
+package walnut.core.spi;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+
+/**
+ * What a protocol tells the engine about requests that cannot share a server connection with
+ * other clients: a transaction (Redis {@code WATCH} … {@code MULTI} … {@code EXEC}) runs on a
+ * private connection to the server of its keys, and a blocking command ({@code BLPOP}) on one of
+ * its own, so that it blocks no other client. The engine takes such a connection from a bounded
+ * per-server budget ({@code max_pinned_connections}) when the first request needs it, sends the
+ * requests of the conversation on it in order, and gives it back when the conversation ends, the
+ * client goes, or the connection fails.
+ *
+ * <p>A request of a conversation is a {@link Request.Kind#PINNED} request; its {@link Step} says
+ * what it does to the conversation. The engine keeps whether the conversation broke (a request of
+ * it was refused: keys on another server, no connection free, the connection failed); from then
+ * until it ends, its requests are answered by {@link #localReply} without being sent, so nothing
+ * of a broken transaction runs.
+ *
+ * <p>Stateless implementations may be shared; called on the client's event loop.
+ */
+public interface Conversation {
+
+  /** What a request is to its conversation. */
+  enum Step {
+    /** Starts it, or adds to it, on the server of its keys (WATCH): takes a connection. */
+    OPEN,
+    /**
+     * Belongs to it (MULTI and what follows): sent on its connection. One without a key, before a
+     * key has chosen the server, waits in the proxy (answered {@link #localReply}) and is sent
+     * ahead of the first keyed one.
+     */
+    USE,
+    /**
+     * Ends it by running it (EXEC): the connection is given back once answered. With no server
+     * chosen yet, what waits goes to the server of keyless requests.
+     */
+    CLOSE,
+    /** Ends it without running it (DISCARD, UNWATCH): given back once answered. */
+    DROP,
+    /**
+     * A request the protocol refused inside the conversation: the frame is the error reply to
+     * write; the conversation breaks, as Redis discards a transaction after an error in queueing.
+     */
+    REFUSED,
+    /**
+     * A conversation of its own (a blocking command): takes a connection, given back once
+     * answered, and the client's later requests wait for its reply, as on a server connection.
+     */
+    ALONE
+  }
+
+  /**
+   * The reply, in the protocol's form, to the request {@code frame} that the proxy answers itself:
+   * waiting for a server to be chosen ({@code broken} false: Redis {@code +QUEUED}, {@code +OK}
+   * for MULTI), or while the conversation is broken ({@code -EXECABORT} for EXEC). Reads the frame
+   * without changing or releasing it.
+   */
+  ByteBuf localReply(ByteBuf frame, boolean broken, ByteBufAllocator alloc);
+}
