@@ -46,6 +46,8 @@ final class CommandDispatcher {
   /** The pool's {@code resp3}: whether HELLO 3 may switch. */
   private boolean resp3Allowed = true;
   private long id;
+  /** Its transaction and blocking commands. */
+  private final Transaction transaction = new Transaction();
 
   CommandDispatcher(String redisAuth) {
     this.password = bytes(redisAuth);
@@ -115,6 +117,20 @@ final class CommandDispatcher {
   private Request decide(ByteBufAllocator alloc, ByteBuf buf, int start, int length, Args args,
       boolean owned) {
     RedisCommand command = CommandTable.lookup(buf, start + args.offset(0), args.length(0));
+    // Inside MULTI every frame is a slice, even of an owned buffer (which dispatch then
+    // releases), so that queue() may release what it does not send.
+    Request request = decide(alloc, buf, start, length, args, owned && !transaction.inMulti(),
+        command);
+    if (!transaction.inMulti() || (command != null && command.action == Action.PINNED
+        && command.arity.accepts(args.count - 1))) {
+      return request;
+    }
+    // Inside MULTI: queued on the transaction's server, or refused (the transaction discarded).
+    return transaction.queue(request, command, alloc, buf.retainedSlice(start, length));
+  }
+
+  private Request decide(ByteBufAllocator alloc, ByteBuf buf, int start, int length, Args args,
+      boolean owned, RedisCommand command) {
     if (command == null) {
       return Request.local(Replies.unknownCommand(alloc, buf, start));
     }
@@ -139,6 +155,7 @@ final class CommandDispatcher {
       case ROUTE -> routed(buf, start, length, args, 1, owned);
       case KEYLESS -> Request.keyless(frame(buf, start, length, owned));
       case EVAL -> eval(alloc, buf, start, length, args, command, owned);
+      case PINNED -> transaction.decide(alloc, buf.retainedSlice(start, length), args, command);
       case SPLIT -> argc / command.splitter.step() >= 2
           ? Request.split(frame(buf, start, length, owned), command.splitter)
           : routed(buf, start, length, args, 1, owned);

@@ -67,6 +67,12 @@ final class CommandTable {
     split(Arity.KEYS, MultiKeySplitter.TOUCH);
     split(Arity.PAIRS, MultiKeySplitter.MSET);
     add(Arity.SCRIPT, Action.EVAL, "EVAL", "EVALSHA");
+    // On private server connections (docs/compatibility.md#transactions): a transaction on the
+    // server of its keys, a blocking command on a connection of its own.
+    add(Arity.NONE, Action.PINNED, "MULTI", "EXEC", "DISCARD", "UNWATCH");
+    add(Arity.KEYS, Action.PINNED, "WATCH");
+    add(Arity.KEY_ANY, Action.PINNED, "BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX", "BLMOVE",
+        "BRPOPLPUSH", "BLMPOP", "BZMPOP", "XREAD", "XREADGROUP");
     // Walnut's own: what Jedis, Lettuce and redis-cli send when they connect.
     add(Arity.ONE, Action.ECHO, "ECHO");
     add(Arity.ONE, Action.SELECT, "SELECT");

@@ -28,7 +28,12 @@ final class RedisCommand {
     CLIENT,
     MOVE,
     /** Routed by its source key, unless it names a destination database ({@code DB n}). */
-    COPY
+    COPY,
+    /**
+     * A transaction's command (MULTI, EXEC, DISCARD, WATCH, UNWATCH) or a blocking one: a request
+     * of the client's {@link Transaction}, run on a private server connection.
+     */
+    PINNED
   }
 
   /** How many arguments (after the name) a command takes. */

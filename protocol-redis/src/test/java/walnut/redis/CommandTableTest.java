@@ -66,6 +66,15 @@ class CommandTableTest {
     for (String n : STREAMS.split(" ")) {
       expected.put(n, Arity.KEY_ANY);
     }
+    // On private server connections (Transaction).
+    for (String n : "MULTI EXEC DISCARD UNWATCH".split(" ")) {
+      expected.put(n, Arity.NONE);
+    }
+    expected.put("WATCH", Arity.KEYS);
+    for (String n : ("BLPOP BRPOP BZPOPMIN BZPOPMAX BLMOVE BRPOPLPUSH BLMPOP BZMPOP XREAD"
+        + " XREADGROUP").split(" ")) {
+      expected.put(n, Arity.KEY_ANY);
+    }
     Map<String, Arity> actual = new HashMap<>();
     CommandTable.all().forEach(c -> actual.put(c.name, c.arity));
     assertEquals(expected, actual);
@@ -82,7 +91,7 @@ class CommandTableTest {
 
   @Test
   void refusesUnknownNamesWithoutFoldingNonLetters() {
-    for (String name : new String[] {"", "GETT", "GE", "KEYS", "MULTI", "G\u00c5T", "get\u0000",
+    for (String name : new String[] {"", "GETT", "GE", "KEYS", "PSUBSCRIBE", "G\u00c5T", "get\u0000",
         "SUBSCRIBE", "X".repeat(10_000), "GEORADIUSBYMEMBERX", "\u00e7et"}) {
       assertNull(lookup(name), name);
     }

@@ -18,6 +18,7 @@ import java.util.Random;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import walnut.core.config.PoolConfig;
+import walnut.core.spi.Conversation;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
 import walnut.testing.Chunking;
@@ -172,7 +173,7 @@ class DecoderFuzzTest {
   private static void check(Request r, long limit, TrackingAllocator alloc, int n) {
     ByteBuf frame = r.frame();
     assertTrue(frame.isReadable());
-    if (r.kind() == Request.Kind.LOCAL) {
+    if (r.kind() == Request.Kind.LOCAL || r.step() == Conversation.Step.REFUSED) {
       assertTrue("+-$:*%_".indexOf(frame.getByte(frame.readerIndex())) >= 0, "reply " + n);
       return;
     }
@@ -193,6 +194,13 @@ class DecoderFuzzTest {
   private static void exerciseSplit(Request r, TrackingAllocator alloc) {
     Splitter.Split split = r.splitter().split(r.frame(), (buf, offset, length) ->
         length == 0 ? 0 : buf.getByte(offset) & 1, alloc);
+    ByteBuf refusal = split.refusal(alloc);
+    if (refusal != null) {
+      assertEquals('-', refusal.getByte(0));
+      refusal.release();
+      split.discard();
+      return;
+    }
     ByteBuf[] replies = new ByteBuf[split.size()];
     for (int i = 0; i < split.size(); i++) {
       ByteBuf fragment = split.fragment(i);
