@@ -25,6 +25,7 @@ import walnut.core.routing.PoolRouter;
 import walnut.core.routing.TestRouting;
 import walnut.core.spi.Protocol;
 import walnut.core.stats.Counters;
+import walnut.core.stats.PinStat;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
 import walnut.core.stats.ServerStat;
@@ -342,6 +343,10 @@ final class EngineHarness implements AutoCloseable {
 
   long serverStat(int server, ServerStat stat) {
     return poolStats.servers().get(server).counters().get(stat);
+  }
+
+  long pinStat(int server, PinStat stat) {
+    return poolStats.servers().get(server).pinned().get(stat);
   }
 
   @Override

@@ -13,6 +13,7 @@ import java.util.Arrays;
 import java.util.List;
 import walnut.core.config.PoolConfig;
 import walnut.core.spi.AbstractSplit;
+import walnut.core.spi.Conversation;
 import walnut.core.spi.KeyRouter;
 import walnut.core.spi.PartialReplies;
 import walnut.core.spi.ReplyPart;
@@ -42,6 +43,12 @@ import walnut.core.spi.Splitter;
  *   <li>a line starting with {@code !}, or a line of more than {@link #MAX_LINE} bytes before its
  *       '\n': {@link Request#protocolError} {@code ERR protocol\n}; every later byte of the
  *       connection is discarded.
+ *   <li>A transaction ({@link #TX}, a {@link Conversation}): {@code multi}, {@code t.ping}
+ *       (USE, keyless), {@code exec} (CLOSE), {@code discard} (DROP), {@code watch KEY} (OPEN),
+ *       {@code t.get KEY} (USE), {@code t.refused} (REFUSED, the reply {@code ERR refused}); and
+ *       {@code bpop KEY MILLIS|forever} (ALONE, blocking that long). Answered locally: multi and
+ *       discard {@code OK}, exec {@code EMPTY} or, broken, {@code EXECABORT}, the rest
+ *       {@code QUEUED}.
  *   <li>{@code @} before any of these: the same request, of dialect 1 (its connections say
  *       {@code hello 3} first); the frame keeps the {@code @}.
  *   <li>anything else (an unknown command, an empty line, a keyed command without its key, an
@@ -75,6 +82,14 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
   public static final String UNKNOWN = "ERR unknown\n";
   /** The reply a {@code quiet} request's filter suppresses. */
   public static final String MISS = "MISS\n";
+
+  /** The conversation of the transaction commands. */
+  public static final Conversation TX = (frame, broken, alloc) -> {
+    String line = frame.toString(US_ASCII);
+    String reply = line.startsWith("exec") ? (broken ? "EXECABORT\n" : "EMPTY\n")
+        : line.startsWith("multi") || line.startsWith("discard") ? "OK\n" : "QUEUED\n";
+    return ascii(alloc, reply);
+  };
 
   /** The splitter of {@code mget}; stateless and shared. */
   public static final Splitter MGET = new MgetSplitter();
@@ -336,6 +351,28 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
       }
       if (t.is(in, 0, "keyless")) {
         return Request.keyless(in.retainedSlice(start, length));
+      }
+      Conversation.Step step = t.is(in, 0, "multi") || t.is(in, 0, "t.ping")
+          ? Conversation.Step.USE : t.is(in, 0, "exec") ? Conversation.Step.CLOSE
+          : t.is(in, 0, "discard") ? Conversation.Step.DROP : null;
+      if (step != null) {
+        return Request.pinned(in.retainedSlice(start, length), 0, -1, null, TX, step);
+      }
+      if (t.is(in, 0, "t.refused")) {
+        return Request.pinned(ascii(ctx.alloc(), "ERR refused\n"), 0, -1, null, TX,
+            Conversation.Step.REFUSED);
+      }
+      if (t.count >= 2 && (t.is(in, 0, "watch") || t.is(in, 0, "t.get")
+          || (t.is(in, 0, "bpop") && t.count == 3))) {
+        step = t.is(in, 0, "watch") ? Conversation.Step.OPEN
+            : t.is(in, 0, "t.get") ? Conversation.Step.USE : Conversation.Step.ALONE;
+        Request r = Request.pinned(in.retainedSlice(start, length), t.start[1] - start,
+            t.length[1], null, TX, step);
+        if (step == Conversation.Step.ALONE) {
+          String wait = in.toString(t.start[2], t.length[2], US_ASCII);
+          r.blocking(wait.equals("forever") ? -1 : Long.parseLong(wait));
+        }
+        return r;
       }
       if (t.is(in, 0, "mget") && t.count >= 2) {
         return Request.split(in.retainedSlice(start, length), MGET);
