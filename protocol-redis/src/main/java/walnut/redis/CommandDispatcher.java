@@ -48,6 +48,8 @@ final class CommandDispatcher {
   private long id;
   /** Its transaction and blocking commands. */
   private final Transaction transaction = new Transaction();
+  /** Its subscriptions. */
+  private final PubSub pubsub = new PubSub();
 
   CommandDispatcher(String redisAuth) {
     this.password = bytes(redisAuth);
@@ -138,6 +140,15 @@ final class CommandDispatcher {
     if (!command.arity.accepts(argc)) {
       return Request.local(Replies.wrongArity(alloc, command.lowerName));
     }
+    if (!resp3 && pubsub.subscribed() && command.action != Action.PUBSUB
+        && command.action != Action.QUIT) {
+      // Redis's subscribed mode (RESP2): the replies are messages, nothing else fits.
+      return Request.local(command.action == Action.PING
+          ? PubSub.pong(alloc, buf, start + args.offset(1), argc == 0 ? 0 : args.length(1))
+          : Replies.error(alloc, "ERR Can't execute '" + command.lowerName + "': only"
+              + " (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this"
+              + " context"));
+    }
     switch (command.action) {
       case QUIT:
         return Request.localThenClose(Replies.ok(alloc));
@@ -156,6 +167,10 @@ final class CommandDispatcher {
       case KEYLESS -> Request.keyless(frame(buf, start, length, owned));
       case EVAL -> eval(alloc, buf, start, length, args, command, owned);
       case PINNED -> transaction.decide(alloc, buf.retainedSlice(start, length), args, command);
+      case PUBSUB -> transaction.inMulti()
+          ? Request.local(Replies.error(alloc, "ERR " + command.name + " inside MULTI is not"
+              + " allowed through the proxy"))
+          : pubsub.decide(alloc, buf.retainedSlice(start, length), command, resp3);
       case SPLIT -> argc / command.splitter.step() >= 2
           ? Request.split(frame(buf, start, length, owned), command.splitter)
           : routed(buf, start, length, args, 1, owned);

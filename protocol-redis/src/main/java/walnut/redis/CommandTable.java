@@ -71,6 +71,9 @@ final class CommandTable {
     // server of its keys, a blocking command on a connection of its own.
     add(Arity.NONE, Action.PINNED, "MULTI", "EXEC", "DISCARD", "UNWATCH");
     add(Arity.KEYS, Action.PINNED, "WATCH");
+    add(Arity.KEYS, Action.PUBSUB, "SUBSCRIBE", "PSUBSCRIBE");
+    add(Arity.ANY, Action.PUBSUB, "UNSUBSCRIBE", "PUNSUBSCRIBE");
+    add(Arity.KEY_PLUS_1, Action.ROUTE, "PUBLISH"); // by channel, as SUBSCRIBE sends it
     add(Arity.KEY_ANY, Action.PINNED, "BLPOP", "BRPOP", "BZPOPMIN", "BZPOPMAX", "BLMOVE",
         "BRPOPLPUSH", "BLMPOP", "BZMPOP", "XREAD", "XREADGROUP");
     // Walnut's own: what Jedis, Lettuce and redis-cli send when they connect.

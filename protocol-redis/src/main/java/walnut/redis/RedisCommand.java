@@ -33,7 +33,9 @@ final class RedisCommand {
      * A transaction's command (MULTI, EXEC, DISCARD, WATCH, UNWATCH) or a blocking one: a request
      * of the client's {@link Transaction}, run on a private server connection.
      */
-    PINNED
+    PINNED,
+    /** SUBSCRIBE, UNSUBSCRIBE, PSUBSCRIBE, PUNSUBSCRIBE: the client's {@link PubSub}. */
+    PUBSUB
   }
 
   /** How many arguments (after the name) a command takes. */

@@ -7,6 +7,7 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
 import java.util.List;
+import java.util.function.Consumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import walnut.core.config.Endpoint;
@@ -59,6 +60,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   private CompositeByteBuf gathered;
   private PartialReplies partial; // the decoder, if it tells how much of a reply it holds
   private final HeldGates held = new HeldGates(this); // senders held while it is full
+  private Consumer<Object> listener; // listen()
 
   BackendConnection(Pool pool, int server, int dialect, EventLoop loop, Connector connector,
       Burst burst) {
@@ -103,9 +105,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     }
     connected = true;
     writer = new WriteCoalescer(channel, channel.alloc());
-    if (channel.pipeline().get("decoder") instanceof PartialReplies p) {
-      partial = p;
-    }
+    partial = channel.pipeline().get("decoder") instanceof PartialReplies p ? p : null;
     pool.serverStats(server).increment(ServerStat.SERVER_CONNECTIONS);
     // The steps run ahead of the queued requests: they inherit the oldest deadline, so the
     // head timer never fires later than a queued request's own timeout.
@@ -183,6 +183,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     return requests.closed();
   }
 
+  /** Every frame after the handshake goes to {@code l} (a client's subscriptions): no FIFO. */
+  void listen(Consumer<Object> l) {
+    listener = l;
+  }
+
   /** Whether it is open with nothing queued or in flight (a private one may be reused). */
   boolean idle() {
     return !requests.closed() && requests.idle();
@@ -247,6 +252,10 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
     replied = true;
+    if (listener != null && !requests.headIsOwnStep()) {
+      listener.accept(msg); // a private connection a client listens on: every frame is its
+      return;
+    }
     if (msg instanceof ReplyPart part) {
       readPart(part);
       return;
@@ -259,9 +268,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
       return;
     }
     if (msg instanceof ServerPush push) {
-      // Answers no request, and on a shared connection no one client can be told it is theirs.
-      push.release();
-      log.debug("pool '{}': {} sent a push message; dropped", pool.config().name(), this);
+      push.release(); // answers no request: on a shared connection it is no one client's
       return;
     }
     ByteBuf reply = (ByteBuf) msg;
@@ -276,8 +283,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
 
   /** Server trouble (-LOADING, -BUSY): to its request; counts unless the request owns it. */
   private void readTrouble(ByteBuf reply, boolean counts) {
-    // Trouble answering the proxy's own AUTH or SELECT fails the connection like a stray reply:
-    // it may be unauthenticated or in the wrong database.
+    // Trouble answering its own AUTH/SELECT fails it like a stray reply: its state is unknown.
     ReplyHandler head = requests.headIsOwnStep() ? null
         : requests.repliedWithTrouble(reply.readableBytes());
     if (head == null) {
@@ -417,10 +423,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     return loop.ticker().nanoTime();
   }
 
-  /**
-   * Closes the connection and answers everything on it with {@code reason}. Idempotent: the first
-   * cause wins (a timeout's close shows up later as channelInactive, which must not count again).
-   */
+  /** Closes it, answering all on it with {@code reason}. Idempotent: the first cause wins. */
   private void fail(String reason, Requests.Close how, Throwable cause) {
     if (requests.closed()) {
       return;

@@ -4,6 +4,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import walnut.core.spi.Conversation;
 import walnut.core.spi.KeyRouter;
 import walnut.core.spi.Request;
 import walnut.core.spi.Splitter;
@@ -31,13 +32,16 @@ final class Dispatcher {
   private int slot;
   /** Its private connections: transactions and blocking commands. */
   private final Pins pins;
+  /** Its listening connections: subscriptions. */
+  private final Subscriptions subscriptions;
 
   Dispatcher(ReplyQueue replies, ReadGate sender, ByteBufAllocator alloc, Pool pool,
-      Upstream upstream) {
+      Upstream upstream, Runnable closeClient) {
     this.replies = replies;
     this.sender = sender;
     this.alloc = alloc;
     this.pins = new Pins(replies, sender, alloc);
+    this.subscriptions = new Subscriptions(replies, alloc, closeClient);
     moveTo(pool, upstream);
   }
 
@@ -53,12 +57,13 @@ final class Dispatcher {
    * was chosen there (the session moves after a reload once it ends).
    */
   boolean inConversation() {
-    return pins.inConversation();
+    return pins.inConversation() || subscriptions.active();
   }
 
   /** The client went: its private connections are closed. */
   void close() {
     pins.close();
+    subscriptions.close();
   }
 
   /** Handles {@code request} and recycles it. */
@@ -68,7 +73,13 @@ final class Dispatcher {
         case LOCAL -> replies.local(request.frame(), request.closeAfterReply());
         case ROUTED -> routed(request);
         case SPLIT -> split(request);
-        case PINNED -> pins.dispatch(request, pool, upstream);
+        case PINNED -> {
+          if (request.step() == Conversation.Step.LISTEN) {
+            subscriptions.dispatch(request, pool, upstream);
+          } else {
+            pins.dispatch(request, pool, upstream);
+          }
+        }
       }
     } finally {
       request.recycle(); // its frame went on, or was released; the object is done with

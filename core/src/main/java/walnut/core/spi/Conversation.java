@@ -48,7 +48,42 @@ public interface Conversation {
      * A conversation of its own (a blocking command): takes a connection, given back once
      * answered, and the client's later requests wait for its reply, as on a server connection.
      */
-    ALONE
+    ALONE,
+    /**
+     * A subscription request (SUBSCRIBE, UNSUBSCRIBE...) of a {@link Listener}: its splitter
+     * sends one fragment per server on the client's listening connection to that server (taken
+     * on first use), and the split's {@link Answers} say how many answers each awaits.
+     */
+    LISTEN
+  }
+
+  /**
+   * A client's subscriptions: on a listening connection the server speaks unasked, so every frame
+   * it sends after the handshake comes here, not to a request queue. Answers to the
+   * subscription requests complete them in order (the client's reply is the split's merge, made
+   * by the protocol); every other frame (a message) is written to the client as it comes, in
+   * its turn among the client's replies. A listening connection that fails closes the client:
+   * it can no longer be told which subscriptions hold.
+   */
+  interface Listener extends Conversation {
+
+    /**
+     * Whether {@code frame} (a reply or a push, read in place) answers a subscription request
+     * rather than being a message for the client.
+     */
+    boolean isAnswer(ByteBuf frame);
+
+    /**
+     * Whether the client still listens to server {@code server}: once its answers are in, a
+     * listening connection that is no longer needed is closed.
+     */
+    boolean listensTo(int server);
+  }
+
+  /** Implemented by the split of a {@link Step#LISTEN} request. */
+  interface Answers {
+    /** How many frames fragment {@code i}'s server sends in answer to it. */
+    int answers(int i);
   }
 
   /**
