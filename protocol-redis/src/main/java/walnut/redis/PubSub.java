@@ -109,7 +109,11 @@ final class PubSub implements Conversation.Listener {
     ByteBuf out = alloc.buffer(24 + length);
     Resp.writeHeader(out, '*', 2);
     Resp.writeBulk(out, bytes("pong"));
-    Resp.writeBulk(out, buf, index, length);
+    if (length == 0) {
+      Resp.writeBulk(out, new byte[0]); // PING alone: its index is not in the frame
+    } else {
+      Resp.writeBulk(out, buf, index, length);
+    }
     return out;
   }
 
@@ -170,6 +174,11 @@ final class PubSub implements Conversation.Listener {
       this.subscribe = subscribe;
       this.names = names;
       this.confirmations = confirmations;
+    }
+
+    @Override
+    public String toString() {
+      return "PubSub." + kind + names;
     }
 
     @Override

@@ -71,6 +71,11 @@ class CommandTableTest {
       expected.put(n, Arity.NONE);
     }
     expected.put("WATCH", Arity.KEYS);
+    expected.put("SUBSCRIBE", Arity.KEYS);
+    expected.put("PSUBSCRIBE", Arity.KEYS);
+    expected.put("UNSUBSCRIBE", Arity.ANY);
+    expected.put("PUNSUBSCRIBE", Arity.ANY);
+    expected.put("PUBLISH", Arity.KEY_PLUS_1);
     for (String n : ("BLPOP BRPOP BZPOPMIN BZPOPMAX BLMOVE BRPOPLPUSH BLMPOP BZMPOP XREAD"
         + " XREADGROUP").split(" ")) {
       expected.put(n, Arity.KEY_ANY);
@@ -91,8 +96,8 @@ class CommandTableTest {
 
   @Test
   void refusesUnknownNamesWithoutFoldingNonLetters() {
-    for (String name : new String[] {"", "GETT", "GE", "KEYS", "PSUBSCRIBE", "G\u00c5T", "get\u0000",
-        "SUBSCRIBE", "X".repeat(10_000), "GEORADIUSBYMEMBERX", "\u00e7et"}) {
+    for (String name : new String[] {"", "GETT", "GE", "KEYS", "MONITOR", "G\u00c5T", "get\u0000",
+        "SSUBSCRIBE", "X".repeat(10_000), "GEORADIUSBYMEMBERX", "\u00e7et"}) {
       assertNull(lookup(name), name);
     }
     // '@' + 32 = '`': only a-z fold, so "G`T"/"G@T" must not match GET's neighbours.

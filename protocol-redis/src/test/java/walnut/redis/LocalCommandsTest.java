@@ -86,11 +86,11 @@ class LocalCommandsTest {
         "-ERR unknown command 'FOO', with args beginning with: 'ab' '" + "y".repeat(123)
             + "' \r\n",
         "-ERR Syntax error in HELLO option 'AUTH'\r\n",
-        "-ERR unknown command 'subscribe', with args beginning with: \r\n",
+        "-ERR unknown command 'monitor', with args beginning with: \r\n",
         "ROUTED"),
         replies(h, chunking, resp("FOOBAR", "a", "b\r\nc"), resp("keys", "*"), resp("x\ny"),
             resp(""), resp("FOO", "ab", longArg, "more"), resp("HELLO", "3", "AUTH"),
-            "subscribe\r\n", resp("GET", "k")));
+            "monitor\r\n", resp("GET", "k")));
     assertFalse(h.ch.finish());
     h.alloc.assertAllReleased();
   }
