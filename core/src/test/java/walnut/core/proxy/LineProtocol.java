@@ -49,6 +49,11 @@ import walnut.core.spi.Splitter;
  *       {@code bpop KEY MILLIS|forever} (ALONE, blocking that long). Answered locally: multi and
  *       discard {@code OK}, exec {@code EMPTY} or, broken, {@code EXECABORT}, the rest
  *       {@code QUEUED}.
+ *   <li>Subscriptions ({@link Subscribing}, one per client): {@code sub K...} and
+ *       {@code unsub K...} (LISTEN): one fragment {@code sub k..} per server of the keys; each
+ *       key is answered by a server line starting {@code ack}, any other line on a listening
+ *       connection is a message for the client; the client's reply is {@code SUBSCRIBED\n} or
+ *       {@code UNSUBSCRIBED\n}; it listens to a server while a key of it is subscribed.
  *   <li>{@code @} before any of these: the same request, of dialect 1 (its connections say
  *       {@code hello 3} first); the frame keeps the {@code @}.
  *   <li>anything else (an unknown command, an empty line, a keyed command without its key, an
@@ -290,6 +295,7 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
 
   /** Client lines to {@link Request}s. One per client channel; not sharable. */
   public static final class RequestDecoder extends ByteToMessageDecoder {
+    private final Subscribing subscribing = new Subscribing();
     /** Bytes of the current line searched so far, from the reader index. */
     private int scanned;
     private boolean discarding;
@@ -331,8 +337,13 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
       out.add(Request.protocolError(ascii(ctx.alloc(), PROTOCOL_ERROR)));
     }
 
-    private static Request request(ChannelHandlerContext ctx, ByteBuf in, int start, int lf,
+    private Request request(ChannelHandlerContext ctx, ByteBuf in, int start, int lf,
         int length) {
+      Tokens t = Tokens.of(in, start, lf);
+      if (t.count >= 2 && (t.is(in, 0, "sub") || t.is(in, 0, "unsub"))) {
+        return Request.pinned(in.retainedSlice(start, length), 0, -1,
+            subscribing.change(t.is(in, 0, "sub")), subscribing, Conversation.Step.LISTEN);
+      }
       if (in.getByte(start) == '@') {
         return request(ctx, in, start, lf, length, 1).onDialect(1);
       }
@@ -396,6 +407,78 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
         }
       }
       return Request.local(ascii(ctx.alloc(), UNKNOWN));
+    }
+  }
+
+  /** One client's subscriptions: which keys, on which servers (see the class comment). */
+  public static final class Subscribing implements Conversation.Listener {
+    private final java.util.Map<String, Integer> keys = new java.util.HashMap<>();
+
+    Splitter change(boolean subscribe) {
+      return (frame, router, alloc) -> {
+        int start = frame.readerIndex();
+        int lf = frame.indexOf(start, frame.writerIndex(), (byte) '\n');
+        Tokens t = Tokens.of(frame, start, lf);
+        java.util.TreeMap<Integer, StringBuilder> byServer = new java.util.TreeMap<>();
+        for (int k = 1; k < t.count; k++) {
+          String key = frame.toString(t.start[k], t.length[k], US_ASCII);
+          int server = router.serverFor(frame, t.start[k], t.length[k]);
+          if (subscribe) {
+            keys.put(key, server);
+          } else {
+            keys.remove(key);
+          }
+          byServer.computeIfAbsent(server, x -> new StringBuilder(subscribe ? "sub" : "unsub"))
+              .append(' ').append(key);
+        }
+        int[] servers = byServer.keySet().stream().mapToInt(Integer::intValue).toArray();
+        ByteBuf[] fragments = new ByteBuf[servers.length];
+        int[] answers = new int[servers.length];
+        int i = 0;
+        for (StringBuilder b : byServer.values()) {
+          answers[i] = b.toString().split(" ").length - 1;
+          fragments[i++] = ascii(alloc, b.append('\n').toString());
+        }
+        String merged = subscribe ? "SUBSCRIBED\n" : "UNSUBSCRIBED\n";
+        return new Changed(servers, fragments, answers, merged);
+      };
+    }
+
+    @Override
+    public boolean isAnswer(ByteBuf frame) {
+      return frame.readableBytes() >= 3 && regionEquals(frame, frame.readerIndex(),
+          frame.readerIndex() + 3, "ack");
+    }
+
+    @Override
+    public boolean listensTo(int server) {
+      return keys.containsValue(server);
+    }
+
+    @Override
+    public ByteBuf localReply(ByteBuf frame, boolean broken, ByteBufAllocator alloc) {
+      throw new UnsupportedOperationException();
+    }
+  }
+
+  private static final class Changed extends AbstractSplit implements Conversation.Answers {
+    private final int[] answers;
+    private final String merged;
+
+    Changed(int[] servers, ByteBuf[] fragments, int[] answers, String merged) {
+      super(servers, fragments);
+      this.answers = answers;
+      this.merged = merged;
+    }
+
+    @Override
+    public int answers(int i) {
+      return answers[i];
+    }
+
+    @Override
+    public ByteBuf merge(ByteBuf[] replies, ByteBufAllocator alloc) {
+      return ascii(alloc, merged);
     }
   }
 
