@@ -48,8 +48,8 @@ final class CommandDispatcher {
   private long id;
   /** Its transaction and blocking commands. */
   private final Transaction transaction = new Transaction();
-  /** Its subscriptions. */
-  private final PubSub pubsub = new PubSub();
+  /** Its subscriptions, from its first SUBSCRIBE (most clients never subscribe). */
+  private PubSub pubsub;
 
   CommandDispatcher(String redisAuth) {
     this.password = bytes(redisAuth);
@@ -140,7 +140,7 @@ final class CommandDispatcher {
     if (!command.arity.accepts(argc)) {
       return Request.local(Replies.wrongArity(alloc, command.lowerName));
     }
-    if (!resp3 && pubsub.subscribed() && command.action != Action.PUBSUB
+    if (!resp3 && pubsub != null && pubsub.subscribed() && command.action != Action.PUBSUB
         && command.action != Action.QUIT) {
       // Redis's subscribed mode (RESP2): the replies are messages, nothing else fits.
       return Request.local(command.action == Action.PING
@@ -170,7 +170,8 @@ final class CommandDispatcher {
       case PUBSUB -> transaction.inMulti()
           ? Request.local(Replies.error(alloc, "ERR " + command.name + " inside MULTI is not"
               + " allowed through the proxy"))
-          : pubsub.decide(alloc, buf.retainedSlice(start, length), command, resp3);
+          : (pubsub == null ? pubsub = new PubSub() : pubsub)
+              .decide(alloc, buf.retainedSlice(start, length), command, resp3);
       case SPLIT -> argc / command.splitter.step() >= 2
           ? Request.split(frame(buf, start, length, owned), command.splitter)
           : routed(buf, start, length, args, 1, owned);
