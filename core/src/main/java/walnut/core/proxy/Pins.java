@@ -224,8 +224,10 @@ final class Pins {
       return;
     }
     local(request.conversation().localReply(frame, false, alloc));
-    held.add(frame);
+    // A copy: a slice would keep the whole read buffer it came from alive while it waits.
+    held.add(alloc.buffer(frame.readableBytes()).writeBytes(frame));
     heldBytes += frame.readableBytes();
+    frame.release();
   }
 
   private void local(ByteBuf reply) {
