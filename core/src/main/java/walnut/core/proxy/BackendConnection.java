@@ -244,9 +244,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     return address.equals(endpoint);
   }
 
-  /** Closes it (shutdown, or a private one not given back clean); nothing counts on the server. */
-  void close() {
-    fail(ErrorText.UNKNOWN, Requests.Close.SHUTDOWN, null);
+  /** Closes it: shutdown; or (abandoned) a private one not given back clean, nothing logged. */
+  void close(boolean abandoned) {
+    fail(ErrorText.UNKNOWN, abandoned ? Requests.Close.ABANDONED : Requests.Close.SHUTDOWN, null);
   }
 
   @Override

@@ -113,7 +113,7 @@ final class LoopPool implements Upstream {
       if (c.idle()) {
         return c;
       }
-      c.close();
+      c.close(true);
     }
     BackendConnection c = new BackendConnection(pool, server, dialect, eventLoop, connector, burst);
     if (connector.backingOff(server)) {
@@ -135,7 +135,7 @@ final class LoopPool implements Upstream {
     if (clean && !retired && c.idle() && c.at(pool.address(server)) && idle.size() < IDLE_PINNED) {
       idle.addLast(c);
     } else {
-      c.close();
+      c.close(true);
     }
   }
 
@@ -144,7 +144,7 @@ final class LoopPool implements Upstream {
     for (ArrayDeque<BackendConnection>[] perDialect : idlePinned) {
       for (int s = 0; s < perDialect.length; s++) {
         if ((server < 0 || s == server) && perDialect[s] != null) {
-          perDialect[s].forEach(BackendConnection::close);
+          perDialect[s].forEach(c -> c.close(true));
           perDialect[s].clear();
         }
       }
@@ -275,14 +275,14 @@ final class LoopPool implements Upstream {
   void closeAll() {
     closeIdlePinned(-1);
     for (BackendConnection c : new ArrayList<>(draining)) {
-      c.close();
+      c.close(false);
     }
     draining.clear();
     for (BackendConnection[][] perDialect : connections) {
       for (BackendConnection[] perServer : perDialect) {
         for (BackendConnection c : perServer) {
           if (c != null) {
-            c.close();
+            c.close(false);
           }
         }
       }

@@ -28,10 +28,12 @@ final class Requests {
    * a server.
    */
   enum Close {
-    EOF, ERROR, TIMEOUT, RETIRED, SHUTDOWN;
+    EOF, ERROR, TIMEOUT, RETIRED, SHUTDOWN,
+    /** A private connection its client left or broke: the proxy's doing, nothing to report. */
+    ABANDONED;
 
     boolean byProxy() {
-      return this == RETIRED || this == SHUTDOWN;
+      return this == RETIRED || this == SHUTDOWN || this == ABANDONED;
     }
   }
 
@@ -347,14 +349,14 @@ final class Requests {
       case EOF -> counters.increment(ServerStat.SERVER_EOF);
       case ERROR -> counters.increment(ServerStat.SERVER_ERR);
       case TIMEOUT -> counters.increment(ServerStat.SERVER_TIMEDOUT);
-      case RETIRED, SHUTDOWN -> { }
+      case RETIRED, SHUTDOWN, ABANDONED -> { }
     }
     if (connected) {
       counters.decrement(ServerStat.SERVER_CONNECTIONS);
     }
     pool.stats().connectionClosed();
     int owed = waiting.size() + queued.size();
-    if (!quiet && (owed > 0 || !(how == Close.EOF || how.byProxy()))) {
+    if (!quiet && how != Close.ABANDONED && (owed > 0 || !(how == Close.EOF || how.byProxy()))) {
       log.warn("pool '{}': server '{}' failed: {}{}", pool.config().name(),
           pool.serverName(server), reason,
           owed > 0 ? " (" + owed + " requests answered with the error)" : "");
