@@ -12,7 +12,8 @@ import walnut.core.spi.Splitter;
  * protocol's form, the others their values ({@link Splitter.Split#mergePartial}, which also puts a
  * server's own error reply, such as {@code -LOADING}, in its keys' places). When every fragment
  * failed, or the command has no place for an error per key (a count, an OK), one error answers the
- * whole request, as without the key: the first failure's.
+ * whole request, as without the key: the first failure's; unless the split
+ * {@link Splitter.Split#mergesFailures merges failures} itself, even every fragment's.
  */
 final class PartialReply {
 
@@ -41,7 +42,7 @@ final class PartialReply {
         failed++;
       }
     }
-    if (failed == parts.length) {
+    if (failed == parts.length && !split.mergesFailures()) {
       return protocol.errorReply(alloc, first);
     }
     ByteBuf[] errors = new ByteBuf[failures.length];

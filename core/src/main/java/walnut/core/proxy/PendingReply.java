@@ -117,7 +117,7 @@ final class PendingReply implements ReplyHandler {
   static PendingReply split(Owner owner, Splitter.Split split, int requestBytes, long now,
       boolean partial) {
     return new PendingReply(owner, split, split.size(), null, false, null, requestBytes, now,
-        split.ownsErrorReplies(), partial);
+        split.ownsErrorReplies(), partial || split.mergesFailures());
   }
 
   boolean isDone() {

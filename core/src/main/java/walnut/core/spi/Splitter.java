@@ -68,6 +68,17 @@ public interface Splitter {
       return false;
     }
 
+    /**
+     * Whether the replies are merged even where fragments failed, all of them included:
+     * {@link #mergePartial} is then called whatever {@code mget_partial_errors} says, and also
+     * when every fragment failed (INFO still answers the proxy's own sections when no server
+     * does; SCRIPT LOAD remembers a script the servers that answered took). By default
+     * {@code false}: a failed fragment fails the request with one error.
+     */
+    default boolean mergesFailures() {
+      return false;
+    }
+
     /** Releases fragments that were never taken, after a failure. */
     void discard();
   }
