@@ -172,6 +172,8 @@ final class CommandDispatcher {
               + " allowed through the proxy"))
           : (pubsub == null ? pubsub = new PubSub() : pubsub)
               .decide(alloc, buf.retainedSlice(start, length), command, resp3);
+      case SCAN, INFO, DBSIZE, SCRIPT ->
+          Request.split(frame(buf, start, length, owned), ServerCommands.of(command.action, resp3));
       case SPLIT -> argc / command.splitter.step() >= 2
           ? Request.split(frame(buf, start, length, owned), command.splitter)
           : routed(buf, start, length, args, 1, owned);
@@ -201,28 +203,13 @@ final class CommandDispatcher {
         args.length(keyArg));
   }
 
-  /** EVAL/EVALSHA go to the server of their first key, so numkeys must be at least 1. */
+  /** EVAL and co. go to the server of all their keys, so numkeys must be at least 1. */
   private static Request eval(ByteBufAllocator alloc, ByteBuf buf, int start, int length,
       Args args, RedisCommand command, boolean owned) {
-    int index = start + args.offset(2);
-    int n = args.length(2);
-    boolean digits = n > 0;
-    boolean positive = false;
-    for (int i = 0; i < n && digits; i++) {
-      byte b = buf.getByte(index + i);
-      digits = b >= '0' && b <= '9';
-      positive |= b > '0';
-    }
-    if (!digits) {
-      return Request.local(Replies.error(alloc, "ERR value is not an integer or out of range"));
-    }
-    if (!positive) {
-      return Request.local(Replies.error(alloc, "ERR " + command.name
-          + " needs numkeys >= 1 through the proxy: its first key chooses the server"));
-    }
-    // A script returns whatever error it likes (-OOM, -BUSY...): its errors are its own.
-    return Request.routedOwningErrors(frame(buf, start, length, owned), args.offset(3),
-        args.length(3));
+    String refused = EvalSplitter.checkNumkeys(buf, start + args.offset(2), args.length(2),
+        args.count - 1, command.name);
+    return refused != null ? Request.local(Replies.error(alloc, refused))
+        : Request.split(frame(buf, start, length, owned), EvalSplitter.INSTANCE);
   }
 
   /**

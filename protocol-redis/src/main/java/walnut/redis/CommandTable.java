@@ -66,7 +66,12 @@ final class CommandTable {
     split(Arity.KEYS, MultiKeySplitter.UNLINK);
     split(Arity.KEYS, MultiKeySplitter.TOUCH);
     split(Arity.PAIRS, MultiKeySplitter.MSET);
-    add(Arity.SCRIPT, Action.EVAL, "EVAL", "EVALSHA");
+    add(Arity.SCRIPT, Action.EVAL, "EVAL", "EVALSHA", "EVAL_RO", "EVALSHA_RO");
+    // Pool-wide: every server, merged (docs/compatibility.md#scan, #info, #dbsize, #scripts).
+    add(Arity.KEY_ANY, Action.SCAN, "SCAN");
+    add(Arity.ANY, Action.INFO, "INFO");
+    add(Arity.NONE, Action.DBSIZE, "DBSIZE");
+    add(Arity.KEY_ANY, Action.SCRIPT, "SCRIPT");
     // On private server connections (docs/compatibility.md#transactions): a transaction on the
     // server of its keys, a blocking command on a connection of its own.
     add(Arity.NONE, Action.PINNED, "MULTI", "EXEC", "DISCARD", "UNWATCH");

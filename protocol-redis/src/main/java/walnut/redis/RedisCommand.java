@@ -15,8 +15,13 @@ final class RedisCommand {
     ROUTE,
     /** Forwarded, routed as twemproxy routes keyless commands. */
     KEYLESS,
-    /** Forwarded to the server of the first key, after numkeys is checked. */
+    /** Forwarded to the server of all its keys ({@link EvalSplitter}), after numkeys is checked. */
     EVAL,
+    /** Walnut's pool-wide commands ({@link ServerCommands#of}): SCAN, INFO, DBSIZE, SCRIPT. */
+    SCAN,
+    INFO,
+    DBSIZE,
+    SCRIPT,
     /** Split per server when it has two keys or more, else routed by its one key. */
     SPLIT,
     PING,

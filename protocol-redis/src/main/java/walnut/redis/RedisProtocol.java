@@ -87,7 +87,12 @@ public final class RedisProtocol implements Protocol {
     return pool.resp3() ? 2 : 1;
   }
 
-  /** A RESP3 connection ({@link #RESP3}) says {@code HELLO 3} after AUTH and SELECT. */
+  /**
+   * A RESP3 connection ({@link #RESP3}) says {@code HELLO 3} after AUTH and SELECT. Then every
+   * connection, of either dialect, loads the scripts loaded through Walnut
+   * ({@link ScriptRegistry}), after everything else: a server that restarted empty, or one a
+   * reload added, has them before the connection's first request (docs/compatibility.md#scripts).
+   */
   @Override
   public List<ByteBuf> handshake(PoolConfig pool, int dialect, ByteBufAllocator alloc) {
     List<ByteBuf> steps = handshake(pool, alloc);
@@ -95,9 +100,17 @@ public final class RedisProtocol implements Protocol {
       steps.add(command(alloc, "HELLO", new byte[] {'3'}));
     }
     if (pool.sentinelled()) {
-      steps.add(alloc.buffer(ROLE.length).writeBytes(ROLE)); // last: it opens the connection
+      steps.add(alloc.buffer(ROLE.length).writeBytes(ROLE)); // opens the connection
+    }
+    for (byte[] script : ScriptRegistry.of(pool.name()).bodies()) {
+      steps.add(command(alloc, "SCRIPT", "LOAD".getBytes(StandardCharsets.US_ASCII), script));
     }
     return steps;
+  }
+
+  /** How many handshake steps come before the scripts' loads. */
+  private static int fixedSteps(PoolConfig pool, int dialect) {
+    return helloStep(pool) + (dialect == RESP3 ? 1 : 0) + (pool.sentinelled() ? 1 : 0);
   }
 
   /** The step that asks {@code ROLE}, in a pool with sentinels (the last), else -1. */
@@ -155,6 +168,10 @@ public final class RedisProtocol implements Protocol {
 
   @Override
   public String checkHandshakeReply(PoolConfig pool, int dialect, int index, ByteBuf reply) {
+    if (index >= fixedSteps(pool, dialect)) {
+      return reply.isReadable() && reply.getByte(reply.readerIndex()) == '$' ? null
+          : "SCRIPT LOAD of a script loaded through Walnut failed: " + firstLine(reply);
+    }
     if (index == roleStep(pool, dialect)) {
       return reply.isReadable() && reply.getByte(reply.readerIndex()) == '-'
           ? "ROLE to backend failed: " + firstLine(reply) + " (its role is not checked)" : null;
@@ -203,13 +220,18 @@ public final class RedisProtocol implements Protocol {
     return Replies.error(alloc, "ERR " + message);
   }
 
-  private static ByteBuf command(ByteBufAllocator alloc, String name, byte[] arg) {
+  private static ByteBuf command(ByteBufAllocator alloc, String name, byte[]... args) {
     byte[] nameBytes = name.getBytes(StandardCharsets.US_ASCII);
-    ByteBuf out = alloc.buffer(
-        Resp.headerSize(2) + Resp.bulkSize(nameBytes.length) + Resp.bulkSize(arg.length));
-    Resp.writeHeader(out, '*', 2);
+    int size = Resp.headerSize(1 + args.length) + Resp.bulkSize(nameBytes.length);
+    for (byte[] arg : args) {
+      size += Resp.bulkSize(arg.length);
+    }
+    ByteBuf out = alloc.buffer(size);
+    Resp.writeHeader(out, '*', 1 + args.length);
     Resp.writeBulk(out, nameBytes);
-    Resp.writeBulk(out, arg);
+    for (byte[] arg : args) {
+      Resp.writeBulk(out, arg);
+    }
     return out;
   }
 }

@@ -49,6 +49,14 @@ class CommandTableTest {
   private static final Map<String, Arity> EXTENDED = Map.of("PING", Arity.UP_TO_ONE,
       "AUTH", Arity.ONE_OR_TWO, "ECHO", Arity.ONE, "SELECT", Arity.ONE, "CLIENT", Arity.KEY_ANY);
 
+  /**
+   * Walnut's pool-wide commands, which twemproxy refuses: SCAN, INFO, DBSIZE and SCRIPT go to
+   * every server (or SCAN to one by its cursor), and the read-only script commands.
+   */
+  private static final Map<String, Arity> POOL_WIDE = Map.of("SCAN", Arity.KEY_ANY,
+      "INFO", Arity.ANY, "DBSIZE", Arity.NONE, "SCRIPT", Arity.KEY_ANY, "EVAL_RO", Arity.SCRIPT,
+      "EVALSHA_RO", Arity.SCRIPT);
+
   /** Single-stream commands, which twemproxy lacks: routed by their stream. */
   private static final String STREAMS =
       "XADD XLEN XRANGE XREVRANGE XDEL XTRIM XACK XPENDING XCLAIM XAUTOCLAIM XSETID";
@@ -80,6 +88,7 @@ class CommandTableTest {
         + " XREADGROUP").split(" ")) {
       expected.put(n, Arity.KEY_ANY);
     }
+    expected.putAll(POOL_WIDE);
     Map<String, Arity> actual = new HashMap<>();
     CommandTable.all().forEach(c -> actual.put(c.name, c.arity));
     assertEquals(expected, actual);

@@ -123,14 +123,17 @@ class LocalCommandsTest {
   void evalNeedsNumkeysOfAtLeastOne(Chunking chunking) {
     RequestHarness h = new RequestHarness(null, Chunking.seed());
     assertEquals(List.of(
-        "-ERR EVAL needs numkeys >= 1 through the proxy: its first key chooses the server\r\n",
-        "-ERR EVALSHA needs numkeys >= 1 through the proxy: its first key chooses the server\r\n",
+        "-ERR EVAL needs numkeys >= 1 through the proxy: its keys choose the server\r\n",
+        "-ERR EVALSHA needs numkeys >= 1 through the proxy: its keys choose the server\r\n",
         "-ERR value is not an integer or out of range\r\n",
         "-ERR value is not an integer or out of range\r\n",
-        "ROUTED"),
+        "-ERR Number of keys can't be greater than number of args\r\n",
+        "-ERR EVAL_RO needs numkeys >= 1 through the proxy: its keys choose the server\r\n",
+        "SPLIT", "SPLIT"),
         replies(h, chunking, resp("EVAL", "s", "0", "k"), resp("evalsha", "s", "00", "k"),
             resp("EVAL", "s", "-1", "k"), resp("EVAL", "s", "", "k"),
-            resp("EVAL", "s", "10", "k")));
+            resp("EVAL", "s", "10", "k"), resp("EVAL_RO", "s", "0", "k"),
+            resp("EVAL", "s", "1", "k"), resp("EVALSHA_RO", "s", "2", "k", "j")));
     assertFalse(h.ch.finish());
     h.alloc.assertAllReleased();
   }

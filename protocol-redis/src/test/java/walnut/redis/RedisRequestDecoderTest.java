@@ -14,8 +14,9 @@ import java.util.List;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
-import walnut.core.spi.Request.Kind;
 import walnut.core.spi.Request;
+import walnut.core.spi.Request.Kind;
+import walnut.core.spi.Splitter;
 import walnut.redis.RequestHarness.Decoded;
 import walnut.testing.Chunking;
 
@@ -63,8 +64,6 @@ class RedisRequestDecoderTest {
         {"MGET", "k9", "k9"},
         {"DEL", "k10", "k10"},
         {"MSET", "k11", "v", "k11"},
-        {"EVAL", "return 1", "2", "k12", "other", "arg", "k12"},
-        {"EVALSHA", "abc", "1", "k13", "k13"},
         {"ZDIFF", "2", "za", "zb", "2"},
         {"ZUNION", "3", "za", "zb", "zc", "3"},
         {"SINTERSTORE", "dst", "s1", "s2", "dst"},
@@ -103,6 +102,36 @@ class RedisRequestDecoderTest {
       assertSame(expected[i], out.get(i).splitter());
     }
     assertEquals(resp("MSET", "a", "1", "b", "2"), out.get(5).frame());
+    assertFalse(h.ch.finish());
+    h.alloc.assertAllReleased();
+  }
+
+  /**
+   * Scripts are routed by all their keys and the pool-wide commands go to every server (or SCAN
+   * to one): split requests whose splitter sees the pool, unchanged frames; INFO's reply takes
+   * the client's protocol.
+   */
+  @ParameterizedTest
+  @EnumSource(Chunking.class)
+  void scriptsAndPoolWideCommandsAreSplit(Chunking chunking) {
+    RequestHarness h = harness();
+    String[][] cases = {{"EVAL", "return 1", "2", "k12", "other", "arg"},
+        {"EVALSHA", "abc", "1", "k13"}, {"EVAL_RO", "s", "1", "k"}, {"EVALSHA_RO", "s", "1", "k"},
+        {"SCAN", "0", "MATCH", "*"}, {"INFO"}, {"DBSIZE"}, {"SCRIPT", "LOAD", "return 1"}};
+    Splitter[] expected = {EvalSplitter.INSTANCE, EvalSplitter.INSTANCE, EvalSplitter.INSTANCE,
+        EvalSplitter.INSTANCE, ScanSplitter.INSTANCE, InfoSplitter.RESP2, ServerCommands.DBSIZE,
+        ServerCommands.SCRIPT};
+    StringBuilder pipeline = new StringBuilder();
+    for (String[] c : cases) {
+      pipeline.append(resp(c));
+    }
+    List<Decoded> out = h.send(pipeline.toString(), chunking);
+    assertEquals(cases.length, out.size(), out::toString);
+    for (int i = 0; i < cases.length; i++) {
+      assertEquals(Kind.SPLIT, out.get(i).kind(), out.get(i)::toString);
+      assertSame(expected[i], out.get(i).splitter());
+      assertEquals(resp(cases[i]), out.get(i).frame());
+    }
     assertFalse(h.ch.finish());
     h.alloc.assertAllReleased();
   }
