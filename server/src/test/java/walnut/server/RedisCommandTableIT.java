@@ -185,7 +185,8 @@ class RedisCommandTableIT {
       EVAL 'return redis.call("SET", KEYS[1], ARGV[1])' 1 @e v | EVAL '%SCRIPT' 1 @e arg
       | EVALSHA %SHA 1 @e arg | EVALSHA 0000000000000000000000000000000000000000 1 @e
       | EVAL 'return redis.error_reply("boom")' 1 @e | EVAL 'return' x @e
-      | EVAL 'return KEYS' 2 @{e}a @{e}b
+      | EVAL 'return KEYS' 2 @{e}a @{e}b | EVAL_RO 'return redis.call("GET", KEYS[1])' 1 @e
+      | EVAL_RO 'return redis.call("SET", KEYS[1], 1)' 1 @e | EVALSHA_RO %SHA 1 @e arg
 
       XADD @x 1-1 f v | XADD @x 2-1 g w h u | XADD @x 1-1 f v | XLEN @x | XRANGE @x - +
       | XREVRANGE @x + - COUNT 1 | XDEL @x 1-1 | XRANGE @x - + | XTRIM @x MAXLEN 5 | XSETID @x 5-0
@@ -220,13 +221,16 @@ class RedisCommandTableIT {
   /**
    * Commands twemproxy refuses by closing the connection; Walnut answers each with an error and
    * goes on. Of the streams (not in twemproxy's table, docs/compatibility.md#command-table), those
-   * on several streams or with the key after a subcommand are refused too.
+   * on several streams or with the key after a subcommand are refused too. SCAN, INFO, DBSIZE and
+   * SCRIPT LOAD/FLUSH/EXISTS/KILL run over the whole pool (PoolWideCommandsIT); the other SCRIPT
+   * subcommands stay refused. Transactions, blocking commands and pub/sub run on private
+   * connections (TransactionsIT, BlockingIT, PubSubIT); EXEC and DISCARD without MULTI are errors.
    */
   private static final String REFUSED = """
-      EXEC | DISCARD | KEYS * | SCAN 0 | CONFIG GET maxmemory
-      CONFIG SET maxmemory 1 | INFO | DBSIZE | FLUSHALL | FLUSHDB | SHUTDOWN | SAVE | BGSAVE
+      EXEC | DISCARD | KEYS * | CONFIG GET maxmemory
+      CONFIG SET maxmemory 1 | FLUSHALL | FLUSHDB | SHUTDOWN | SAVE | BGSAVE
       DEBUG SLEEP 0 | REPLICAOF no one | RENAME a b | RENAMENX a b | BITOP AND d a b
-      OBJECT ENCODING k | MSETNX a 1 b 2 | SCRIPT LOAD x | SCRIPT FLUSH | FUNCTION LIST
+      OBJECT ENCODING k | MSETNX a 1 b 2 | SCRIPT DEBUG yes | SCRIPT HELP | FUNCTION LIST
       XINFO STREAM s | XGROUP CREATE s g $
       WAIT 0 0 | TIME | RANDOMKEY
       MOVE k 1 | SELECT 1 | AUTH user pass | AUTH pass | CLIENT LIST | CLIENT KILL 1.2.3.4:5
