@@ -53,6 +53,45 @@ class RedisProtocolTest {
         .sentinels(List.of(Endpoint.tcp("127.0.0.1", 26379))).build();
   }
 
+  /**
+   * Scripts loaded through Walnut are loaded last in every new connection's handshake, of
+   * either dialect and after ROLE; their replies are checked as SCRIPT LOAD's (a SHA1), and
+   * SCRIPT FLUSH empties the list.
+   */
+  @Test
+  void rememberedScriptsAreLoadedLastInEveryHandshake() {
+    PoolConfig pool = sentinelled("pw", 2);
+    ScriptRegistry scripts = ScriptRegistry.of(pool.name());
+    scripts.clear();
+    scripts.remember("a".repeat(40), "return 1".getBytes(StandardCharsets.UTF_8));
+    scripts.remember("b".repeat(40), "return 2".getBytes(StandardCharsets.UTF_8));
+    try {
+      List<String> resp3 = texts(protocol.handshake(pool, RedisProtocol.RESP3, alloc));
+      assertEquals(List.of("*1\r\n$4\r\nROLE\r\n", resp("SCRIPT", "LOAD", "return 1"),
+          resp("SCRIPT", "LOAD", "return 2")), resp3.subList(3, 6));
+      assertEquals(6, resp3.size());
+      assertEquals(5, texts(protocol.handshake(pool, 0, alloc)).size());
+      ByteBuf sha = reply("$40\r\n" + "a".repeat(40) + "\r\n");
+      ByteBuf noperm = reply("-NOPERM no\r\n");
+      ByteBuf master = reply("*3\r\n$6\r\nmaster\r\n:0\r\n*0\r\n");
+      try {
+        assertNull(protocol.checkHandshakeReply(pool, RedisProtocol.RESP3, 4, sha));
+        assertNull(protocol.checkHandshakeReply(pool, 0, 3, sha));
+        assertEquals("SCRIPT LOAD of a script loaded through Walnut failed: -NOPERM no",
+            protocol.checkHandshakeReply(pool, 0, 4, noperm));
+        assertFalse(protocol.notPrimary(pool, RedisProtocol.RESP3, 3, master));
+        assertFalse(protocol.refusesDialect(pool, RedisProtocol.RESP3, 4, noperm));
+      } finally {
+        sha.release();
+        noperm.release();
+        master.release();
+      }
+    } finally {
+      scripts.clear();
+    }
+    assertEquals(3, texts(protocol.handshake(pool, 0, alloc)).size(), "flushed: none");
+  }
+
   @Test
   void aSentinelPoolsConnectionAsksRoleLastAndOnlyAMastersAnswerOpensIt() {
     PoolConfig pool = sentinelled("pw", 2);

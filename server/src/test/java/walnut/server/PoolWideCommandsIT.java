@@ -37,8 +37,13 @@ import redis.clients.jedis.RedisProtocol;
 import redis.clients.jedis.exceptions.JedisDataException;
 import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.resps.ScanResult;
+import walnut.core.config.Endpoint;
+import walnut.core.config.PoolConfig;
+import walnut.core.config.ServerConfig;
+import walnut.core.stats.PoolStat;
 import walnut.server.RedisCommandTableIT.Err;
 import walnut.server.RedisCommandTableIT.RawClient;
+import walnut.testing.FreePorts;
 import walnut.testing.KeyPlacement;
 import walnut.testing.KvDialect;
 import walnut.testing.Poll;
@@ -311,6 +316,66 @@ class PoolWideCommandsIT {
         return false;
       }
     }, "DBSIZE answers again once the servers are back");
+  }
+
+  /**
+   * An ejected server (nothing listens on its port): with {@code auto_eject_remap: true} its keys
+   * live on the others, so SCAN skips it and returns every key of the live one; with
+   * {@code false} its step answers the ejection's error. INFO shows it ejected either way.
+   */
+  @Test
+  void anEjectedServerIsSkippedWithRemapAndAnswersItsErrorWithout() throws Exception {
+    for (boolean remap : new boolean[] {true, false}) {
+      try (RedisServer live = RedisServer.start()) {
+        PoolConfig pool = ProxyFixture.redisPool(List.of(live))
+            .servers(List.of(new ServerConfig("a-live", Endpoint.tcp("127.0.0.1", live.port()), 1),
+                new ServerConfig("b-dead", Endpoint.tcp("127.0.0.1", FreePorts.next()), 1)))
+            .autoEjectHosts(true).autoEjectRemap(remap).serverFailureLimit(1)
+            .serverRetryTimeout(120_000).build();
+        try (ProxyFixture proxy = ProxyFixture.start(pool, 1);
+            RawClient c = RawClient.connect(proxy.port())) {
+          Set<String> keys = new HashSet<>();
+          for (int i = 0; i < 40; i++) {
+            live.command("SET", i + ":ej", "v");
+            keys.add(i + ":ej");
+          }
+          Poll.until(Duration.ofSeconds(10), () -> {
+            try {
+              c.call("DBSIZE"); // the dead server's fragment fails: one failure ejects it
+              return proxy.proxy.stats().pools().get(0).counters()
+                  .get(PoolStat.SERVER_EJECTS) >= 1;
+            } catch (java.io.IOException e) {
+              throw new java.io.UncheckedIOException(e);
+            }
+          }, "the dead server is ejected");
+          String info = c.call("INFO", "walnut").raw();
+          assertTrue(info.contains("servers_up:1\r\nservers_ejected:1\r\n")
+              && info.contains(":name=b-dead,state=ejected\r\n"), info);
+          Set<String> seen = new HashSet<>();
+          List<String> errors = new ArrayList<>();
+          String cursor = "0";
+          do {
+            RedisCommandTableIT.Reply r = c.call("SCAN", cursor, "COUNT", "7");
+            if (r.value() instanceof Err e) {
+              errors.add(e.message());
+              break;
+            }
+            List<?> reply = (List<?>) r.value();
+            cursor = new String((byte[]) reply.get(0), StandardCharsets.UTF_8);
+            for (Object k : (List<?>) reply.get(1)) {
+              seen.add(new String((byte[]) k, StandardCharsets.UTF_8));
+            }
+          } while (!cursor.equals("0"));
+          if (remap) {
+            assertEquals(List.of(), errors);
+            assertEquals(keys, seen);
+          } else {
+            assertEquals(1, errors.size(), errors::toString);
+            assertTrue(errors.get(0).startsWith("ERR server 'b-dead' is ejected"), errors::toString);
+          }
+        }
+      }
+    }
   }
 
   private static final String INCR = "return redis.call('INCR', KEYS[1])";
