@@ -59,15 +59,6 @@ final class MultiKeySplit extends AbstractSplit {
     return merge == MultiKeySplitter.Merge.VALUES ? mergeValues(replies, errors, alloc) : null;
   }
 
-  /** A whole reply that is one error: {@code -…} or RESP3's blob error {@code !…}. */
-  private static boolean isError(ByteBuf reply) {
-    if (!reply.isReadable()) {
-      return false;
-    }
-    byte type = reply.getByte(reply.readerIndex());
-    return type == '-' || type == '!';
-  }
-
   private ByteBuf mergeOk(ByteBuf[] replies, ByteBufAllocator alloc) {
     for (ByteBuf r : replies) {
       if (r.readableBytes() != 5 || r.getInt(r.readerIndex()) != OK_REPLY
@@ -121,7 +112,7 @@ final class MultiKeySplit extends AbstractSplit {
     ByteBuf[] errorOf = errors == null ? null : new ByteBuf[replies.length];
     long total = Resp.headerSize(fragmentOf.length);
     for (int f = 0; f < replies.length; f++) {
-      if (errors != null && (errors[f] != null || isError(replies[f]))) {
+      if (errors != null && (errors[f] != null || ReplyReader.isError(replies[f]))) {
         errorOf[f] = errors[f] != null ? errors[f] : replies[f];
         total += (long) fragmentKeys[f] * errorOf[f].readableBytes();
         continue;

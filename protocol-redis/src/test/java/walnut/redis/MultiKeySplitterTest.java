@@ -37,7 +37,6 @@ class MultiKeySplitterTest {
   };
 
   private final TrackingAllocator alloc = new TrackingAllocator();
-  private final List<ByteBuf> held = new ArrayList<>();
 
   @BeforeAll
   static void printSeed() {
@@ -46,14 +45,11 @@ class MultiKeySplitterTest {
 
   @AfterEach
   void releaseAll() {
-    held.forEach(ByteBuf::release);
-    alloc.assertAllReleased();
+    alloc.releaseHeldAndAssertAllReleased();
   }
 
   private ByteBuf buf(String s) {
-    ByteBuf b = alloc.copyOf(s.getBytes(StandardCharsets.ISO_8859_1));
-    held.add(b);
-    return b;
+    return alloc.held(s);
   }
 
   private Split split(MultiKeySplitter splitter, String... argv) {

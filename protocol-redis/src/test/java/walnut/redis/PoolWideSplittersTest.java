@@ -27,7 +27,6 @@ import walnut.testing.TrackingAllocator;
 class PoolWideSplittersTest {
 
   private final TrackingAllocator alloc = new TrackingAllocator();
-  private final List<ByteBuf> held = new ArrayList<>();
 
   /** A pool of {@code n} servers {@code s0…}; {@code ejected[i]}: 0 up, 1 out (remap), 2 refused. */
   private static KeyRouter pool(String name, int n, int... ejected) {
@@ -82,14 +81,11 @@ class PoolWideSplittersTest {
 
   @AfterEach
   void releaseAll() {
-    held.forEach(ByteBuf::release);
-    alloc.assertAllReleased();
+    alloc.releaseHeldAndAssertAllReleased();
   }
 
   private ByteBuf buf(String s) {
-    ByteBuf b = alloc.copyOf(s.getBytes(StandardCharsets.ISO_8859_1));
-    held.add(b);
-    return b;
+    return alloc.held(s);
   }
 
   private Split split(Splitter splitter, KeyRouter router, String... argv) {

@@ -6,6 +6,7 @@ import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.UnpooledHeapByteBuf;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
 
@@ -21,6 +22,7 @@ import java.util.List;
 public final class TrackingAllocator extends AbstractByteBufAllocator {
 
   private final List<ByteBuf> allocated = new ArrayList<>();
+  private final List<ByteBuf> held = new ArrayList<>();
   private final boolean watched;
   private int largest;
 
@@ -84,6 +86,23 @@ public final class TrackingAllocator extends AbstractByteBufAllocator {
   /** A tracked buffer holding {@code bytes}. */
   public ByteBuf copyOf(byte[] bytes) {
     return heapBuffer(bytes.length).writeBytes(bytes);
+  }
+
+  /**
+   * A tracked buffer holding {@code text}'s ISO-8859-1 bytes (a request or reply the test reads
+   * from), released by {@link #releaseHeldAndAssertAllReleased}.
+   */
+  public ByteBuf held(String text) {
+    ByteBuf b = copyOf(text.getBytes(StandardCharsets.ISO_8859_1));
+    held.add(b);
+    return b;
+  }
+
+  /** Releases what {@link #held} made, then fails unless every buffer was released. */
+  public void releaseHeldAndAssertAllReleased() {
+    held.forEach(ByteBuf::release);
+    held.clear();
+    assertAllReleased();
   }
 
   /** The largest backing array allocated so far. */
