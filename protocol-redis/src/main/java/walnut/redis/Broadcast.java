@@ -7,10 +7,10 @@ import java.util.Arrays;
 import walnut.core.spi.AbstractSplit;
 
 /**
- * One {@link ServerCommands} request sent to every server, and the merge of the replies. It {@link #mergesFailures()
- * merges failures} itself: a server that could not be asked answers with its error, yet a
- * {@code SCRIPT LOAD} the others took is remembered, and a {@code SCRIPT FLUSH} one took
- * empties the registry. Scripts' error replies are their own ({@link #ownsErrorReplies()}).
+ * One {@link ServerCommands} request sent to every server, and the merge of the replies. It
+ * {@link #mergesFailures() merges failures} itself: a server that could not be asked answers
+ * with its error, yet a {@code SCRIPT LOAD} the others took is remembered, and a
+ * {@code SCRIPT FLUSH} one took empties the registry. Scripts' error replies are their own ({@link #ownsErrorReplies()}).
  *
  * <p>Ownership: as {@link AbstractSplit}; the merges read the replies and errors, release none,
  * and return new buffers. Used once, on the client's event loop.

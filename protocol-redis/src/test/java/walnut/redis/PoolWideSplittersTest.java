@@ -28,7 +28,7 @@ class PoolWideSplittersTest {
 
   private final TrackingAllocator alloc = new TrackingAllocator();
 
-  /** A pool of {@code n} servers {@code s0…}; {@code ejected[i]}: 0 up, 1 out (remap), 2 refused. */
+  /** {@code n} servers {@code s0…}; {@code ejected[i]}: 0 up, 1 out (remap), 2 refused. */
   private static KeyRouter pool(String name, int n, int... ejected) {
     return new KeyRouter() {
       @Override
@@ -187,7 +187,8 @@ class PoolWideSplittersTest {
     assertEquals("*2\r\n$1\r\n2\r\n*0\r\n", merge(s, "*2\r\n$1\r\n0\r\n*0\r\n"));
     Split last = split(ScanSplitter.INSTANCE, THREE, "SCAN", "2");
     fragments(last);
-    assertEquals("*2\r\n$1\r\n0\r\n*1\r\n$1\r\nz\r\n", merge(last, "*2\r\n$1\r\n0\r\n*1\r\n$1\r\nz\r\n"));
+    String lastKeys = "*2\r\n$1\r\n0\r\n*1\r\n$1\r\nz\r\n";
+    assertEquals(lastKeys, merge(last, lastKeys));
   }
 
   @Test
@@ -391,7 +392,8 @@ class PoolWideSplittersTest {
     assertTrue(body.startsWith("# Server\r\nredis_version:7.2.0\r\nredis_mode:proxy\r\nprocess_id:"
         + pid + "\r\nuptime_in_seconds:9006"), body);
     assertTrue(body.contains("\r\nuptime_in_days:1\r\n\r\n# Clients\r\nconnected_clients:7\r\n\r\n"
-        + "# Walnut\r\nwalnut_version:" + InfoSplitter.WALNUT_VERSION + "\r\npool:p\r\nservers:3\r\n"
+        + "# Walnut\r\nwalnut_version:" + InfoSplitter.WALNUT_VERSION
+        + "\r\npool:p\r\nservers:3\r\n"
         + "servers_up:2\r\nservers_ejected:1\r\nserver0:name=s0,state=up\r\n"
         + "server1:name=s1,state=ejected\r\nserver2:name=s2,state=up\r\n"), body);
     assertTrue(body.endsWith("state=up\r\n"), body);
@@ -422,8 +424,9 @@ class PoolWideSplittersTest {
   @Test
   void infoWithNoLiveServerAnswersWithoutAsking() {
     String r = refusal(split(InfoSplitter.RESP2, pool("p", 2, 1, 2), "INFO", "server"));
-    assertEquals(bulk("# Server\r\nredis_mode:proxy\r\nprocess_id:" + ProcessHandle.current().pid()
-        + "\r\nuptime_in_seconds:90061\r\nuptime_in_days:1\r\n"), r.replaceAll("9006[0-9]", "90061"));
+    assertEquals(bulk("# Server\r\nredis_mode:proxy\r\nprocess_id:"
+        + ProcessHandle.current().pid() + "\r\nuptime_in_seconds:90061\r\nuptime_in_days:1\r\n"),
+        r.replaceAll("9006[0-9]", "90061"));
   }
 
   @Test

@@ -371,7 +371,8 @@ class PoolWideCommandsIT {
             assertEquals(keys, seen);
           } else {
             assertEquals(1, errors.size(), errors::toString);
-            assertTrue(errors.get(0).startsWith("ERR server 'b-dead' is ejected"), errors::toString);
+            assertTrue(errors.get(0).startsWith("ERR server 'b-dead' is ejected"),
+                errors::toString);
           }
         }
       }
