@@ -39,6 +39,7 @@ import redis.clients.jedis.params.ScanParams;
 import redis.clients.jedis.resps.ScanResult;
 import walnut.core.config.Endpoint;
 import walnut.core.config.PoolConfig;
+import walnut.core.config.ProxyConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.stats.PoolStat;
 import walnut.server.RedisCommandTableIT.Err;
@@ -437,6 +438,35 @@ class PoolWideCommandsIT {
     }
     for (RedisServer b : backends) {
       assertEquals(List.of(0L), b.command("SCRIPT", "EXISTS", sha), b + " flushed");
+    }
+  }
+
+  /** A server a reload adds gets the scripts loaded through Walnut before any request needs one. */
+  @Test
+  void aServerAddedByAReloadHasTheScriptsLoadedBefore() throws Exception {
+    String sha = sha1(INCR);
+    List<RedisServer> servers = new ArrayList<>(List.of(RedisServer.start()));
+    try {
+      PoolConfig one = ProxyFixture.redisPool(servers).hashTag("{}").build();
+      try (ProxyFixture proxy = ProxyFixture.start(one, 2);
+          RawClient c = RawClient.connect(proxy.port())) {
+        assertEquals("$40\r\n" + sha + "\r\n", c.call("SCRIPT", "LOAD", INCR).raw());
+        servers.add(RedisServer.start());
+        proxy.proxy.reload(ProxyConfig.of(ProxyFixture.redisPool(servers).hashTag("{}").build()));
+        assertEquals(List.of(0L), servers.get(1).command("SCRIPT", "EXISTS", sha), "not yet");
+        List<String> candidates = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+          candidates.add(i + ":added");
+        }
+        Map<String, Integer> placement = KeyPlacement.of(KvDialect.REDIS,
+            new InetSocketAddress("127.0.0.1", proxy.port()), servers, candidates);
+        String key = "{" + KeyPlacement.on(placement, candidates, 1).get(0) + "}:n";
+        assertEquals(":1\r\n", c.call("EVALSHA", sha, "1", key).raw());
+        assertEquals(List.of(1L), servers.get(1).command("SCRIPT", "EXISTS", sha));
+        assertEquals("+OK\r\n", c.call("SCRIPT", "FLUSH").raw());
+      }
+    } finally {
+      servers.forEach(RedisServer::close);
     }
   }
 
