@@ -135,7 +135,10 @@ final class Transaction implements Conversation {
         return convert(normal, null);
       }
       case SPLIT -> {
-        if (normal.splitter() instanceof MultiKeySplitter) {
+        // Commands whose keys go to one server may be queued (all of them on the
+        // transaction's); the pool-wide ones (SCAN, INFO, DBSIZE, SCRIPT) may not.
+        if (normal.splitter() instanceof MultiKeySplitter
+            || normal.splitter() == EvalSplitter.INSTANCE) {
           frame.release();
           return convert(normal, normal.splitter());
         }

@@ -55,7 +55,8 @@ class ConversationDecodingTest {
   void aTransactionsRequestsTakeTheirStepsAndWhatCannotBeQueuedIsRefused() {
     List<String> out = send(resp("MULTI"), resp("GET", "k"), resp("PING"), resp("MULTI"),
         resp("WATCH", "x"), resp("SELECT", "0"), resp("NOSUCH"), resp("MGET", "a", "b"),
-        resp("BLPOP", "q", "1"), resp("EXEC"), resp("EXEC"), resp("UNWATCH"));
+        resp("BLPOP", "q", "1"), resp("EVAL", "return 1", "1", "k"), resp("INFO"),
+        resp("SCAN", "0"), resp("EXEC"), resp("EXEC"), resp("UNWATCH"));
     assertEquals(List.of(
         "PINNED/USE *1 $5 MULTI",
         "PINNED/USE *2 $3 GET $1 k",
@@ -66,6 +67,9 @@ class ConversationDecodingTest {
         "PINNED/REFUSED -ERR unknown command 'NOSUCH', with args beginning with:",
         "PINNED/USE *3 $4 MGET $1 a $1 b",
         "PINNED/USE *3 $5 BLPOP $1 q $1 1",
+        "PINNED/USE *4 $4 EVAL $8 return 1 $1 1 $1 k",
+        "PINNED/REFUSED -ERR INFO cannot be queued in a transaction through the proxy",
+        "PINNED/REFUSED -ERR SCAN cannot be queued in a transaction through the proxy",
         "PINNED/CLOSE *1 $4 EXEC",
         "LOCAL -ERR EXEC without MULTI",
         "LOCAL +OK"), out);
