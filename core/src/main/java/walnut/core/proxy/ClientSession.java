@@ -49,10 +49,13 @@ final class ClientSession extends ChannelInboundHandlerAdapter
   private boolean errored;
   private boolean readPaused;
   private boolean open;
+  /** A blocking request of this client: its later requests wait for its reply, read meanwhile. */
+  private Object blockedBy;
   /** Backend connections that hold this client's reading while their outbound buffers are full. */
   private final List<Object> heldBy = new ArrayList<>(2);
   /** Requests decoded while reading was paused, handled in order once it resumes. */
   private final ArrayDeque<Request> deferred = new ArrayDeque<>();
+  private long deferredBytes;
   private boolean resuming;
   /** Refused at accept (a connection limit): never counted, never read. */
   private boolean rejected;
@@ -112,6 +115,12 @@ final class ClientSession extends ChannelInboundHandlerAdapter
     }
     if (readPaused) {
       deferred.add(request);
+      deferredBytes += request.frame().readableBytes();
+      if (blockedBy != null && (overLimit()
+          || deferred.size() >= pool.options().maxPendingPerClient()
+          || deferredBytes >= pool.options().maxPendingBytesPerClient())) {
+        ctx.channel().config().setAutoRead(false); // behind a block, within the client's limits
+      }
       return;
     }
     handle0(request);
@@ -158,6 +167,22 @@ final class ClientSession extends ChannelInboundHandlerAdapter
     }
   }
 
+  @Override
+  public void holdRequests(Object holder) {
+    blockedBy = holder;
+    readPaused = true; // requests wait in deferred; reading goes on, so a close is seen
+  }
+
+  @Override
+  public void releaseRequests(Object holder) {
+    if (blockedBy == holder) {
+      blockedBy = null;
+      if (open) {
+        maybeResumeReading();
+      }
+    }
+  }
+
   /** A connection this client was held by drained (or failed). */
   @Override
   public void resumeReading(Object holder) {
@@ -182,7 +207,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter
    * flip autoRead on every request.
    */
   private void maybeResumeReading() {
-    if (!readPaused || resuming || !open
+    if (!readPaused || resuming || !open || blockedBy != null
         || replies.size() > pool.options().maxPendingPerClient() / 2
         || replies.bytes() > pool.options().maxPendingBytesPerClient() / 2
         || !heldBy.isEmpty() || !ctx.channel().isWritable()) {
@@ -192,13 +217,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter
     try {
       while (!deferred.isEmpty()) {
         Request request = deferred.poll();
+        deferredBytes -= request.frame().readableBytes();
         if (closing) {
           discard(request);
           continue;
         }
         handle0(request);
-        if (overLimit()) {
-          return; // still paused; the rest waits for the next drain
+        if (overLimit() || blockedBy != null) {
+          return; // still paused; the rest waits for the next drain (or the block's reply)
         }
       }
     } finally {
@@ -262,6 +288,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter
     if (open && !inputShutdown && (evt instanceof ChannelInputShutdownEvent
         || evt instanceof SslCloseCompletionEvent)) {
       inputShutdown = true;
+      dispatcher.inputShutdown(); // Redis drops a client that closes while blocked: so do we
       if (replies.isEmpty() && deferred.isEmpty()) {
         // Close after what was flushed has really been written, not before.
         upstream.burst().flush();

@@ -60,6 +60,11 @@ final class Dispatcher {
     return pins.inConversation() || subscriptions.active();
   }
 
+  /** The client sent its last request: a block it waits for is given up (answered an error). */
+  void inputShutdown() {
+    pins.endBlocks();
+  }
+
   /** The client went: its private connections are closed. */
   void close() {
     pins.close();

@@ -83,6 +83,7 @@ final class PinnedReply implements ReplyHandler {
       @Override
       public void onReply(ByteBuf reply) {
         reply.release();
+        pin.answered(false, true);
       }
 
       @Override

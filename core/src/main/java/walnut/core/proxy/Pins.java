@@ -104,6 +104,7 @@ final class Pins {
       }
       talk = new Pin(this, part, c, routed.server, request.dialect());
       while (!held.isEmpty()) {
+        talk.outstanding++;
         c.send(PinnedReply.dropped(talk), held.poll());
       }
       heldBytes = 0;
@@ -134,12 +135,14 @@ final class Pins {
     Pin pin = new Pin(this, part, c, routed.server, request.dialect());
     alone.add(pin);
     send(pin, request, routed.frame, true, request.blockMillis());
-    // The server holds the connection until the reply: so does the proxy the client's reading.
-    sender.pauseReading(pin);
+    // The server runs nothing else on its connection until the reply: so the client's later
+    // requests wait for it (read meanwhile, so that its leaving is seen).
+    sender.holdRequests(pin);
   }
 
   private void send(Pin pin, Request request, ByteBuf frame, boolean ends, long extraWait) {
     PendingReply reply = replies.routed(request, frame.readableBytes());
+    pin.outstanding++;
     pin.connection.send(new PinnedReply(reply, pin, ends, extraWait), frame);
     if (pin.connection.congested()) {
       pin.connection.park(sender);
@@ -241,29 +244,43 @@ final class Pins {
     heldBytes = 0;
   }
 
-  /** The transaction broke: what the server queued must not run, so its connection closes. */
+  /**
+   * The transaction broke: what the server queued must not run, so its connection closes, once
+   * the requests already sent on it are answered (their +QUEUED is owed as Redis would send it).
+   */
   private void breakOff() {
     broken = true;
     dropHeld();
     if (talk != null) {
       Pin pin = talk;
       talk = null;
-      give(pin, false);
+      pin.doomed = true;
+      if (pin.outstanding == 0) {
+        give(pin, false);
+      }
     }
   }
 
   /** A request on {@code pin} ended: {@code last} of its conversation, {@code ok} or failed. */
   void answered(Pin pin, boolean last, boolean ok) {
+    pin.outstanding--;
     if (!ok && pin == talk) {
       talk = null;
       broken = true; // the server's transaction died with the connection
       dropHeld();
     }
-    if (!ok || last) {
-      give(pin, ok);
+    if (!ok || last || (pin.doomed && pin.outstanding == 0)) {
+      give(pin, ok && !pin.doomed);
       if (alone.remove(pin)) {
-        sender.resumeReading(pin);
+        sender.releaseRequests(pin);
       }
+    }
+  }
+
+  /** The client sent its last request: its blocking commands are given up (answered errors). */
+  void endBlocks() {
+    for (Pin p : List.copyOf(alone)) {
+      give(p, false);
     }
   }
 
@@ -297,6 +314,10 @@ final class Pins {
     private final int server;
     private final int dialect;
     private boolean given;
+    /** Requests sent on it and not answered yet. */
+    private int outstanding;
+    /** Its transaction broke: closed once {@link #outstanding} is 0. */
+    private boolean doomed;
 
     Pin(Pins owner, Upstream part, BackendConnection connection, int server, int dialect) {
       this.owner = owner;

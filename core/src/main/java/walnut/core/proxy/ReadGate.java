@@ -18,4 +18,19 @@ interface ReadGate {
 
   /** {@code holder} no longer needs reading stopped. */
   void resumeReading(Object holder);
+
+  /**
+   * A client's later requests wait until {@link #releaseRequests} (a blocking command: the server
+   * runs nothing else on its connection meanwhile); unlike {@link #pauseReading}, reading goes on
+   * (within the client's limits), so that a client leaving is seen. By default the same as
+   * pausing.
+   */
+  default void holdRequests(Object holder) {
+    pauseReading(holder);
+  }
+
+  /** The requests held by {@code holder} go on. */
+  default void releaseRequests(Object holder) {
+    resumeReading(holder);
+  }
 }

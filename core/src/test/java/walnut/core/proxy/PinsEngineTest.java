@@ -162,6 +162,42 @@ class PinsEngineTest {
   }
 
   @Test
+  void aBreakAnswersWhatWasAlreadySentBeforeClosingTheConnection() {
+    try (EngineHarness h = EngineHarness.of(3, 0)) {
+      EmbeddedChannel c = h.clientSending("multi\nt.get 1a\nt.get 2b\nt.get 1c\nexec\n");
+      EmbeddedChannel pinned = h.backend(1);
+      assertEquals("multi\nt.get 1a\n", written(pinned), "nothing after the refusal is sent");
+      assertTrue(pinned.isOpen(), "open until what was sent is answered");
+      assertEquals("OK\n", written(c));
+
+      h.reply(pinned, "OK\nQUEUED\n");
+      String out = written(c);
+      assertTrue(out.startsWith("QUEUED\nERR its key is on server"), out);
+      assertTrue(out.endsWith("\nQUEUED\nEXECABORT\n"), out);
+      assertFalse(pinned.isOpen(), "then closed: the server never runs the transaction");
+      assertEquals(0, h.pinStat(1, PinStat.PINNED_CONNECTIONS));
+    }
+  }
+
+  @Test
+  void aClientBehindABlockIsStillReadSoThatItsLeavingIsSeen() {
+    try (EngineHarness h = EngineHarness.of(2, 0)) {
+      EmbeddedChannel c = h.clientSending("bpop 0k forever\nget 1a\n");
+      EmbeddedChannel pinned = h.backend(0);
+      assertTrue(c.config().isAutoRead(), "its requests wait, its socket is still read");
+      assertTrue(h.backendsTo(1).isEmpty());
+
+      c.pipeline().fireUserEventTriggered(
+          io.netty.channel.socket.ChannelInputShutdownEvent.INSTANCE);
+      h.run();
+      assertFalse(pinned.isOpen(), "a client that closed gives its block up, as Redis drops it");
+      assertEquals(0, h.pinStat(0, PinStat.PINNED_CONNECTIONS));
+      assertEquals(err(ErrorText.UNKNOWN), written(c).substring(0, err(ErrorText.UNKNOWN).length()));
+      assertEquals("get 1a\n", written(h.backend(1)), "what it sent before closing still runs");
+    }
+  }
+
+  @Test
   void aFailedPrivateConnectionBreaksTheTransaction() {
     try (EngineHarness h = EngineHarness.of(1, 0)) {
       EmbeddedChannel c = h.clientSending("multi\nt.get 0a\n");
