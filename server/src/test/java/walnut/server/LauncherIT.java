@@ -185,6 +185,33 @@ class LauncherIT {
     assertTrue(r.output().contains("fnv1a_64"), "lists the known hashes: " + r.output());
   }
 
+  /** Issue #24's key, through the real launcher: the file and line, and why. */
+  @Test
+  void testConfReportsABadMaxPinnedConnectionsWithFileAndLine() throws Exception {
+    Path ok = tmp.resolve("pinned-ok.yml");
+    Files.writeString(ok, "alpha:\n  listen: 127.0.0.1:22121\n  redis: true\n"
+        + "  max_pinned_connections: 0\n  servers:\n   - 127.0.0.1:6379:1\n");
+    Result accepted = walnut("-t", "-c", ok.toString());
+    assertEquals(0, accepted.exit(), accepted.output());
+
+    Path negative = tmp.resolve("pinned-negative.yml");
+    Files.writeString(negative, "alpha:\n  listen: 127.0.0.1:22121\n  redis: true\n"
+        + "  max_pinned_connections: -1\n  servers:\n   - 127.0.0.1:6379:1\n");
+    Result r = walnut("-t", "-c", negative.toString());
+    assertEquals(1, r.exit(), r.output());
+    assertTrue(r.output().contains(negative + ":4: pool 'alpha': directive"
+        + " \"max_pinned_connections\": '-1' is not a number"), r.output());
+
+    Path memcached = tmp.resolve("pinned-memcached.yml");
+    Files.writeString(memcached, "alpha:\n  listen: 127.0.0.1:22121\n"
+        + "  max_pinned_connections: 8\n  servers:\n   - 127.0.0.1:11211:1\n");
+    r = walnut("-t", "-c", memcached.toString());
+    assertEquals(1, r.exit(), r.output());
+    assertTrue(r.output().contains(memcached + ":3: pool 'alpha': directive"
+        + " \"max_pinned_connections:\" is only valid for a redis pool (add redis: true)"),
+        r.output());
+  }
+
   @Test
   void testConfRejectsAMalformedFile() throws Exception {
     Path conf = tmp.resolve("bad.yml");

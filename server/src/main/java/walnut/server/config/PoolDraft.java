@@ -134,6 +134,9 @@ final class PoolDraft {
         mgetPartialErrors = Values.bool(value);
         builder.mgetPartialErrors(mgetPartialErrors);
       }
+      // Walnut extension (issue #24): private server connections per server for the whole process,
+      // for transactions and blocking commands (0: refuse them all).
+      case "max_pinned_connections" -> builder.maxPinnedConnections(Values.number(value));
       case "servers" -> {
         servers.add(ServerLineParser.parse(value));
         serverLines.add(valueLine);
@@ -182,6 +185,11 @@ final class PoolDraft {
     }
     if (seen.containsKey("resp3") && !redis) {
       throw directiveError(seen.get("resp3"), "resp3:",
+          "is only valid for a redis pool (add redis: true)");
+    }
+    // Only Redis has transactions and blocking commands: on a memcached pool the key does nothing.
+    if (seen.containsKey("max_pinned_connections") && !redis) {
+      throw directiveError(seen.get("max_pinned_connections"), "max_pinned_connections:",
           "is only valid for a redis pool (add redis: true)");
     }
     if (healthCheckInterval > 0 && healthCheckInterval < MIN_HEALTH_CHECK_INTERVAL) {
