@@ -12,6 +12,7 @@ import picocli.CommandLine.Option;
 import walnut.core.config.ProxyConfig;
 import walnut.core.plugin.PluginRegistry;
 import walnut.core.stats.HealthStat;
+import walnut.core.stats.PinStat;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ServerStat;
 
@@ -260,6 +261,11 @@ public final class Main implements Callable<Integer> {
     out.println();
     out.println("server stats of a pool with health_check_interval (Walnut's):");
     for (HealthStat s : HealthStat.values()) {
+      out.printf("  %-23s\"%s\"%n", s.field(), s.description());
+    }
+    out.println();
+    out.println("server stats once a private connection was taken or refused (Walnut's):");
+    for (PinStat s : PinStat.values()) {
       out.printf("  %-23s\"%s\"%n", s.field(), s.description());
     }
     out.println();

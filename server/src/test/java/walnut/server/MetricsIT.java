@@ -25,9 +25,11 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import redis.clients.jedis.Jedis;
+import walnut.core.stats.PinStat;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
 import walnut.core.stats.ServerStat;
+import walnut.core.stats.Type;
 import walnut.testing.FreePorts;
 import walnut.testing.MemcachedServer;
 import walnut.testing.Poll;
@@ -158,6 +160,21 @@ class MetricsIT {
               assertEquals(expected, f.value(family[0], "pool", pool.name(), "server",
                   server.name()), family[0] + " of " + server.name());
               assertEquals(Set.of(Set.of("pool", "server")), labelNames(f), family[0]);
+            }
+          }
+        }
+        // Walnut's private connections (#24): every server of every pool, used or not.
+        for (ProxyStats.Pool pool : pools) {
+          for (ProxyStats.Server server : pool.servers()) {
+            for (PinStat field : PinStat.values()) {
+              String name = "walnut_" + field.field();
+              PrometheusText.Family f = metrics.get(
+                  field.type() == Type.COUNTER ? name + "_total" : name);
+              assertNotNull(f, name + " in\n" + metrics.keySet());
+              assertEquals(field.type() == Type.COUNTER ? "counter" : "gauge", f.type(), name);
+              assertEquals(server.pinned().get(field), f.value(f.name(), "pool", pool.name(),
+                  "server", server.name()), name + " of " + server.name());
+              assertEquals(Set.of(Set.of("pool", "server")), labelNames(f), name);
             }
           }
         }

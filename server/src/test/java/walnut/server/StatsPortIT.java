@@ -231,6 +231,12 @@ class StatsPortIT {
         "  health_probe_failures  \"# probes of an ejected server that failed\"",
         "  health_returns         \"# times an ejected server returned after a probe succeeded\"",
         "",
+        "server stats once a private connection was taken or refused (Walnut's):",
+        "  pinned_connections     \"# private server connections held by clients now\"",
+        "  pinned_taken           \"# times a client took a private server connection\"",
+        "  pinned_refused         \"# requests refused because max_pinned_connections was"
+            + " reached\"",
+        "",
         "stats of a pool with sentinels (Walnut's):",
         "  sentinel_<host:port>   \"up or down: whether the sentinel answered when last asked\"",
         "  address                \"where the server is now: its master's host:port\"",

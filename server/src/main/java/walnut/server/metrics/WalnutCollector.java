@@ -18,6 +18,7 @@ import java.util.function.ToDoubleFunction;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 import walnut.core.stats.HealthStat;
+import walnut.core.stats.PinStat;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
 import walnut.core.stats.SentinelStats;
@@ -139,6 +140,9 @@ public final class WalnutCollector implements MultiCollector {
     for (HealthStat field : HealthStat.values()) {
       out.metricSnapshot(health(field, pools));
     }
+    for (PinStat field : PinStat.values()) {
+      out.metricSnapshot(pinned(field, pools));
+    }
     sentinelMetrics(out, pools);
     TlsMetrics.write(out, stats.tls());
     out.metricSnapshot(latency(pools));
@@ -202,6 +206,42 @@ public final class WalnutCollector implements MultiCollector {
         b.dataPoint(CounterDataPointSnapshot.builder()
             .labels(Labels.of("pool", pool.name(), "server", server.name()))
             .value(server.health().get(field)).build());
+      }
+    }
+    return b.build();
+  }
+
+  /**
+   * Walnut's private server connections (max_pinned_connections), for every server of every
+   * pool, used or not: unlike the stats JSON there is no twemproxy layout to keep, and a
+   * dashboard or an alert wants the series before the first transaction.
+   */
+  private static MetricSnapshot pinned(PinStat field, List<ProxyStats.Pool> pools) {
+    String help = switch (field) {
+      case PINNED_CONNECTIONS -> "Private server connections held by clients now (transactions,"
+          + " blocking commands), per server; at most max_pinned_connections";
+      case PINNED_TAKEN -> "Times a client took a private server connection";
+      case PINNED_REFUSED -> "Requests refused because max_pinned_connections private"
+          + " connections to the server were in use";
+    };
+    String name = "walnut_" + field.field();
+    if (field.type() == Type.GAUGE) {
+      GaugeSnapshot.Builder b = GaugeSnapshot.builder().name(name).help(help);
+      for (ProxyStats.Pool pool : pools) {
+        for (ProxyStats.Server server : pool.servers()) {
+          b.dataPoint(GaugeDataPointSnapshot.builder()
+              .labels(Labels.of("pool", pool.name(), "server", server.name()))
+              .value(server.pinned().get(field)).build());
+        }
+      }
+      return b.build();
+    }
+    CounterSnapshot.Builder b = CounterSnapshot.builder().name(name).help(help);
+    for (ProxyStats.Pool pool : pools) {
+      for (ProxyStats.Server server : pool.servers()) {
+        b.dataPoint(CounterDataPointSnapshot.builder()
+            .labels(Labels.of("pool", pool.name(), "server", server.name()))
+            .value(server.pinned().get(field)).build());
       }
     }
     return b.build();

@@ -1,6 +1,7 @@
 package walnut.server.stats;
 
 import walnut.core.stats.HealthStat;
+import walnut.core.stats.PinStat;
 import walnut.core.stats.PoolStat;
 import walnut.core.stats.ProxyStats;
 import walnut.core.stats.SentinelStats;
@@ -54,6 +55,13 @@ public final class StatsJson {
         if (sentinels != null) {
           string(b, "address", sentinels.address(s));
           number(b, "failovers", sentinels.failovers(s));
+        }
+        // Walnut's own, last: only once the server had a private connection taken or refused,
+        // so a twemproxy pool's document keeps its layout until a client needs one.
+        if (server.pinnedUsed()) {
+          for (PinStat field : PinStat.values()) {
+            number(b, field.field(), server.pinned().get(field));
+          }
         }
         closeObject(b);
       }
