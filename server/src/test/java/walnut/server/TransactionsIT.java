@@ -353,6 +353,41 @@ class TransactionsIT {
     }
   }
 
+  /**
+   * A private connection Walnut closes itself (a refused command broke the transaction, the
+   * client left) is no server failure: nothing is logged as one, nothing counted in server_err.
+   * Otherwise any client can write a WARN line per request and hide real failures in the noise.
+   */
+  @Disabled("core bug (#24): closing a broken transaction's private connection with a request"
+      + " in flight logs WARN \"pool 'alpha': server 'A' failed: unknown (1 requests answered with"
+      + " the error)\" (Requests.answerAll logs when owed > 0 even for Close.SHUTDOWN)")
+  @Test
+  void closingABrokenTransactionsConnectionIsNoServerFailure() throws Exception {
+    long errBefore = rig.stat("alpha", NAMES.get(0), "server_err");
+    try (RedisAuthDbIT.LogCapture log = new RedisAuthDbIT.LogCapture()) {
+      for (int i = 0; i < 3; i++) {
+        try (Wire c = Wire.open(rig.port(), 2)) {
+          c.send("MULTI");
+          c.send("SET", key(0, "quiet"), "1");
+          c.send("SET", key(1, "quiet"), "2");
+          c.send("EXEC");
+          c.flush();
+          for (int r = 0; r < 4; r++) {
+            c.read();
+          }
+        }
+        try (Wire c = Wire.open(rig.port(), 2)) { // leaves with a queued command in flight
+          c.expect("+OK\r\n", "MULTI");
+          c.send("SET", key(0, "quiet-left"), "1");
+          c.flush();
+        }
+      }
+      rig.awaitNonePinned("alpha", Duration.ofSeconds(10));
+      assertFalse(log.text().contains("failed: "), log.text());
+    }
+    assertEquals(errBefore, rig.stat("alpha", NAMES.get(0), "server_err"));
+  }
+
   /** The stats count the private connections taken, and none is left in use. */
   @Test
   void theStatsCountTheTransactionsPrivateConnections() throws Exception {
