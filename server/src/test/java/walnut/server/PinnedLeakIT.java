@@ -20,7 +20,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import walnut.server.PinnedRig.Wire;
 import walnut.testing.Poll;
-import walnut.testing.SingleTransport;
 
 /**
  * Clients that leave in the middle of a transaction, of a block, or after WATCH give their
@@ -30,7 +29,6 @@ import walnut.testing.SingleTransport;
  * at most 4 per server per event loop). Walnut runs in this JVM, so Netty's paranoid leak
  * detector, which fails the test on a leaked buffer (LeakCheckExtension), watches it.
  */
-@SingleTransport
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
 class PinnedLeakIT {
 
