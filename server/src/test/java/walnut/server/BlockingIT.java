@@ -318,6 +318,51 @@ class BlockingIT {
     return sorted.isEmpty() ? 0 : sorted.get((int) Math.floor(sorted.size() * 0.99));
   }
 
+  /**
+   * Every blocking command, with its own timeout of 1 s in a pool with {@code timeout: 400} and
+   * nothing to pop: each answers what a plain redis-server answers, after its 1 s, not the
+   * pool's 400 ms. All at once, each on its own client (and private connection).
+   */
+  @ParameterizedTest(name = "RESP{0}")
+  @ValueSource(ints = {2, 3})
+  void everyBlockingCommandRunsItsOwnTimeoutNotThePools(int protocol) throws Exception {
+    List<CompletableFuture<String>> runs = new ArrayList<>();
+    ExecutorService pool = Executors.newCachedThreadPool();
+    try {
+      for (Blocking b : blocking()) {
+        int s = serial % 3;
+        String prefix = "t" + (++serial) + ":";
+        Function<String, String> here = name -> rig.key(s, prefix + name);
+        List<String> command = b.command().apply(here).stream()
+            .map(a -> a.equals("5") ? "1" : a.equals("5000") ? "1000" : a).toList();
+        if (b.name().equals("XREADGROUP")) {
+          rig.direct(s, "XGROUP", "CREATE", here.apply("s"), "g", "$", "MKSTREAM");
+          direct.command("XGROUP", "CREATE", here.apply("s"), "g", "$", "MKSTREAM");
+        }
+        for (int port : new int[] {direct.port(), rig.port()}) {
+          runs.add(CompletableFuture.supplyAsync(() -> {
+            try (Wire c = Wire.open(port, protocol)) {
+              long start = System.nanoTime();
+              String reply = c.call(command.toArray(new String[0]));
+              long ms = (System.nanoTime() - start) / 1_000_000;
+              return b.name() + (ms >= 950 && ms < 4_000 ? " after its 1 s: " : " after " + ms
+                  + " ms: ") + reply;
+            } catch (IOException e) {
+              return b.name() + ": " + e;
+            }
+          }, pool));
+        }
+      }
+      for (int i = 0; i < runs.size(); i += 2) {
+        String fromRedis = runs.get(i).get(20, TimeUnit.SECONDS);
+        assertTrue(fromRedis.contains(" after its 1 s: "), fromRedis);
+        assertEquals(fromRedis, runs.get(i + 1).get(20, TimeUnit.SECONDS));
+      }
+    } finally {
+      pool.shutdownNow();
+    }
+  }
+
   /** A client's requests after its BLPOP wait for the BLPOP's reply: replies stay in order. */
   @ParameterizedTest(name = "RESP{0}")
   @ValueSource(ints = {2, 3})
