@@ -13,7 +13,10 @@ import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Disabled;
+import org.junit.jupiter.api.MethodOrderer;
+import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -30,7 +33,11 @@ import walnut.testing.Poll;
  * detector, which fails the test on a leaked buffer (LeakCheckExtension), watches it.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
+@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PinnedLeakIT {
+
+  /** After every test without an order (Order.DEFAULT). */
+  private static final int LAST = Integer.MAX_VALUE;
 
   /** Kept idle private connections (4 per server per loop, 2 loops), shared ones, the asker. */
   private static final int MAX_SERVER_CLIENTS = 4 * 2 + 2 + 1 + 2;
@@ -81,6 +88,7 @@ class PinnedLeakIT {
   }
 
   @Disabled(MID_BLOCK_BUG)
+  @Order(LAST) // until fixed, what it leaves behind would fail the tests after it
   @ParameterizedTest(name = "RESP{0}")
   @ValueSource(ints = {2, 3})
   void aClientLeavingInTheMiddleOfABlockGivesItBack(int protocol) throws Exception {
@@ -138,6 +146,7 @@ class PinnedLeakIT {
    * few connections of Walnut's afterwards.
    */
   @Disabled(MID_BLOCK_BUG)
+  @Order(LAST)
   @Test
   void aThousandClientsLeavingMidConversationLeaveNothingBehind() throws Exception {
     thousandClientsLeave(true);

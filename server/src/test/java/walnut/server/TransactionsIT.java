@@ -358,9 +358,6 @@ class TransactionsIT {
    * client left) is no server failure: nothing is logged as one, nothing counted in server_err.
    * Otherwise any client can write a WARN line per request and hide real failures in the noise.
    */
-  @Disabled("core bug (#24): closing a broken transaction's private connection with a request"
-      + " in flight logs WARN \"pool 'alpha': server 'A' failed: unknown (1 requests answered with"
-      + " the error)\" (Requests.answerAll logs when owed > 0 even for Close.SHUTDOWN)")
   @Test
   void closingABrokenTransactionsConnectionIsNoServerFailure() throws Exception {
     long errBefore = rig.stat("alpha", NAMES.get(0), "server_err");
