@@ -12,11 +12,7 @@ import java.util.List;
 import java.util.Random;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
-import org.junit.jupiter.api.MethodOrderer;
-import org.junit.jupiter.api.Order;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.TestMethodOrder;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -33,20 +29,10 @@ import walnut.testing.Poll;
  * detector, which fails the test on a leaked buffer (LeakCheckExtension), watches it.
  */
 @Timeout(value = 180, threadMode = Timeout.ThreadMode.SEPARATE_THREAD)
-@TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class PinnedLeakIT {
-
-  /** After every test without an order (Order.DEFAULT). */
-  private static final int LAST = Integer.MAX_VALUE;
 
   /** Kept idle private connections (4 per server per loop, 2 loops), shared ones, the asker. */
   private static final int MAX_SERVER_CLIENTS = 4 * 2 + 2 + 1 + 2;
-
-  private static final String MID_BLOCK_BUG = "core bug (#24): a client that disconnects while"
-      + " its blocking command waits keeps the private connection (and the server's block) until"
-      + " the block ends on its own (with BLPOP k 0: forever): Pins pauses the client's reading"
-      + " for the block, so the client's FIN or RST is not read and channelInactive never comes;"
-      + " pinned_connections stays 1";
 
   private static PinnedRig rig;
   private static int serial;
@@ -87,8 +73,6 @@ class PinnedLeakIT {
     assertFalse(rig.anywhere(k), "an unfinished transaction ran");
   }
 
-  @Disabled(MID_BLOCK_BUG)
-  @Order(LAST) // until fixed, what it leaves behind would fail the tests after it
   @ParameterizedTest(name = "RESP{0}")
   @ValueSource(ints = {2, 3})
   void aClientLeavingInTheMiddleOfABlockGivesItBack(int protocol) throws Exception {
@@ -145,17 +129,9 @@ class PinnedLeakIT {
    * and both protocols: nothing stays in use, no queued command ran, and each server sees only a
    * few connections of Walnut's afterwards.
    */
-  @Disabled(MID_BLOCK_BUG)
-  @Order(LAST)
   @Test
   void aThousandClientsLeavingMidConversationLeaveNothingBehind() throws Exception {
     thousandClientsLeave(true);
-  }
-
-  /** The same without blocks, until the mid-block bug is fixed. */
-  @Test
-  void aThousandClientsLeavingMidTransactionOrAfterWatchLeaveNothingBehind() throws Exception {
-    thousandClientsLeave(false);
   }
 
   private void thousandClientsLeave(boolean blocks) throws Exception {

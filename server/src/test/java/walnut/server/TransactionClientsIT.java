@@ -21,7 +21,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
@@ -182,10 +181,6 @@ class TransactionClientsIT {
   }
 
   /** redis-py names the refused command and Walnut's reason for it. */
-  @Disabled("core Pins bug (#24): the pipelined transaction's first SET gets '-ERR unknown' (its"
-      + " private connection is closed before its +QUEUED arrives), so redis-py reports 'Command #"
-      + " 1 (SET ...) of pipeline caused error: unknown'; see TransactionsIT#aPipelinedTransaction"
-      + "WithAKeyOfAnotherServerGetsEveryReplyAsRedisWould")
   @ParameterizedTest(name = "protocol {0}")
   @ValueSource(strings = {"default", "2"})
   void redisPyNamesTheRefusedCommandOfATransactionAcrossServers(String protocol)

@@ -14,7 +14,6 @@ import java.util.stream.Stream;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeAll;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -320,10 +319,6 @@ class TransactionsIT {
    * Jedis's pipelines send it: the commands queued before the refused one must still get their
    * {@code +QUEUED}, as from Redis.
    */
-  @Disabled("core Pins bug (#24): when a refused command breaks the transaction, Pins closes the"
-      + " private connection while the earlier queued commands' replies are still outstanding, so"
-      + " they get '-ERR unknown' instead of '+QUEUED' (redis-py then reports 'Command # 1 ..."
-      + " caused error: unknown' rather than the refused command's reason)")
   @ParameterizedTest(name = "RESP{0}")
   @ValueSource(ints = {2, 3})
   void aPipelinedTransactionWithAKeyOfAnotherServerGetsEveryReplyAsRedisWould(int protocol)
