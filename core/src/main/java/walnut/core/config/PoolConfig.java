@@ -66,12 +66,7 @@ public record PoolConfig(
   public static final long DEFAULT_MEMCACHE_MAX_REQUEST_SIZE = 1L << 20;
   /** How often the sentinels are asked where the masters are, in ms (Walnut's default). */
   public static final int DEFAULT_SENTINEL_REFRESH_INTERVAL = 1_000;
-  /**
-   * Private server connections (transactions, blocking commands, subscriptions) per server for
-   * the whole process: each is a client of the server (its {@code maxclients}, 10,000 by
-   * default); 64 is eight times a typical client library's pool, and twenty proxies stay within
-   * an eighth of a server's default {@code maxclients}.
-   */
+  /** Per server: see {@link Builder#maxPinnedConnections}. */
   public static final int DEFAULT_MAX_PINNED_CONNECTIONS = 64;
 
   public PoolConfig {
@@ -359,9 +354,9 @@ public record PoolConfig(
     }
 
     /**
-     * Private server connections a Redis pool may hold per server for the whole process
-     * (Walnut's {@code max_pinned_connections}): MULTI/EXEC, WATCH, blocking commands and
-     * subscriptions each take one while they last; past it they are refused. 0 refuses them all.
+     * Private connections per server for the whole process ({@code max_pinned_connections}), for
+     * transactions, blocks, subscriptions; 0 refuses them. Each is a client of the server: 64 is
+     * 8 times a client library's pool, and 20 proxies stay within 1/8 of Redis's maxclients.
      */
     public Builder maxPinnedConnections(int maxPinnedConnections) {
       this.maxPinnedConnections = maxPinnedConnections;

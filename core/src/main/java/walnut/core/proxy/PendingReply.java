@@ -99,11 +99,7 @@ final class PendingReply implements ReplyHandler {
     return new PendingReply(owner, null, 0, reply, closeAfter, null, 0, 0, false, false);
   }
 
-  /**
-   * Waits for one reply from one server, dropped when {@code filter} (may be {@code null})
-   * suppresses it; the request had {@code requestBytes}, was sent at {@code now}, and
-   * {@code ownsErrorReplies} when it is a script.
-   */
+  /** One reply from one server (dropped when a non-null {@code filter} suppresses it). */
   static PendingReply routed(Owner owner, Request.ReplyFilter filter, int requestBytes,
       long now, boolean ownsErrorReplies) {
     return new PendingReply(owner, null, 1, null, false, filter, requestBytes, now,
@@ -347,10 +343,7 @@ final class PendingReply implements ReplyHandler {
     }
   }
 
-  /**
-   * Builds the client's reply: the caller owns it, or it is {@code null} when a quiet request's
-   * reply is suppressed (nothing to write).
-   */
+  /** The client's reply, the caller's; {@code null} when a quiet request's is suppressed. */
   ByteBuf takeReply(Protocol protocol, ByteBufAllocator alloc) {
     if (error instanceof String e) {
       releaseHeld();
