@@ -34,6 +34,9 @@ class PinnedLeakIT {
   /** Kept idle private connections (4 per server per loop, 2 loops), shared ones, the asker. */
   private static final int MAX_SERVER_CLIENTS = 4 * 2 + 2 + 1 + 2;
 
+  private static final boolean IO_URING =
+      "io_uring".equals(System.getProperty("walnut.it.transport"));
+
   private static PinnedRig rig;
   private static int serial;
 
@@ -136,6 +139,11 @@ class PinnedLeakIT {
 
   private void thousandClientsLeave(boolean blocks) throws Exception {
     Random random = new Random(24);
+    boolean[] resets = new boolean[1_000];
+    Random resetting = new Random(42);
+    for (int i = 0; i < resets.length; i++) {
+      resets[i] = resetting.nextInt(4) == 0;
+    }
     List<String> queued = new ArrayList<>();
     long start = System.nanoTime();
     for (int i = 0; i < 1_000; i++) {
@@ -153,7 +161,11 @@ class PinnedLeakIT {
             queued.add(k);
           }
           case 1 -> {
-            boolean surely = i % 30 == 0; // now and then, certainly blocked when it goes
+            // Now and then, certainly blocked when it goes. Always so before a reset on
+            // io_uring: Netty's io_uring transport misses a reset that arrives right behind the
+            // request (no read reports it), so Walnut notices it only when the block ends
+            // (docs/compatibility.md#blocking-commands); a reset after that is seen.
+            boolean surely = i % 30 == 0 || (IO_URING && resets[i]);
             if (surely) {
               awaitPinned(server, 0);
             }
@@ -173,7 +185,7 @@ class PinnedLeakIT {
             }
           }
         }
-        if (random.nextInt(4) == 0) {
+        if (resets[i]) {
           c.socket.setSoLinger(true, 0); // a reset rather than a FIN, now and then
         }
       }
