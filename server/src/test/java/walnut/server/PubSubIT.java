@@ -16,6 +16,9 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.function.BooleanSupplier;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.AfterEach;
@@ -61,6 +64,26 @@ class PubSubIT {
     direct = RedisServer.start();
     walnut = ProxyFixture.start(ProxyFixture.redisPool(backends).hashTag("{}").build(), 2);
     channels.addAll(placed(walnut, backends, "ch", 400));
+    warm(walnut.port());
+  }
+
+  /**
+   * Has every event loop open its shared connections (RESP2 and RESP3) to every server (eight
+   * clients, a hundred keys each), so that the servers' client counts taken afterwards are the
+   * baseline.
+   */
+  static void warm(int port) throws IOException {
+    for (int c = 0; c < 8; c++) {
+      try (PubSubWire client = PubSubWire.open(port, c >= 4)) {
+        for (int k = 0; k < 100; k++) {
+          client.send("GET", k + ":warm");
+        }
+        client.flush();
+        for (int k = 0; k < 100; k++) {
+          client.next();
+        }
+      }
+    }
   }
 
   /** {@code n} names "i:suffix", by the server (index in {@code servers}) they hash to. */
@@ -368,26 +391,11 @@ class PubSubIT {
     }
     long start = System.nanoTime();
     for (int i = 0; i < 1_000; i++) {
-      try (PubSubWire sub = PubSubWire.open(walnut.port(), i % 8 == 7)) {
-        sub.send("SUBSCRIBE", channels.get(0).get(7 + i % 5), channels.get(1).get(7 + i % 3));
-        sub.send("PSUBSCRIBE", "leave" + i % 4 + "*");
-        switch (i % 4) {
-          case 0 -> sub.flush(); // leaves at once
-          case 1 -> {
-            sub.send("QUIT").flush();
-            for (int r = 0; r < 3; r++) {
-              items(sub.next());
-            }
-            assertEquals("OK", sub.next());
-            assertTrue(sub.closesWithin(DEADLINE), "closed after QUIT");
-          }
-          default -> {
-            sub.flush();
-            for (int r = 0; r < 3; r++) {
-              assertEquals(r == 2 ? "psubscribe" : "subscribe", items(sub.next()).get(0));
-            }
-          }
-        }
+      try {
+        subscribeAndLeave(i);
+      } catch (IOException | AssertionError e) {
+        throw new AssertionError("subscriber " + i + " (case " + i % 4 + "), pinned now "
+            + pinnedPerServer(walnut), e);
       }
     }
     long millis = Duration.ofNanos(System.nanoTime() - start).toMillis();
@@ -407,6 +415,91 @@ class PubSubIT {
       assertEquals(frame(false, "subscribe", c, 1L), sub.call("SUBSCRIBE", c).value());
       assertEquals(1L, pub.call("PUBLISH", c, "alive").value());
       assertEquals(frame(false, "message", c, "alive"), sub.next());
+    }
+  }
+
+  private static void subscribeAndLeave(int i) throws IOException {
+    try (PubSubWire sub = PubSubWire.open(walnut.port(), i % 8 == 7)) {
+      sub.send("SUBSCRIBE", channels.get(0).get(7 + i % 5), channels.get(1).get(7 + i % 3));
+      sub.send("PSUBSCRIBE", "leave" + i % 4 + "*");
+      switch (i % 4) {
+        case 0 -> sub.flush(); // leaves at once
+        case 1 -> {
+          sub.send("QUIT").flush();
+          for (int r = 0; r < 3; r++) {
+            items(sub.next());
+          }
+          assertEquals("OK", sub.next());
+          assertTrue(sub.closesWithin(DEADLINE), "closed after QUIT");
+        }
+        default -> {
+          sub.flush();
+          for (int r = 0; r < 3; r++) {
+            assertEquals(r == 2 ? "psubscribe" : "subscribe", items(sub.next()).get(0));
+          }
+        }
+      }
+    }
+  }
+
+  /**
+   * A RESP2 client that unsubscribes from its last channel while messages flow is back in normal
+   * mode once the confirmation says 0: the reply to its next command must be that command's, as
+   * from Redis, which sends every message published before the UNSUBSCRIBE ahead of its
+   * confirmation. Through Walnut a message the server sent before its answer is queued behind the
+   * client's owed confirmation (Subscriptions.Listening.accept: {@code replies.local}), so it
+   * arrives after "unsubscribe ... 0" and the next GET reads {@code message} as its reply (Jedis
+   * reuses the connection so after its loop ends).
+   */
+  @Test
+  @Disabled("bug: a message can follow the last unsubscribe confirmation and is read as the next"
+      + " command's reply; see /work/h3-notes.md")
+  void noMessageFollowsTheLastUnsubscribeConfirmation() throws Exception {
+    String c = channels.get(0).get(24);
+    int rounds = 30;
+    for (int port : new int[] {direct.port(), walnut.port()}) {
+      AtomicBoolean stop = new AtomicBoolean();
+      CompletableFuture<Void> flood = CompletableFuture.runAsync(() -> {
+        try (PubSubWire pub = PubSubWire.open(port)) {
+          while (!stop.get()) {
+            for (int i = 0; i < 50; i++) {
+              pub.send("PUBLISH", c, "m");
+            }
+            pub.flush();
+            for (int i = 0; i < 50; i++) {
+              pub.next();
+            }
+          }
+        } catch (IOException e) {
+          throw new java.io.UncheckedIOException(e);
+        }
+      });
+      List<Object> stale = new ArrayList<>();
+      try {
+        for (int r = 0; r < rounds; r++) {
+          try (PubSubWire sub = PubSubWire.open(port)) {
+            assertEquals(List.of("subscribe", c, 1L), sub.call("SUBSCRIBE", c).value());
+            for (int i = 0; i < 10; i++) {
+              assertEquals(List.of("message", c, "m"), sub.next());
+            }
+            sub.send("UNSUBSCRIBE", c).flush();
+            Object m;
+            while (!(m = sub.next()).equals(List.of("unsubscribe", c, 0L))) {
+              assertEquals(List.of("message", c, "m"), m);
+            }
+            Object get = sub.call("GET", "no-such-key").value();
+            if (get != null) {
+              stale.add(get);
+            }
+          }
+        }
+      } finally {
+        stop.set(true);
+        flood.get(10, TimeUnit.SECONDS);
+      }
+      assertEquals(List.of(), stale, (port == direct.port() ? "from Redis" : "through Walnut")
+          + ": GET after the last unsubscribe read a message in " + stale.size() + " of "
+          + rounds + " rounds");
     }
   }
 
