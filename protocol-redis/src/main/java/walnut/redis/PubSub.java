@@ -36,6 +36,8 @@ final class PubSub implements Conversation.Listener {
 
   private static final byte[][] ANSWERS = {bytes("subscribe"), bytes("unsubscribe"),
       bytes("psubscribe"), bytes("punsubscribe"), bytes("ssubscribe"), bytes("sunsubscribe")};
+  private static final byte[] MESSAGE = bytes("message");
+  private static final byte[] PMESSAGE = bytes("pmessage");
 
   /** As the client sees them, in the order it sent them (decode time). */
   private final LinkedHashSet<String> channels = new LinkedHashSet<>();
@@ -134,6 +136,32 @@ final class PubSub implements Conversation.Listener {
       }
     }
     return false;
+  }
+
+  @Override
+  public boolean wants(ByteBuf frame) {
+    int i = frame.readerIndex();
+    byte type = frame.getByte(i);
+    if (type != '*' && type != '>') {
+      return true;
+    }
+    FrameCursor cursor = new FrameCursor(frame, i);
+    if (cursor.count() < 3 || !cursor.next()) {
+      return true;
+    }
+    LinkedHashSet<String> set;
+    if (cursor.length() == MESSAGE.length && same(frame, cursor.start(), MESSAGE)) {
+      set = channels;
+    } else if (cursor.length() == PMESSAGE.length && same(frame, cursor.start(), PMESSAGE)) {
+      set = patterns;
+    } else {
+      return true;
+    }
+    cursor.next(); // the channel, or the pattern
+    // As of the last request decoded: once the client sent UNSUBSCRIBE, what still comes is
+    // dropped, as if published a moment later (Redis would write it before the confirmation).
+    return set.contains(frame.toString(cursor.start(), cursor.length(),
+        StandardCharsets.ISO_8859_1));
   }
 
   private static boolean same(ByteBuf buf, int index, byte[] lower) {

@@ -452,8 +452,6 @@ class PubSubIT {
    * reuses the connection so after its loop ends).
    */
   @Test
-  @Disabled("bug: a message can follow the last unsubscribe confirmation and is read as the next"
-      + " command's reply; see /work/h3-notes.md")
   void noMessageFollowsTheLastUnsubscribeConfirmation() throws Exception {
     String c = channels.get(0).get(24);
     int rounds = 30;

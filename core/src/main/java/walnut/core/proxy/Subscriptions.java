@@ -184,6 +184,8 @@ final class Subscriptions {
         if (head != null && --head.remaining <= 0) {
           answered();
         }
+      } else if (!listener.wants(frame)) {
+        frame.release(); // of what it unsubscribed from: never after the confirmation
       } else {
         replies.local(frame, false); // a message: behind what the client is owed
       }

@@ -78,6 +78,16 @@ public interface Conversation {
      * listening connection that is no longer needed is closed.
      */
     boolean listensTo(int server);
+
+    /**
+     * Whether the client still wants {@code frame}, a message (read in place): false for one on
+     * a channel or pattern it has unsubscribed from since. The server sent it before it had the
+     * unsubscribe, but it is written behind the confirmation the client is owed, where (in RESP2,
+     * after the last one) the client would read it as the reply to its next command.
+     */
+    default boolean wants(ByteBuf frame) {
+      return true;
+    }
   }
 
   /** Implemented by the split of a {@link Step#LISTEN} request. */
