@@ -306,8 +306,6 @@ class PubSubFaultIT {
    * requests answered with the error)", thousands of false alarms an hour on a busy pool.
    */
   @Test
-  @Disabled("bug: every listening connection Walnut closes logs \"server '...' failed: unknown (1"
-      + " requests answered with the error)\" (Requests.answerAll); see /work/h3-notes.md")
   void subscribersThatLeaveLeaveNothingInTheLog(@org.junit.jupiter.api.io.TempDir Path dir)
       throws Exception {
     List<RedisServer> servers = ProxyFixture.redisServers(3);
