@@ -281,8 +281,6 @@ class PubSubFaultIT {
    * pub/sub clients): a subscriber waits for messages without sending anything.
    */
   @Test
-  @Disabled("bug: client_idle_timeout closes a subscriber waiting for messages"
-      + " (ClientSession.userEventTriggered); see /work/h3-notes.md")
   void anIdleSubscriberIsNotClosedByClientIdleTimeout() throws Exception {
     try (Rig rig = new Rig(p -> p.clientIdleTimeout(300),
         EngineOptions.threads(2));

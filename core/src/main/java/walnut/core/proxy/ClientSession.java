@@ -278,8 +278,9 @@ final class ClientSession extends ChannelInboundHandlerAdapter
   @Override
   public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
     if (open && evt instanceof IdleStateEvent && replies.isEmpty() && deferred.isEmpty()
-        && !closing) {
-      // client_idle_timeout: nothing sent, nothing owed. An orderly close, like Redis's timeout.
+        && !closing && !dispatcher.listening()) {
+      // client_idle_timeout: nothing sent, nothing owed. An orderly close, like Redis's timeout,
+      // which spares subscribers: they wait for messages without a word.
       closing = true;
       upstream.burst().flush();
       ctx.close();

@@ -65,6 +65,11 @@ final class Dispatcher {
     pins.endBlocks();
   }
 
+  /** Whether the client has subscriptions (it waits for messages, sending nothing). */
+  boolean listening() {
+    return subscriptions.active();
+  }
+
   /** The client went: its private connections are closed. */
   void close() {
     pins.close();
