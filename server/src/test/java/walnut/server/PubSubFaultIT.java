@@ -219,8 +219,6 @@ class PubSubFaultIT {
    * any other reply held for the client (Redis would close it at its pub/sub output limit).
    */
   @Test
-  @Disabled("bug: messages queued behind an owed reply are never checked against the budget"
-      + " (ReplyQueue.local checks only when it writes); see /work/h3-notes.md")
   void messagesHeldBehindAnOwedReplyAreBoundedByTheBudget() throws Exception {
     EngineOptions options = new EngineOptions(2, EngineOptions.DEFAULT_MAX_PENDING_PER_CLIENT,
         1 << 20, EngineOptions.DEFAULT_SHUTDOWN_GRACE);

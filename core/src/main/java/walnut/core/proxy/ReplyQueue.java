@@ -181,6 +181,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
   void local(ByteBuf reply, boolean closeAfter) {
     enqueue(PendingReply.local(this, reply, closeAfter));
     drain();
+    checkBudget(); // held behind an owed reply (a subscriber's messages), it counts all the same
   }
 
   /** Queues the reply of {@code request} ({@code requestBytes}), sent to one server. */
