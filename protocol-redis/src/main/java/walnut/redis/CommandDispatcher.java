@@ -262,6 +262,11 @@ final class CommandDispatcher {
         return Replies.error(alloc, "NOPROTO unsupported protocol version");
       }
       toResp3 = version == 3;
+      if (toResp3 != resp3 && pubsub != null && pubsub.subscribed()) {
+        // Its listening connections speak the protocol it subscribed in: messages keep it.
+        return Replies.error(alloc, "ERR HELLO cannot change the protocol of a subscribed client"
+            + " through the proxy: unsubscribe first");
+      }
     }
     int user = -1;
     int name = -1;
