@@ -15,7 +15,6 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.function.UnaryOperator;
-import org.junit.jupiter.api.Disabled;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import walnut.core.config.PoolConfig;
@@ -117,15 +116,11 @@ class PubSubFaultIT {
   }
 
   /**
-   * Subscriptions' doc says a subscriber whose listening connection cannot be had "is closed
-   * after its replies": the SUBSCRIBE's error (here {@code -ERR Connection refused}) should reach
-   * it before the close, as when the bound refuses it. Guard.onError closes at once instead
-   * ({@code closeClient} is {@code ctx::close}), so the client sees a bare EOF.
+   * A subscriber whose listening connection cannot be had is closed after its replies: the
+   * SUBSCRIBE's error (here {@code -ERR Connection refused}) reaches it before the close, as when
+   * the bound refuses it.
    */
   @Test
-  @Disabled("bug: a SUBSCRIBE whose listening connection fails gets no"
-      + " error before the close (Subscriptions.Listening.Guard.onError closes at once);"
-      + " see /work/h3-notes.md")
   void aSubscribeToADeadServerGetsItsErrorBeforeTheClose() throws Exception {
     try (Rig rig = new Rig()) {
       String one = rig.channels.get(1).get(8);

@@ -87,7 +87,7 @@ final class ClientSession extends ChannelInboundHandlerAdapter
     }
     this.upstream = pool.loop(ctx.channel().eventLoop());
     this.replies = new ReplyQueue(ctx, this, pool, upstream);
-    this.dispatcher = new Dispatcher(replies, this, ctx.alloc(), pool, upstream, ctx::close);
+    this.dispatcher = new Dispatcher(replies, this, ctx.alloc(), pool, upstream);
     this.open = true;
     upstream.sessionJoined(); // left when it closes (open) or moves on
     pool.poolStats().increment(PoolStat.CLIENT_CONNECTIONS);

@@ -36,12 +36,12 @@ final class Dispatcher {
   private final Subscriptions subscriptions;
 
   Dispatcher(ReplyQueue replies, ReadGate sender, ByteBufAllocator alloc, Pool pool,
-      Upstream upstream, Runnable closeClient) {
+      Upstream upstream) {
     this.replies = replies;
     this.sender = sender;
     this.alloc = alloc;
     this.pins = new Pins(replies, sender, alloc);
-    this.subscriptions = new Subscriptions(replies, alloc, closeClient);
+    this.subscriptions = new Subscriptions(replies, alloc);
     moveTo(pool, upstream);
   }
 

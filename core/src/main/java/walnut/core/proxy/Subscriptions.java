@@ -35,16 +35,14 @@ final class Subscriptions {
 
   private final ReplyQueue replies;
   private final ByteBufAllocator alloc;
-  private final Runnable closeClient;
   /** By server; null where the client does not listen. */
   private Listening[] byServer = new Listening[0];
   private int open;
   private boolean closed;
 
-  Subscriptions(ReplyQueue replies, ByteBufAllocator alloc, Runnable closeClient) {
+  Subscriptions(ReplyQueue replies, ByteBufAllocator alloc) {
     this.replies = replies;
     this.alloc = alloc;
-    this.closeClient = closeClient;
   }
 
   /** Whether the client listens anywhere (it keeps to its generation of the pool meanwhile). */
@@ -229,7 +227,9 @@ final class Subscriptions {
         if (!given) {
           failWaiting(reason);
           giveBack();
-          closeClient.run();
+          // Closed once what it is owed is written: the subscription's error first (a RESP3
+          // client's block, if one is owed before it, ends by its own timeout).
+          replies.local(Unpooled.EMPTY_BUFFER, true);
         }
       }
 

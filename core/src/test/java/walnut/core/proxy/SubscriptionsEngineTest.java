@@ -127,6 +127,17 @@ class SubscriptionsEngineTest {
   }
 
   @Test
+  void aSubscriptionThatCannotConnectGetsItsErrorThenTheClose() {
+    try (EngineHarness h = EngineHarness.of(1, 0)) {
+      h.connectFailure = EngineHarness.connectionRefused();
+      EmbeddedChannel c = h.clientSending("sub 0a\n");
+      assertEquals(err("Connection refused"), written(c), "the error first");
+      assertFalse(c.isOpen(), "then the close: it could not be told what holds");
+      assertEquals(0, h.pinStat(0, PinStat.PINNED_CONNECTIONS));
+    }
+  }
+
+  @Test
   void aClientLeavingClosesItsListeningConnections() {
     try (EngineHarness h = EngineHarness.of(2, 0)) {
       EmbeddedChannel c = h.clientSending("sub 0a 1b\n");
