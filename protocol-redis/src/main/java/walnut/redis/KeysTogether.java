@@ -108,9 +108,10 @@ final class KeysTogether implements Splitter {
   }
 
   /**
-   * The blocking command's own timeout in milliseconds: -1 when it blocks until served (0), 0
-   * when it does not block (XREAD without BLOCK) or its timeout is not a number (the server then
-   * answers an error at once).
+   * The blocking command's own timeout in milliseconds: -1 when it may block without a limit (0,
+   * or a value Walnut does not read as Redis does, such as {@code 0x10}: the server then either
+   * answers at once or blocks, and no deadline of Walnut's cuts it short), 0 when it does not
+   * block (XREAD without BLOCK).
    */
   long blockMillis(ByteBuf frame) {
     int[][] args = args(frame);
@@ -126,23 +127,25 @@ final class KeysTogether implements Splitter {
         try {
           double seconds = Double.parseDouble(
               frame.toString(at[i], len[i], java.nio.charset.StandardCharsets.US_ASCII));
-          if (!(seconds >= 0) || Double.isInfinite(seconds)) {
-            return 0;
+          if (!(seconds > 0) || seconds > Long.MAX_VALUE / 1000d) {
+            return -1; // forever, negative (an error at once) or unread: no deadline
           }
-          return seconds == 0 ? -1 : (long) Math.ceil(seconds * 1000);
+          return (long) Math.ceil(seconds * 1000);
         } catch (NumberFormatException e) {
-          return 0;
+          return -1;
         }
       }
       case STREAMS -> {
         int streams = find(frame, at, len, STREAMS_WORD);
+        long block = 0;
         for (int i = 1; i + 1 < (streams < 0 ? at.length : streams); i++) {
           if (CommandTable.matches(frame, at[i], len[i], BLOCK_WORD)) {
+            // The last BLOCK wins, as in Redis; one Walnut cannot read has no deadline.
             long ms = number(frame, at[i + 1], len[i + 1]);
-            return ms < 0 ? 0 : ms == 0 ? -1 : ms;
+            block = ms <= 0 ? -1 : ms;
           }
         }
-        return 0;
+        return block;
       }
       default -> {
         return 0;
@@ -150,7 +153,7 @@ final class KeysTogether implements Splitter {
     }
   }
 
-  /** Whether an XREAD/XREADGROUP frame has a BLOCK option (it blocks, even for 0 ms: forever). */
+  /** Whether it blocks: always, but XREAD/XREADGROUP only with a BLOCK option (any value). */
   boolean blocks(ByteBuf frame) {
     return keys != Keys.STREAMS || blockMillis(frame) != 0;
   }
@@ -164,15 +167,15 @@ final class KeysTogether implements Splitter {
     return -1;
   }
 
-  /** A non-negative decimal, or -1. */
+  /** A non-negative decimal that fits a long, or -1. */
   private static long number(ByteBuf frame, int index, int length) {
-    if (length == 0 || length > 18) {
+    if (length == 0 || length > 19) {
       return -1;
     }
     long v = 0;
     for (int i = 0; i < length; i++) {
       byte b = frame.getByte(index + i);
-      if (b < '0' || b > '9') {
+      if (b < '0' || b > '9' || v > (Long.MAX_VALUE - (b - '0')) / 10) {
         return -1;
       }
       v = v * 10 + (b - '0');

@@ -98,12 +98,22 @@ class ConversationDecodingTest {
         "PINNED/ALONE block=150 *6 $5 XREAD $5 BLOCK $3 150 $7 STREAMS $1 s $1 $",
         "PINNED/ALONE block=-1 *6 $5 XREAD $5 BLOCK $1 0 $7 STREAMS $1 s $1 0",
         "SPLIT *4 $5 XREAD $7 STREAMS $1 s $1 0",
+        "PINNED/ALONE block=1000000000000000000 *6 $5 XREAD $5 BLOCK $19 1000000000000000000 $7"
+            + " STREAMS $1 s $1 $",
+        "PINNED/ALONE block=-1 *8 $5 XREAD $5 BLOCK $3 100 $5 BLOCK $1 0 $7 STREAMS $1 s $1 $",
+        "PINNED/ALONE block=5 *8 $5 XREAD $5 BLOCK $19 1000000000000000000 $5 BLOCK $1 5 $7 STREAMS"
+            + " $1 s $1 $",
+        "PINNED/ALONE block=-1 *3 $5 BLPOP $1 q $4 0x10",
         "LOCAL -ERR wrong number of arguments for 'blpop' command"),
         send(resp("BLPOP", "q", "2.5"), resp("BRPOP", "a", "b", "0"),
             resp("BLMOVE", "s", "d", "LEFT", "RIGHT", "3"),
             resp("BLMPOP", "1", "1", "k", "LEFT"),
             resp("XREAD", "BLOCK", "150", "STREAMS", "s", "$"),
             resp("XREAD", "BLOCK", "0", "STREAMS", "s", "0"), resp("XREAD", "STREAMS", "s", "0"),
+            resp("XREAD", "BLOCK", "1000000000000000000", "STREAMS", "s", "$"),
+            resp("XREAD", "BLOCK", "100", "BLOCK", "0", "STREAMS", "s", "$"),
+            resp("XREAD", "BLOCK", "1000000000000000000", "BLOCK", "5", "STREAMS", "s", "$"),
+            resp("BLPOP", "q", "0x10"),
             resp("BLPOP", "q")));
     ch.finishAndReleaseAll();
     alloc.assertAllReleased();

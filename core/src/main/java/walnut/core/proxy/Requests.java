@@ -112,7 +112,8 @@ final class Requests {
     if (deadline == 0 || extra == 0) {
       return deadline;
     }
-    return extra < 0 ? 0 : deadline + TimeUnit.MILLISECONDS.toNanos(extra);
+    long later = deadline + TimeUnit.MILLISECONDS.toNanos(extra);
+    return extra < 0 || later < deadline ? 0 : later; // past the clock's range: no deadline
   }
 
   /** The oldest queued request's deadline when it has one, else one from {@code now}. */

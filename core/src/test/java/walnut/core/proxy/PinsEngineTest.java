@@ -142,6 +142,17 @@ class PinsEngineTest {
   }
 
   @Test
+  void aBlockLongerThanTheClockCanCountHasNoDeadline() {
+    try (EngineHarness h = EngineHarness.of(1, 100)) {
+      EmbeddedChannel c = h.clientSending("bpop 0k " + Long.MAX_VALUE / 2 + "\n");
+      EmbeddedChannel pinned = h.backend(0);
+      h.advance(10_000);
+      assertTrue(pinned.isOpen(), "no deadline wrapped round to the past");
+      assertEquals("", written(c));
+    }
+  }
+
+  @Test
   void aClientLeavingMidTransactionOrMidBlockClosesItsPrivateConnections() {
     try (EngineHarness h = EngineHarness.of(2, 0)) {
       EmbeddedChannel tx = h.clientSending("watch 0w\nmulti\nt.get 0a\n");
