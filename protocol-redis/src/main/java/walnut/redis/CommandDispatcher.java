@@ -267,6 +267,11 @@ final class CommandDispatcher {
         return Replies.error(alloc, "ERR HELLO cannot change the protocol of a subscribed client"
             + " through the proxy: unsubscribe first");
       }
+      if (toResp3 != resp3 && transaction.active()) {
+        // Its private connection speaks the protocol it had at WATCH or MULTI: EXEC's would too.
+        return Replies.error(alloc, "ERR HELLO cannot change the protocol inside a transaction"
+            + " through the proxy: EXEC, DISCARD or UNWATCH first");
+      }
     }
     int user = -1;
     int name = -1;

@@ -179,7 +179,8 @@ final class PubSub implements Conversation.Listener {
   }
 
   @Override
-  public ByteBuf localReply(ByteBuf frame, boolean broken, ByteBufAllocator alloc) {
+  public ByteBuf localReply(ByteBuf frame, Conversation.Step step, boolean broken,
+      ByteBufAllocator alloc) {
     throw new UnsupportedOperationException("subscriptions are never answered here");
   }
 

@@ -30,6 +30,11 @@ final class Transaction implements Conversation {
 
   private State state = State.NORMAL;
 
+  /** Whether the client watches keys or is between MULTI and EXEC/DISCARD. */
+  boolean active() {
+    return state != State.NORMAL;
+  }
+
   /** Whether the client is between MULTI and EXEC/DISCARD. */
   boolean inMulti() {
     return state == State.MULTI;
@@ -183,7 +188,7 @@ final class Transaction implements Conversation {
   }
 
   @Override
-  public ByteBuf localReply(ByteBuf frame, boolean broken, ByteBufAllocator alloc) {
+  public ByteBuf localReply(ByteBuf frame, Step step, boolean broken, ByteBufAllocator alloc) {
     FrameCursor cursor = new FrameCursor(frame, frame.readerIndex());
     cursor.next();
     int at = cursor.start();
@@ -194,9 +199,10 @@ final class Transaction implements Conversation {
           ? Replies.error(alloc, "EXECABORT Transaction discarded because of previous errors.")
           : alloc.buffer(4).writeByte('*').writeByte('0').writeShort(Resp.CRLF);
     }
+    // MULTI, DISCARD, and UNWATCH outside MULTI (DROP: inside it is queued like any command).
     if (CommandTable.matches(frame, at, length, MULTI)
         || CommandTable.matches(frame, at, length, DISCARD)
-        || CommandTable.matches(frame, at, length, UNWATCH)) {
+        || (step == Step.DROP && CommandTable.matches(frame, at, length, UNWATCH))) {
       return Replies.ok(alloc);
     }
     return Replies.simple(alloc, "QUEUED");

@@ -152,6 +152,26 @@ class ConversationDecodingTest {
   }
 
   @Test
+  void unwatchIsQueuedInsideMultiAndHelloCannotSwitchInsideATransaction() {
+    Transaction t = new Transaction();
+    ByteBuf unwatch = buf(resp("UNWATCH"));
+    ByteBuf queued = t.localReply(unwatch, Conversation.Step.USE, false, alloc);
+    ByteBuf ok = t.localReply(unwatch, Conversation.Step.DROP, false, alloc);
+    assertEquals("+QUEUED\r\n", queued.toString(StandardCharsets.US_ASCII));
+    assertEquals("+OK\r\n", ok.toString(StandardCharsets.US_ASCII));
+    queued.release();
+    ok.release();
+    unwatch.release();
+    List<String> out = send(resp("WATCH", "k"), resp("HELLO", "3"), resp("UNWATCH"),
+        resp("HELLO", "3"));
+    assertEquals("LOCAL -ERR HELLO cannot change the protocol inside a transaction through the"
+        + " proxy: EXEC, DISCARD or UNWATCH first", out.get(1));
+    assertTrue(out.get(3).startsWith("LOCAL %"), out.get(3));
+    ch.finishAndReleaseAll();
+    alloc.assertAllReleased();
+  }
+
+  @Test
   void subscribingInsideMultiIsRefused() {
     assertEquals(List.of("PINNED/USE *1 $5 MULTI",
         "PINNED/REFUSED -ERR SUBSCRIBE inside MULTI is not allowed through the proxy",

@@ -119,7 +119,14 @@ final class ClientSession extends ChannelInboundHandlerAdapter
       if (blockedBy != null && (overLimit()
           || deferred.size() >= pool.options().maxPendingPerClient()
           || deferredBytes >= pool.options().maxPendingBytesPerClient())) {
-        ctx.channel().config().setAutoRead(false); // behind a block, within the client's limits
+        // Behind a block it is read so that its leaving is seen; not reading would hide that
+        // (and hold its private connection): past its limits it is closed, as Redis closes a
+        // client whose query buffer passes its limit.
+        log.warn("pool '{}': closing client {}: more requests behind its blocking command than"
+            + " its limits allow", pool.config().name(), ctx.channel().remoteAddress());
+        errored = true;
+        closing = true;
+        ctx.close();
       }
       return;
     }

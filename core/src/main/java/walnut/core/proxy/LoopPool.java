@@ -39,7 +39,7 @@ final class LoopPool implements Upstream {
   private final ArrayDeque<BackendConnection>[][] idlePinned;
   /** Private connections a client of this loop holds now. */
   private int pinnedOut;
-  /** Idle private connections kept per server and dialect; more are closed. */
+  /** Idle private connections kept per server (all dialects); more are closed. */
   static final int IDLE_PINNED = 4;
 
   LoopPool(Pool pool, EventLoop eventLoop, Connector connector) {
@@ -132,11 +132,21 @@ final class LoopPool implements Upstream {
     if (idle == null) {
       idle = idlePinned[dialect][server] = new ArrayDeque<>(IDLE_PINNED);
     }
-    if (clean && !retired && c.idle() && c.at(pool.address(server)) && idle.size() < IDLE_PINNED) {
+    if (clean && !retired && c.idle() && c.at(pool.address(server)) && idleTo(server)
+        < Math.min(IDLE_PINNED, pool.config().maxPinnedConnections())) {
       idle.addLast(c);
     } else {
       c.close(true);
     }
+  }
+
+  /** Idle private connections to {@code server}, of every dialect. */
+  private int idleTo(int server) {
+    int n = 0;
+    for (ArrayDeque<BackendConnection>[] perDialect : idlePinned) {
+      n += perDialect[server] == null ? 0 : perDialect[server].size();
+    }
+    return n;
   }
 
   /** Closes the idle private connections (to {@code server} only, when not negative). */

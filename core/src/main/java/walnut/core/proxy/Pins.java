@@ -38,6 +38,8 @@ final class Pins {
   private final ByteBufAllocator alloc;
   /** The transaction's connection, once a key chose its server. */
   private Pin talk;
+  /** The last transaction's connection while its EXEC or DISCARD is answered (reusable). */
+  private Pin ending;
   /** A request of the transaction was refused: the rest is answered locally until its end. */
   private boolean broken;
   /** Requests of the transaction waiting for its server (their replies already given). */
@@ -97,15 +99,23 @@ final class Pins {
       return;
     }
     if (talk == null) {
-      BackendConnection c = part.takePinned(routed.server, request.dialect());
-      if (c == null) {
-        refuse(request, routed.frame, noneFree(pool, routed.server), step != Step.OPEN);
-        return;
+      if (ending != null && !ending.given && !ending.doomed && ending.part == part
+          && ending.server == routed.server && ending.dialect == request.dialect()) {
+        // The last transaction's connection, its EXEC still to be answered: a client that
+        // pipelines transactions to one server keeps one connection, as on Redis.
+        talk = ending;
+      } else {
+        BackendConnection c = part.takePinned(routed.server, request.dialect());
+        if (c == null) {
+          refuse(request, routed.frame, noneFree(pool, routed.server), step != Step.OPEN);
+          return;
+        }
+        talk = new Pin(this, part, c, routed.server, request.dialect());
       }
-      talk = new Pin(this, part, c, routed.server, request.dialect());
+      ending = null;
       while (!held.isEmpty()) {
         talk.outstanding++;
-        c.send(PinnedReply.dropped(talk), held.poll());
+        talk.connection.send(PinnedReply.dropped(talk), held.poll());
       }
       heldBytes = 0;
     } else if (routed.server != talk.server) {
@@ -117,7 +127,8 @@ final class Pins {
     Pin pin = talk;
     boolean ends = step == Step.CLOSE || step == Step.DROP;
     if (ends) {
-      talk = null; // given back once answered
+      talk = null; // given back once answered, unless the next transaction takes it first
+      ending = pin;
     }
     send(pin, request, routed.frame, ends, 0);
   }
@@ -211,7 +222,8 @@ final class Pins {
   private void local(Request request, boolean whileBroken) {
     ByteBuf frame = request.frame();
     try {
-      replies.local(request.conversation().localReply(frame, whileBroken, alloc), false);
+      replies.local(request.conversation().localReply(frame, request.step(), whileBroken, alloc),
+          false);
     } finally {
       frame.release();
     }
@@ -226,7 +238,7 @@ final class Pins {
       breakOff();
       return;
     }
-    local(request.conversation().localReply(frame, false, alloc));
+    local(request.conversation().localReply(frame, request.step(), false, alloc));
     // A copy: a slice would keep the whole read buffer it came from alive while it waits.
     held.add(alloc.buffer(frame.readableBytes()).writeBytes(frame));
     heldBytes += frame.readableBytes();
@@ -269,11 +281,16 @@ final class Pins {
       broken = true; // the server's transaction died with the connection
       dropHeld();
     }
-    if (!ok || last || (pin.doomed && pin.outstanding == 0)) {
-      give(pin, ok && !pin.doomed);
-      if (alone.remove(pin)) {
-        sender.releaseRequests(pin);
+    // Given back once its conversation ended and all on it is answered; a reused one
+    // (pin == talk) stays.
+    if (!ok || (pin != talk && pin.outstanding == 0 && (last || pin.doomed))) {
+      if (pin == ending) {
+        ending = null;
       }
+      give(pin, ok && !pin.doomed);
+    }
+    if ((!ok || last) && alone.remove(pin)) {
+      sender.releaseRequests(pin);
     }
   }
 
@@ -295,11 +312,13 @@ final class Pins {
   void close() {
     closed = true;
     dropHeld();
-    Pin pin = talk;
-    talk = null;
-    if (pin != null) {
-      give(pin, false);
+    for (Pin pin : new Pin[] {talk, ending}) {
+      if (pin != null) {
+        give(pin, false);
+      }
     }
+    talk = null;
+    ending = null;
     for (Pin p : List.copyOf(alone)) {
       give(p, false);
     }

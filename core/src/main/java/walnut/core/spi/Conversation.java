@@ -97,10 +97,11 @@ public interface Conversation {
   }
 
   /**
-   * The reply, in the protocol's form, to the request {@code frame} that the proxy answers itself:
+   * The reply, in the protocol's form, to the request {@code frame} (of {@code step}) that the
+   * proxy answers itself:
    * waiting for a server to be chosen ({@code broken} false: Redis {@code +QUEUED}, {@code +OK}
    * for MULTI), or while the conversation is broken ({@code -EXECABORT} for EXEC). Reads the frame
    * without changing or releasing it.
    */
-  ByteBuf localReply(ByteBuf frame, boolean broken, ByteBufAllocator alloc);
+  ByteBuf localReply(ByteBuf frame, Step step, boolean broken, ByteBufAllocator alloc);
 }

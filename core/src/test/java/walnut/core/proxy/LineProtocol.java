@@ -89,7 +89,7 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
   public static final String MISS = "MISS\n";
 
   /** The conversation of the transaction commands. */
-  public static final Conversation TX = (frame, broken, alloc) -> {
+  public static final Conversation TX = (frame, step, broken, alloc) -> {
     String line = frame.toString(US_ASCII);
     String reply = line.startsWith("exec") ? (broken ? "EXECABORT\n" : "EMPTY\n")
         : line.startsWith("multi") || line.startsWith("discard") ? "OK\n" : "QUEUED\n";
@@ -456,7 +456,8 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
     }
 
     @Override
-    public ByteBuf localReply(ByteBuf frame, boolean broken, ByteBufAllocator alloc) {
+    public ByteBuf localReply(ByteBuf frame, Conversation.Step step, boolean broken,
+        ByteBufAllocator alloc) {
       throw new UnsupportedOperationException();
     }
   }

@@ -142,6 +142,39 @@ class PinsEngineTest {
   }
 
   @Test
+  void pipelinedTransactionsToOneServerShareOneConnection() {
+    EngineHarness h = new EngineHarness(
+        EngineHarness.poolConfig(1, 0).maxPinnedConnections(1).build(),
+        EngineHarness.defaults());
+    try (h) {
+      EmbeddedChannel c = h.clientSending(
+          "multi\nt.get 0a\nexec\nmulti\nt.get 0b\nexec\nmulti\nt.get 0c\nexec\n");
+      EmbeddedChannel pinned = h.backend(0);
+      assertEquals("multi\nt.get 0a\nexec\nmulti\nt.get 0b\nexec\nmulti\nt.get 0c\nexec\n",
+          written(pinned), "one connection, within a budget of one");
+      h.reply(pinned, "OK\nQUEUED\nA\nOK\nQUEUED\nB\nOK\nQUEUED\nC\n");
+      assertEquals("OK\nQUEUED\nA\nOK\nQUEUED\nB\nOK\nQUEUED\nC\n", written(c));
+      assertEquals(1, h.pinStat(0, PinStat.PINNED_TAKEN));
+      assertEquals(0, h.pinStat(0, PinStat.PINNED_REFUSED));
+      assertEquals(0, h.pinStat(0, PinStat.PINNED_CONNECTIONS));
+      assertTrue(pinned.isOpen(), "given back clean once the last EXEC is answered");
+    }
+  }
+
+  @Test
+  void aClientPilingRequestsBehindABlockPastItsLimitsIsClosed() {
+    try (EngineHarness h = EngineHarness.of(2, EngineHarness.options(4, 1 << 20))) {
+      EmbeddedChannel c = h.clientSending("bpop 0k forever\nget 1a\nget 1b\nget 1c\n");
+      EmbeddedChannel pinned = h.backend(0);
+      assertTrue(c.isOpen(), "within its limits, read and waiting");
+      h.send(c, "get 1d\nget 1e\n");
+      assertFalse(c.isOpen(), "past them: closed, not left unread with its block held");
+      assertFalse(pinned.isOpen());
+      assertEquals(0, h.pinStat(0, PinStat.PINNED_CONNECTIONS));
+    }
+  }
+
+  @Test
   void aBlockLongerThanTheClockCanCountHasNoDeadline() {
     try (EngineHarness h = EngineHarness.of(1, 100)) {
       EmbeddedChannel c = h.clientSending("bpop 0k " + Long.MAX_VALUE / 2 + "\n");
