@@ -52,6 +52,11 @@ final class FrameCursor {
     return length;
   }
 
+  /** The current argument as text, byte for byte (ISO-8859-1). */
+  String text() {
+    return frame.toString(start, length, java.nio.charset.StandardCharsets.ISO_8859_1);
+  }
+
   private int readNumber() {
     pos++; // the type byte
     int v = 0;

@@ -121,17 +121,12 @@ final class PubSub implements Conversation.Listener {
 
   @Override
   public boolean isAnswer(ByteBuf frame) {
-    int i = frame.readerIndex();
-    byte type = frame.getByte(i);
-    if (type != '*' && type != '>') {
-      return false;
-    }
-    FrameCursor cursor = new FrameCursor(frame, i);
-    if (!cursor.next()) {
+    FrameCursor kind = kind(frame);
+    if (kind == null) {
       return false;
     }
     for (byte[] answer : ANSWERS) {
-      if (cursor.length() == answer.length && same(frame, cursor.start(), answer)) {
+      if (kind.length() == answer.length && same(frame, kind.start(), answer)) {
         return true;
       }
     }
@@ -140,28 +135,33 @@ final class PubSub implements Conversation.Listener {
 
   @Override
   public boolean wants(ByteBuf frame) {
-    int i = frame.readerIndex();
-    byte type = frame.getByte(i);
-    if (type != '*' && type != '>') {
-      return true;
-    }
-    FrameCursor cursor = new FrameCursor(frame, i);
-    if (cursor.count() < 3 || !cursor.next()) {
+    FrameCursor kind = kind(frame);
+    if (kind == null || kind.count() < 3) {
       return true;
     }
     LinkedHashSet<String> set;
-    if (cursor.length() == MESSAGE.length && same(frame, cursor.start(), MESSAGE)) {
+    if (kind.length() == MESSAGE.length && same(frame, kind.start(), MESSAGE)) {
       set = channels;
-    } else if (cursor.length() == PMESSAGE.length && same(frame, cursor.start(), PMESSAGE)) {
+    } else if (kind.length() == PMESSAGE.length && same(frame, kind.start(), PMESSAGE)) {
       set = patterns;
     } else {
       return true;
     }
-    cursor.next(); // the channel, or the pattern
+    kind.next(); // the channel, or the pattern
     // As of the last request decoded: once the client sent UNSUBSCRIBE, what still comes is
     // dropped, as if published a moment later (Redis would write it before the confirmation).
-    return set.contains(frame.toString(cursor.start(), cursor.length(),
-        StandardCharsets.ISO_8859_1));
+    return set.contains(kind.text());
+  }
+
+  /** A cursor at the first element of an array or push (its kind), or {@code null}. */
+  private static FrameCursor kind(ByteBuf frame) {
+    int i = frame.readerIndex();
+    byte type = frame.getByte(i);
+    if (type != '*' && type != '>') {
+      return null;
+    }
+    FrameCursor cursor = new FrameCursor(frame, i);
+    return cursor.next() ? cursor : null;
   }
 
   private static boolean same(ByteBuf buf, int index, byte[] lower) {
