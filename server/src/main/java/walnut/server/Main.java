@@ -9,6 +9,7 @@ import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
 import walnut.core.config.ProxyConfig;
 import walnut.core.plugin.PluginRegistry;
 import walnut.core.stats.HealthStat;
@@ -101,6 +102,30 @@ public final class Main implements Callable<Integer> {
       description = "address of the metrics endpoint (default: 127.0.0.1)")
   String metricsAddr = "127.0.0.1";
 
+  @Option(names = "--command-metrics",
+      description = "label the latency histogram of --metrics-port by command (the commands"
+          + " Walnut knows; any other counts as 'other')")
+  boolean commandMetrics;
+
+  @Option(names = "--slowlog-threshold", paramLabel = "MS",
+      description = "log each request slower than MS ms (pool, server, command, key, latency,"
+          + " sizes) and count it in walnut_slow_requests_total (default: off)")
+  String slowlogThreshold;
+
+  @Option(names = "--slowlog-rate", paramLabel = "N",
+      description = "at most N slow-request lines a second; the others are counted, and the next"
+          + " line says how many were left out (default: 10)")
+  String slowlogRate = "10";
+
+  @Option(names = "--locate", paramLabel = "POOL",
+      description = "print the server each KEY of POOL goes to (twemproxy's placement, from the"
+          + " configuration alone; '-' as the only KEY: one key a line from standard input),"
+          + " and exit")
+  String locatePool;
+
+  @Parameters(paramLabel = "KEY", arity = "0..*", description = "keys for --locate")
+  java.util.List<String> keys = new java.util.ArrayList<>();
+
   @Option(names = "--watch-config",
       description = "reload the configuration when the file changes (SIGUSR1 always reloads)")
   boolean watchConfig;
@@ -170,6 +195,14 @@ public final class Main implements Callable<Integer> {
       err.println("walnut: " + e.getMessage());
       return 1;
     }
+    if (!keys.isEmpty() && locatePool == null) {
+      err.println("walnut: unexpected argument '" + keys.get(0) + "' (keys go with --locate)");
+      return 1;
+    }
+    if (locatePool != null && keys.isEmpty()) {
+      err.println("walnut: option --locate requires keys (or '-' to read them from stdin)");
+      return 1;
+    }
     AllocatorSizing.apply(options.threads(), System.getProperties());
     try {
       Logging.configure(options.logLevel(), output);
@@ -201,10 +234,25 @@ public final class Main implements Callable<Integer> {
       err.println("walnut: configuration file '" + confFile + "' syntax is ok");
       return 0;
     }
+    if (locatePool != null) {
+      return locate(config, plugins);
+    }
     if (daemonize && readyFile == null) {
       return Daemon.spawn(err, options, pidFile);
     }
     return serve(config, confDigest, plugins, options);
+  }
+
+  private int locate(ProxyConfig config, PluginRegistry plugins) throws java.io.IOException {
+    Locate locate;
+    try {
+      locate = Locate.of(config, plugins, locatePool);
+    } catch (IllegalArgumentException e) {
+      err.println("walnut: " + e.getMessage());
+      return 1;
+    }
+    locate.print(keys, System.in, new java.io.BufferedOutputStream(System.out, 1 << 16));
+    return 0;
   }
 
   private int serve(ProxyConfig config, byte[] confDigest, PluginRegistry plugins,

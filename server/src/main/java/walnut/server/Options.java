@@ -12,7 +12,21 @@ record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalM
     int mbufSize, int threads, String transport, Duration shutdownGrace, long clientPendingLimit,
     int metricsPort, String metricsAddr, boolean watchConfig, int maxServerConnections,
     Duration slowReaderLimit, TlsEngine tlsEngine, Duration tlsHandshakeTimeout,
-    List<String> args) {
+    Observability observability, List<String> args) {
+
+  /**
+   * What the proxy shows of its requests beyond the counters (docs/observability.md): the
+   * {@code command} label on the latency histogram, and the slow-request log's threshold (0: off)
+   * and its lines per second.
+   */
+  record Observability(boolean commandMetrics, long slowlogThresholdMillis, int slowlogRate) {
+    static final Observability OFF = new Observability(false, 0, 10);
+
+    /** Whether anything is observed per request (else the request path is as without). */
+    boolean any() {
+      return commandMetrics || slowlogThresholdMillis > 0;
+    }
+  }
 
   static final int MIN_MBUF = 512;
   /** The smallest --client-pending-limit: twice the least high water mark of a client socket. */
@@ -64,13 +78,28 @@ record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalM
     if (main.tlsHandshakeTimeoutMillis <= 0) {
       throw new IllegalArgumentException("option --tls-handshake-timeout requires a number > 0");
     }
+    long slowlog = 0;
+    if (main.slowlogThreshold != null) {
+      slowlog = number(main.slowlogThreshold, "option --slowlog-threshold requires a number");
+      if (slowlog < 1) {
+        throw new IllegalArgumentException("option --slowlog-threshold requires a number > 0");
+      }
+    }
+    int slowlogRate = number(main.slowlogRate, "option --slowlog-rate requires a number");
+    if (slowlogRate < 1) {
+      throw new IllegalArgumentException("option --slowlog-rate requires a number > 0");
+    }
+    if (main.commandMetrics && main.metricsPort == null) {
+      throw new IllegalArgumentException("option --command-metrics requires --metrics-port");
+    }
     int maxServerConnections = main.maxServerConnections == null ? 0
         : number(main.maxServerConnections, "option --max-server-connections requires a number");
     return new Options(level, port, main.statsAddr, interval, mbuf, threads, main.transport,
         Duration.ofMillis(main.shutdownGraceMillis), clientPendingLimit, metricsPort,
         main.metricsAddr, main.watchConfig, maxServerConnections,
         Duration.ofMillis(main.slowReaderLimitMillis), tlsEngine,
-        Duration.ofMillis(main.tlsHandshakeTimeoutMillis), List.copyOf(args));
+        Duration.ofMillis(main.tlsHandshakeTimeoutMillis),
+        new Observability(main.commandMetrics, slowlog, slowlogRate), List.copyOf(args));
   }
 
   /** A positive size in bytes: digits, optionally followed by k, m or g (KiB, MiB, GiB). */

@@ -38,7 +38,27 @@ final class OpsFixture implements AutoCloseable {
         System.getProperty("walnut.it.transport", "nio"), Duration.ofSeconds(5), 64L << 20,
         metrics ? FreePorts.next() : 0, "127.0.0.1", watch, 0,
         EngineOptions.DEFAULT_SLOW_READER_LIMIT, TlsEngine.AUTO,
-        EngineOptions.DEFAULT_TLS_HANDSHAKE_TIMEOUT, List.of());
+        EngineOptions.DEFAULT_TLS_HANDSHAKE_TIMEOUT, Options.Observability.OFF, List.of());
+    return new OpsFixture(RunningProxy.start(config, PLUGINS, options, conf, digest), conf);
+  }
+
+  /**
+   * Starts {@code conf} with the metrics endpoint on a free port, {@code threads} loops, and
+   * Walnut's command-line {@code flags} as {@code bin/walnut} reads them (e.g.
+   * {@code --command-metrics}, {@code --slowlog-threshold 50}).
+   */
+  static OpsFixture startWith(Path conf, int threads, String... flags) throws Exception {
+    byte[] digest = ConfigReloader.digest(conf);
+    ProxyConfig config = ConfigCheck.load(conf, PLUGINS);
+    List<String> args = new java.util.ArrayList<>(List.of("-c", conf.toString(),
+        "-s", Integer.toString(FreePorts.next()), "--metrics-port",
+        Integer.toString(FreePorts.next()), "--threads", Integer.toString(threads),
+        "--transport", System.getProperty("walnut.it.transport", "nio"),
+        "--shutdown-grace", "5000"));
+    args.addAll(List.of(flags));
+    Main main = new Main(System.err, args.toArray(String[]::new));
+    new picocli.CommandLine(main).parseArgs(args.toArray(String[]::new));
+    Options options = Options.from(main, args);
     return new OpsFixture(RunningProxy.start(config, PLUGINS, options, conf, digest), conf);
   }
 
