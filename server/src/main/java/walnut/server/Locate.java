@@ -21,7 +21,8 @@ import walnut.core.spi.KeyRouter;
  * routes with, so the answer cannot drift from the proxy's. One line per key:
  * {@code KEY <tab> SERVER-NAME <tab> ADDRESS}, the key's bytes as given. With {@code -} as the
  * only key, keys are read one a line from standard input (a trailing CR is dropped), so a file of
- * millions of keys streams through.
+ * millions of keys streams through. A pool with {@code distribution: random} sends each request
+ * to a server picked at random: its keys are printed with {@code *} for server and address.
  */
 final class Locate {
 
@@ -85,9 +86,18 @@ final class Locate {
         ? java.util.Arrays.copyOf(line, line.length - 1) : line;
   }
 
+  /** Whether the pool's distribution is {@code random}: a key has no server of its own. */
+  boolean random() {
+    return pool.distribution().equals("random") && pool.servers().size() > 1;
+  }
+
   private void printLine(byte[] key, OutputStream out) throws IOException {
-    int index = serverFor(key);
     out.write(key);
+    if (random()) {
+      out.write("\t*\t*\n".getBytes(StandardCharsets.US_ASCII)); // any server, request by request
+      return;
+    }
+    int index = serverFor(key);
     if (index == KeyRouter.NO_SERVER) {
       out.write("\t-\t-\n".getBytes(StandardCharsets.US_ASCII));
       return;

@@ -251,6 +251,10 @@ public final class Main implements Callable<Integer> {
       err.println("walnut: " + e.getMessage());
       return 1;
     }
+    if (locate.random()) {
+      err.println("walnut: pool '" + locatePool + "' has distribution random: each request goes"
+          + " to a server picked at random (printed as '*')");
+    }
     locate.print(keys, System.in, new java.io.BufferedOutputStream(System.out, 1 << 16));
     return 0;
   }
