@@ -33,6 +33,7 @@ import walnut.core.plugin.PluginRegistry;
 import walnut.core.plugin.TransportSelector;
 import walnut.core.proxy.EngineOptions;
 import walnut.core.proxy.ProxyServer;
+import walnut.server.metrics.RequestLog;
 import walnut.testing.RedisServer;
 
 /**
@@ -67,8 +68,12 @@ public class ProxyRoundTripBenchmark {
   static final int MASK = BATCH_COUNT - 1;
   static final int PIPELINE = 16;
 
-  /** Where the client connects. */
-  public enum Target { WALNUT, DIRECT }
+  /**
+   * Where the client connects: Walnut; Walnut observing every request as
+   * {@code --command-metrics --slowlog-threshold 1000} does (a histogram by command, a slow log
+   * no request reaches); or one redis-server directly.
+   */
+  public enum Target { WALNUT, WALNUT_OBSERVED, DIRECT }
 
   /** What the client sends. */
   public enum Command {
@@ -109,7 +114,7 @@ public class ProxyRoundTripBenchmark {
         for (int i = 0; i < 3; i++) {
           backends.add(RedisServer.start());
         }
-        if (target == Target.WALNUT) {
+        if (target != Target.DIRECT) {
           List<ServerConfig> servers = new ArrayList<>();
           for (RedisServer backend : backends) {
             servers.add(ServerConfig.of(Endpoint.tcp(backend.host(), backend.port()), 1));
@@ -118,7 +123,9 @@ public class ProxyRoundTripBenchmark {
               .redis(true).servers(servers).build();
           PluginRegistry plugins = BenchmarkComponent.create();
           proxy = ProxyServer.start(ProxyConfig.of(pool), plugins,
-              TransportSelector.select(plugins, transport), EngineOptions.threads(threads));
+              TransportSelector.select(plugins, transport), EngineOptions.threads(threads)
+                  .withObserver(target == Target.WALNUT_OBSERVED
+                      ? new RequestLog(true, 1000, 10) : null));
           port = proxy.port(pool.name());
         } else {
           port = backends.get(0).port();

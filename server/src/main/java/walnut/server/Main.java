@@ -251,6 +251,14 @@ public final class Main implements Callable<Integer> {
       err.println("walnut: " + e.getMessage());
       return 1;
     }
+    String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
+    if (!encoding.equalsIgnoreCase("UTF-8")
+        && keys.stream().anyMatch(k -> k.indexOf('\uFFFD') >= 0)) {
+      // The JVM read the arguments in this locale's charset: the key's bytes are lost.
+      err.println("walnut: a key has bytes the locale's charset (" + encoding + ") cannot read;"
+          + " run with a UTF-8 locale (LC_ALL=C.UTF-8) or give the keys on standard input ('-')");
+      return 1;
+    }
     if (locate.random()) {
       err.println("walnut: pool '" + locatePool + "' has distribution random: each request goes"
           + " to a server picked at random (printed as '*')");
