@@ -42,10 +42,27 @@ enum MemcacheCommand {
 
   final Kind kind;
   private final byte[] name;
+  /** The name, for metrics labelled by command. */
+  final String text;
 
   MemcacheCommand(String name, Kind kind) {
     this.name = name.getBytes(StandardCharsets.US_ASCII);
+    this.text = name;
     this.kind = kind;
+  }
+
+  /**
+   * The command of a request frame (its first word, up to a space or the line's end), or null.
+   * Reads only within the frame's readable bytes.
+   */
+  static MemcacheCommand of(ByteBuf frame) {
+    int start = frame.readerIndex();
+    int end = Math.min(frame.writerIndex(), start + 8); // longer than any name
+    int i = start;
+    while (i < end && frame.getByte(i) != ' ' && frame.getByte(i) != '\r') {
+      i++;
+    }
+    return lookup(frame, start, i - start);
   }
 
   /** The token at which keys start: 2 for {@code gat}/{@code gats}, after the exptime. */

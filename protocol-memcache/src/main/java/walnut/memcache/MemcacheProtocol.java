@@ -58,4 +58,10 @@ public final class MemcacheProtocol implements Protocol {
   public ByteBuf errorReply(ByteBufAllocator alloc, String message) {
     return Replies.serverError(alloc, message);
   }
+
+  @Override
+  public String commandName(ByteBuf frame) {
+    MemcacheCommand command = MemcacheCommand.of(frame);
+    return command == null ? null : command.text;
+  }
 }

@@ -234,4 +234,19 @@ public final class RedisProtocol implements Protocol {
     }
     return out;
   }
+
+  /** The command's name as Redis spells it in errors (lower case), for a command in the table. */
+  @Override
+  public String commandName(ByteBuf frame) {
+    int at = frame.readerIndex();
+    if (frame.readableBytes() < 4 || frame.getByte(at) != '*') {
+      return null; // the decoder forwards only arrays (inline commands are converted)
+    }
+    FrameCursor cursor = new FrameCursor(frame, at);
+    if (!cursor.next()) {
+      return null;
+    }
+    RedisCommand command = CommandTable.lookup(frame, cursor.start(), cursor.length());
+    return command == null ? null : command.lowerName;
+  }
 }

@@ -11,6 +11,7 @@ import walnut.core.proxy.ProxyServer;
 import walnut.core.spi.Transport;
 import walnut.server.metrics.MetricsServer;
 import walnut.server.metrics.ReloadHistory;
+import walnut.server.metrics.RequestLog;
 import walnut.server.metrics.WalnutCollector;
 import walnut.server.stats.StatsServer;
 
@@ -45,10 +46,13 @@ final class RunningProxy implements AutoCloseable {
       Path confFile, byte[] confDigest) throws InterruptedException {
     warnAboutTwemproxyDifferences(config);
     Transport transport = TransportSelector.select(plugins, options.transport());
+    Options.Observability seen = options.observability();
+    RequestLog requests = seen.any() ? new RequestLog(seen.commandMetrics(),
+        seen.slowlogThresholdMillis(), seen.slowlogRate()) : null;
     EngineOptions engine = new EngineOptions(options.threads(),
         EngineOptions.DEFAULT_MAX_PENDING_PER_CLIENT, options.clientPendingLimit(),
         options.shutdownGrace(), options.maxServerConnections(), options.slowReaderLimit())
-        .withTls(options.tlsEngine(), options.tlsHandshakeTimeout());
+        .withTls(options.tlsEngine(), options.tlsHandshakeTimeout()).withObserver(requests);
     ProxyServer proxy = ProxyServer.start(config, plugins, transport, engine);
     StatsServer stats;
     try {
@@ -61,8 +65,8 @@ final class RunningProxy implements AutoCloseable {
     MetricsServer metrics = null;
     if (options.metricsPort() > 0) {
       try {
-        metrics = MetricsServer.start(proxy.stats(), new WalnutCollector.BuildInfo(Main.VERSION,
-            transport.name(), options.threads()), history, options.metricsAddr(),
+        metrics = MetricsServer.start(proxy, new WalnutCollector.BuildInfo(Main.VERSION,
+            transport.name(), options.threads()), history, requests, options.metricsAddr(),
             options.metricsPort());
       } catch (RuntimeException e) {
         stats.close();
@@ -75,7 +79,7 @@ final class RunningProxy implements AutoCloseable {
     log.info("walnut-{} started: {} threads, transport {}, stats on {}:{}{}", Main.VERSION,
         options.threads(), transport.name(), options.statsAddr(), stats.port(),
         metrics == null ? "" : ", metrics on http://" + options.metricsAddr() + ":"
-            + metrics.port() + "/metrics");
+            + metrics.port() + "/metrics (status page at /)");
     return new RunningProxy(proxy, stats, metrics, reloader, options);
   }
 

@@ -108,10 +108,14 @@ final class Dispatcher {
       request.release();
       throw e; // the session closes the client: no place was taken in its queue
     }
+    String refused = refusal(server);
+    RequestObserver observer = pool.options().observer();
+    Observation observed = observer == null || !request.expectsReply()
+        || server == KeyRouter.NO_SERVER ? null : Observation.routed(pool, observer, frame,
+            key == null ? frame : key, request.keyIndex(), request.keyLength(), server);
     if (key != null) {
       key.release();
     }
-    String refused = refusal(server);
     if (!request.expectsReply()) {
       if (refused != null) {
         frame.release();
@@ -121,6 +125,7 @@ final class Dispatcher {
       return;
     }
     PendingReply reply = replies.routed(request, frame.readableBytes());
+    reply.observation = observed;
     if (refused != null) {
       frame.release();
       reply.onError(refused);
@@ -140,6 +145,8 @@ final class Dispatcher {
   private void split(Request request) {
     Splitter.Split split;
     int bytes = request.frame().readableBytes();
+    RequestObserver observer = pool.options().observer();
+    String command = observer == null ? null : Observation.commandName(pool, request.frame());
     try {
       split = request.splitter().split(request.frame(), pool.view(), alloc);
     } finally {
@@ -153,6 +160,13 @@ final class Dispatcher {
     }
     PendingReply reply = replies.split(split, bytes, pool.config().mgetPartialErrors());
     pool.poolStats().add(PoolStat.FRAGMENTS, split.size());
+    if (observer != null) {
+      int[] servers = new int[split.size()];
+      for (int i = 0; i < servers.length; i++) {
+        servers[i] = split.server(i);
+      }
+      reply.observation = Observation.split(pool, command, bytes, servers, servers.length);
+    }
     int sent = 0;
     try {
       for (; sent < split.size(); sent++) {

@@ -25,10 +25,12 @@ import walnut.core.tls.TlsEngine;
  * @param tlsEngine the TLS implementation of pools that use TLS ({@code --tls-provider})
  * @param tlsHandshakeTimeout how long a client has to finish its TLS handshake
  *     ({@code --tls-handshake-timeout}); a server's handshake is part of its connect
+ * @param observer told of every forwarded request once answered ({@code --command-metrics},
+ *     {@code --slowlog-threshold}); {@code null}, the default: nothing is observed
  */
 public record EngineOptions(int threads, int maxPendingPerClient, long maxPendingBytesPerClient,
     Duration shutdownGrace, int maxConnectionsPerServer, Duration slowReaderLimit,
-    TlsEngine tlsEngine, Duration tlsHandshakeTimeout) {
+    TlsEngine tlsEngine, Duration tlsHandshakeTimeout, RequestObserver observer) {
 
   public static final int DEFAULT_MAX_PENDING_PER_CLIENT = 16_384;
   public static final long DEFAULT_MAX_PENDING_BYTES_PER_CLIENT = 64L << 20;
@@ -56,13 +58,20 @@ public record EngineOptions(int threads, int maxPendingPerClient, long maxPendin
   public EngineOptions(int threads, int maxPendingPerClient, long maxPendingBytesPerClient,
       Duration shutdownGrace, int maxConnectionsPerServer, Duration slowReaderLimit) {
     this(threads, maxPendingPerClient, maxPendingBytesPerClient, shutdownGrace,
-        maxConnectionsPerServer, slowReaderLimit, TlsEngine.AUTO, DEFAULT_TLS_HANDSHAKE_TIMEOUT);
+        maxConnectionsPerServer, slowReaderLimit, TlsEngine.AUTO, DEFAULT_TLS_HANDSHAKE_TIMEOUT,
+        null);
   }
 
   /** These options with another TLS engine and client handshake timeout. */
   public EngineOptions withTls(TlsEngine engine, Duration handshakeTimeout) {
     return new EngineOptions(threads, maxPendingPerClient, maxPendingBytesPerClient, shutdownGrace,
-        maxConnectionsPerServer, slowReaderLimit, engine, handshakeTimeout);
+        maxConnectionsPerServer, slowReaderLimit, engine, handshakeTimeout, observer);
+  }
+
+  /** These options with {@code observer} told of every forwarded request ({@code null}: none). */
+  public EngineOptions withObserver(RequestObserver observer) {
+    return new EngineOptions(threads, maxPendingPerClient, maxPendingBytesPerClient, shutdownGrace,
+        maxConnectionsPerServer, slowReaderLimit, tlsEngine, tlsHandshakeTimeout, observer);
   }
 
   /** The default slow-reader limit. */
@@ -75,7 +84,7 @@ public record EngineOptions(int threads, int maxPendingPerClient, long maxPendin
   /** These options with another {@link #slowReaderLimit}. */
   public EngineOptions withSlowReaderLimit(Duration limit) {
     return new EngineOptions(threads, maxPendingPerClient, maxPendingBytesPerClient, shutdownGrace,
-        maxConnectionsPerServer, limit, tlsEngine, tlsHandshakeTimeout);
+        maxConnectionsPerServer, limit, tlsEngine, tlsHandshakeTimeout, observer);
   }
 
   /** No cap on the connections per server. */

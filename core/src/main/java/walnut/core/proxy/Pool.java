@@ -211,8 +211,9 @@ final class Pool {
       if (poolStats.sentinels() != null) {
         poolStats.sentinels().moved(server, address.toString(), failover);
       }
-      log.warn("pool '{}': server '{}' moved to {} from {} ({})", config.name(),
-          serverName(server), address, old, source);
+      String moved = "server '" + serverName(server) + "' moved to " + address + " from " + old;
+      log.warn("pool '{}': {} ({})", config.name(), moved, source);
+      stats.events().moved(config.name(), serverName(server), moved);
       return true;
     }
 

@@ -2,6 +2,7 @@ package walnut.core.proxy;
 
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -30,7 +31,9 @@ import walnut.core.config.PoolConfig;
 import walnut.core.config.ProxyConfig;
 import walnut.core.plugin.PluginRegistry;
 import walnut.core.routing.PoolRouter;
+import walnut.core.spi.KeyRouter;
 import walnut.core.spi.Transport;
+import walnut.core.stats.Events;
 import walnut.core.stats.ProxyStats;
 import walnut.core.tls.TlsContexts;
 
@@ -158,6 +161,21 @@ public final class ProxyServer implements AutoCloseable {
     checkConnectionCap(pc, plugins, options);
     PoolRouter router = new PoolRouter(pc, plugins.hashFunction(pc.hash()),
         plugins.distribution(pc.distribution()));
+    router.watch(new PoolRouter.Watcher() {
+      @Override
+      public void ejected(int index, String reason) {
+        String server = pc.servers().get(index).name();
+        stats.events().add(Events.Kind.EJECTED, pc.name(), server,
+            "server '" + server + "' ejected: " + reason);
+      }
+
+      @Override
+      public void returned(int index, String how) {
+        String server = pc.servers().get(index).name();
+        stats.events().add(Events.Kind.RETURNED, pc.name(), server,
+            "server '" + server + "' back in the ring: " + how);
+      }
+    });
     PoolTls poolTls = pc.tls() == null && pc.serverTls() == null ? PoolTls.NONE
         : new PoolTls(tls.listener(pc), tls.backend(pc), tls.clientHandshakeTimeoutMillis(),
             tls.handshakeTasks());
@@ -288,6 +306,46 @@ public final class ProxyServer implements AutoCloseable {
 
   public ProxyConfig config() {
     return config;
+  }
+
+  /**
+   * The servers of pool {@code name} now, in its configured order: address, and whether each is
+   * in the ring ({@code auto_eject_hosts}). Read from the pool's current generation.
+   */
+  public List<ServerState> serverStates(String name) {
+    Pool pool = current(name);
+    PoolRouter router = pool.router();
+    List<ServerState> out = new ArrayList<>();
+    for (int i = 0; i < pool.config().servers().size(); i++) {
+      PoolRouter.Ejection ejection = router.ejection(i);
+      ServerState.State state = ejection == null ? ServerState.State.SERVING
+          : ejection.until() == Long.MAX_VALUE ? ServerState.State.PROBING
+          : ServerState.State.EJECTED;
+      out.add(new ServerState(pool.serverName(i), pool.address(i).toString(), state,
+          ejection == null ? null : ejection.refusal(),
+          state == ServerState.State.EJECTED ? ejection.until() : 0));
+    }
+    return out;
+  }
+
+  /**
+   * The index of the server of pool {@code name} that {@code key} goes to now, after ejections;
+   * -1 when no server is live. (In a pool with {@code distribution: random} each call picks one.)
+   */
+  public int locate(String name, byte[] key) {
+    int server = current(name).router().serverFor(Unpooled.wrappedBuffer(key), 0, key.length);
+    return server == KeyRouter.NO_SERVER ? -1 : server;
+  }
+
+  private Pool current(String name) {
+    PoolHandle handle;
+    synchronized (this) { // a reload replaces the handles' generations under this lock
+      handle = handles.get(name);
+    }
+    if (handle == null) {
+      throw new IllegalArgumentException("no pool named '" + name + "'");
+    }
+    return handle.current();
   }
 
   public ProxyStats stats() {

@@ -255,7 +255,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
         if (head.canStartStreaming()) {
           // A long reply's turn: what came of it goes out now, the rest as it arrives.
           replyBytes -= head.replyBytes();
-          write(head.startStreaming());
+          write(Observation.streamed(head.observation, head.startStreaming()));
           wrote = true;
           if (!ctx.channel().isWritable()) {
             holdSource(head);
@@ -294,6 +294,9 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
       }
       if (head.madeError()) {
         pool.poolStats().increment(PoolStat.FORWARD_ERROR);
+      }
+      if (head.observation != null) {
+        head.observation.completed(pool.options().observer(), now - head.startNanos(), out);
       }
       if (head.closeAfter()) {
         writeLastAndClose(out);

@@ -50,6 +50,9 @@ public final class PoolRouter implements KeyRouter {
   private final Continuum whole;
 
   private volatile Ring ring;
+  /** Which servers the last rebuild left out, to tell returns apart (guarded by this). */
+  private final boolean[] out;
+  private volatile Watcher watcher = Watcher.NONE;
   /** Earliest wall-clock millis at which an ejected server returns; MAX_VALUE when none is out. */
   private volatile long nextReturn = Long.MAX_VALUE;
 
@@ -72,7 +75,32 @@ public final class PoolRouter implements KeyRouter {
     this.close = tagged ? tag[1] : 0;
     this.remap = pool.autoEjectRemap();
     this.whole = remap ? null : distribution.build(pool.servers(), hash);
+    this.out = new boolean[health.length];
     rebuild();
+  }
+
+  /**
+   * Hears the pool's servers leave and come back: rare events (a failure limit reached, a retry
+   * time come, a probe answered), never a lookup's cost. Called under the router's lock: it must
+   * only record.
+   */
+  public interface Watcher {
+    Watcher NONE = new Watcher() {
+      @Override
+      public void ejected(int index, String reason) {}
+
+      @Override
+      public void returned(int index, String how) {}
+    };
+
+    void ejected(int index, String reason);
+
+    void returned(int index, String how);
+  }
+
+  /** Tells {@code watcher} of ejections and returns from now on. */
+  public void watch(Watcher watcher) {
+    this.watcher = watcher;
   }
 
   @Override
@@ -121,6 +149,7 @@ public final class PoolRouter implements KeyRouter {
     health[index].ejectUntil(
         pool.healthChecked() ? Long.MAX_VALUE : clock.getAsLong() + pool.serverRetryTimeout(),
         "server '" + pool.servers().get(index).name() + "' is ejected: " + reason);
+    watcher.ejected(index, reason);
     rebuild();
     return true;
   }
@@ -155,7 +184,7 @@ public final class PoolRouter implements KeyRouter {
   /** A probe of ejected server {@code index} succeeded: it is back in the ring. */
   public void readmit(int index) {
     health[index].readmit();
-    rebuild();
+    rebuild("a probe succeeded");
   }
 
   /**
@@ -181,12 +210,24 @@ public final class PoolRouter implements KeyRouter {
     return ring;
   }
 
-  private synchronized void rebuild() {
+  private void rebuild() {
+    rebuild("its retry time came");
+  }
+
+  /** Rebuilds the ring; a server back in it since the last rebuild returned as {@code how}. */
+  private synchronized void rebuild(String how) {
+    long now = clock.getAsLong();
+    for (int i = 0; i < health.length; i++) {
+      boolean isOut = !health[i].isLive(now);
+      if (out[i] && !isOut) {
+        watcher.returned(i, how);
+      }
+      out[i] = isOut;
+    }
     if (!remap) {
-      rebuildMarks();
+      rebuildMarks(now);
       return;
     }
-    long now = clock.getAsLong();
     List<ServerConfig> live = new ArrayList<>(health.length);
     int[] index = new int[health.length];
     long next = Long.MAX_VALUE;
@@ -205,8 +246,7 @@ public final class PoolRouter implements KeyRouter {
   }
 
   /** Without remapping: every server stays in the ring, the ejected ones marked. */
-  private void rebuildMarks() {
-    long now = clock.getAsLong();
+  private void rebuildMarks(long now) {
     String[] refused = null;
     long next = Long.MAX_VALUE;
     int[] all = new int[health.length];

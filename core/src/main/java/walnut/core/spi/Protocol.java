@@ -147,4 +147,14 @@ public interface Protocol {
    * {@code SERVER_ERROR Connection refused\r\n}. The caller owns the buffer.
    */
   ByteBuf errorReply(ByteBufAllocator alloc, String message);
+
+  /**
+   * The name of the command in request {@code frame} (its readable bytes), lower case, from a
+   * fixed set the protocol knows, so that metrics labelled by it stay bounded; {@code null} for
+   * anything else. Only asked when requests are observed ({@code --command-metrics},
+   * {@code --slowlog-threshold}); must not throw on any frame its decoder produced.
+   */
+  default String commandName(ByteBuf frame) {
+    return null;
+  }
 }

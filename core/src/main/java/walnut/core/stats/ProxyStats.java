@@ -17,6 +17,7 @@ public final class ProxyStats {
   private volatile List<Pool> pools;
   private volatile Reload lastReload;
   private final TlsStats tls = new TlsStats();
+  private final Events events = new Events(50);
 
   public ProxyStats(List<Pool> pools) {
     this.pools = List.copyOf(pools);
@@ -34,6 +35,16 @@ public final class ProxyStats {
 
   public void reloaded(Reload reload) {
     this.lastReload = reload;
+    if (reload.succeeded()) {
+      events.add(Events.Kind.RELOAD, null, null, "configuration reloaded");
+    } else {
+      events.add(Events.Kind.RELOAD_FAILED, null, null, reload.error());
+    }
+  }
+
+  /** Recent ejections, returns, moves and reloads, for the status page. */
+  public Events events() {
+    return events;
   }
 
   /**

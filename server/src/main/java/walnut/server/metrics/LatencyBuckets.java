@@ -50,7 +50,8 @@ final class LatencyBuckets {
     return new Folded(ClassicHistogramBuckets.of(bounds, counts), sumMicros / 1_000_000, total);
   }
 
-  private static int bucketOf(long micros) {
+  /** The index of the first bucket whose bound holds {@code micros}; the last is +Inf. */
+  static int bucketOf(long micros) {
     for (int i = 0; i < BOUNDS_MICROS.length; i++) {
       if (micros <= BOUNDS_MICROS[i]) {
         return i;

@@ -52,11 +52,19 @@ public final class WalnutCollector implements MultiCollector {
   private final ProxyStats stats;
   private final BuildInfo build;
   private final ReloadHistory reloads;
+  /** What --command-metrics and --slowlog-threshold recorded; {@code null} when both are off. */
+  private final RequestLog requests;
 
   public WalnutCollector(ProxyStats stats, BuildInfo build, ReloadHistory reloads) {
+    this(stats, build, reloads, null);
+  }
+
+  public WalnutCollector(ProxyStats stats, BuildInfo build, ReloadHistory reloads,
+      RequestLog requests) {
     this.stats = stats;
     this.build = build;
     this.reloads = reloads;
+    this.requests = requests;
   }
 
   static Family poolFamily(PoolStat field) {
@@ -145,7 +153,14 @@ public final class WalnutCollector implements MultiCollector {
     }
     sentinelMetrics(out, pools);
     TlsMetrics.write(out, stats.tls());
-    out.metricSnapshot(latency(pools));
+    if (requests != null && requests.commandMetrics()) {
+      out.metricSnapshot(CommandMetrics.latency(pools, requests));
+    } else {
+      out.metricSnapshot(latency(pools));
+    }
+    if (requests != null && requests.slowlog()) {
+      out.metricSnapshot(CommandMetrics.slow(pools, requests));
+    }
     return out.build();
   }
 

@@ -1,0 +1,23 @@
+package walnut.core.proxy;
+
+/**
+ * One server of a running pool as the proxy sees it now ({@link ProxyServer#serverStates}): where
+ * it is, and whether it is in the ring.
+ *
+ * @param address where it is now (a Sentinel pool's server: its master's address now)
+ * @param reason while it is out: why (the refusal's text); {@code null} while it serves
+ * @param returnsAtMillis while {@link State#EJECTED}: the wall-clock time it goes back into the
+ *     ring, where the next request tries it; else 0
+ */
+public record ServerState(String name, String address, State state, String reason,
+    long returnsAtMillis) {
+
+  /** In the ring, out until its retry time, or out until a probe answers. */
+  public enum State {
+    SERVING, EJECTED, PROBING;
+
+    public String field() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+  }
+}
