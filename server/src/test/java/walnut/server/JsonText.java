@@ -1,6 +1,8 @@
 package walnut.server;
 
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -8,20 +10,37 @@ import java.util.Map;
  * check their order: objects as {@link LinkedHashMap} in document order, strings as {@code
  * String}, integers as {@code Long}. Rejects what a monitoring script's JSON parser would reject
  * (a missing separator, a trailing comma, a duplicate key, text after the document) and, since
- * the stats document has none, arrays, fractions, booleans and null.
+ * the stats document has none, arrays, fractions, booleans and null. {@link #parseFull} reads
+ * the metrics port's JSON ({@code /status.json}, {@code /locate}), which has them all.
  */
 final class JsonText {
 
   private final String text;
+  /** Whether arrays, fractions, booleans and null are allowed (they are not in stats). */
+  private final boolean full;
   private int at;
 
-  private JsonText(String text) {
+  private JsonText(String text, boolean full) {
     this.text = text;
+    this.full = full;
   }
 
   /** Parses {@code text}, one object with optional whitespace (the stats port's newline) after. */
   static Map<String, Object> parse(String text) {
-    JsonText parser = new JsonText(text);
+    return document(new JsonText(text, false));
+  }
+
+  /**
+   * {@link #parse}, also reading arrays as {@link List}, {@code true}/{@code false} as
+   * {@link Boolean}, {@code null} as null and a number with a fraction or exponent as
+   * {@link Double}.
+   */
+  static Map<String, Object> parseFull(String text) {
+    return document(new JsonText(text, true));
+  }
+
+  private static Map<String, Object> document(JsonText parser) {
+    String text = parser.text;
     parser.space();
     Map<String, Object> document = parser.object();
     parser.space();
@@ -45,9 +64,10 @@ final class JsonText {
       space();
       expect(':');
       space();
-      if (object.put(key, value()) != null) {
+      if (object.containsKey(key)) {
         throw error("duplicate key \"" + key + "\"");
       }
+      object.put(key, value());
       space();
       char c = next();
       if (c == '}') {
@@ -67,6 +87,18 @@ final class JsonText {
     if (c == '"') {
       return string();
     }
+    if (full && c == '[') {
+      return array();
+    }
+    if (full && (c == 't' || c == 'f' || c == 'n')) {
+      for (String word : new String[] {"true", "false", "null"}) {
+        if (text.startsWith(word, at)) {
+          at += word.length();
+          return word.equals("null") ? null : Boolean.valueOf(word);
+        }
+      }
+      throw error("expected true, false or null");
+    }
     int start = at;
     if (c == '-') {
       at++;
@@ -75,9 +107,41 @@ final class JsonText {
       at++;
     }
     if (at == start || (at == start + 1 && c == '-')) {
-      throw error("expected an object, a string or an integer");
+      throw error(full ? "expected a value" : "expected an object, a string or an integer");
+    }
+    if (full && at < text.length() && ".eE".indexOf(text.charAt(at)) >= 0) {
+      while (at < text.length() && "0123456789.eE+-".indexOf(text.charAt(at)) >= 0) {
+        at++;
+      }
+      try {
+        return Double.parseDouble(text.substring(start, at));
+      } catch (NumberFormatException e) {
+        throw error("bad number");
+      }
     }
     return Long.parseLong(text.substring(start, at));
+  }
+
+  private List<Object> array() {
+    expect('[');
+    List<Object> array = new ArrayList<>();
+    space();
+    if (peek() == ']') {
+      at++;
+      return array;
+    }
+    for (;;) {
+      space();
+      array.add(value());
+      space();
+      char c = next();
+      if (c == ']') {
+        return array;
+      }
+      if (c != ',') {
+        throw error("expected ',' or ']'");
+      }
+    }
   }
 
   private String string() {

@@ -56,6 +56,43 @@ final class WalnutProcess implements AutoCloseable {
     }
   }
 
+  /** What {@link #run(byte[], String...)} saw: the exit status, standard output and error apart. */
+  record Streams(int exit, String out, String err) {}
+
+  /**
+   * Runs {@code bin/walnut args} to completion with {@code stdin} as its standard input, keeping
+   * its standard output and error apart. The streams go through files, so neither side blocks on
+   * a full pipe however much the launcher reads or prints. {@code javaOpts} are added to the
+   * JVM's flags ({@code WALNUT_JAVA_OPTS}) after {@link #PARANOID}.
+   */
+  static Streams run(byte[] stdin, String javaOpts, String... args)
+      throws IOException, InterruptedException {
+    Path root = Path.of(System.getProperty("walnut.root", "..")).toAbsolutePath().normalize();
+    List<String> command = new ArrayList<>();
+    command.add(root.resolve("bin/walnut").toString());
+    command.addAll(List.of(args));
+    Path dir = Files.createTempDirectory("walnut-run");
+    try {
+      Path in = Files.write(dir.resolve("in"), stdin);
+      ProcessBuilder builder = new ProcessBuilder(command).redirectInput(in.toFile())
+          .redirectOutput(dir.resolve("out").toFile()).redirectError(dir.resolve("err").toFile());
+      builder.environment().put("WALNUT_JAVA_OPTS", PARANOID + " " + javaOpts);
+      Process process = builder.start();
+      try {
+        assertTrue(process.waitFor(60, TimeUnit.SECONDS), "bin/walnut finished");
+      } finally {
+        process.destroyForcibly();
+      }
+      return new Streams(process.exitValue(), Files.readString(dir.resolve("out")),
+          Files.readString(dir.resolve("err")));
+    } finally {
+      for (String name : List.of("in", "out", "err")) {
+        Files.deleteIfExists(dir.resolve(name));
+      }
+      Files.delete(dir);
+    }
+  }
+
   /**
    * Starts {@code bin/walnut -d -p <dir>/walnut.pid -o <dir>/walnut.log args} and returns once it
    * listens ({@code -d} returns then).

@@ -96,6 +96,19 @@ public final class LineProtocol implements walnut.core.spi.Protocol {
     return ascii(alloc, reply);
   };
 
+  /** {@code get}, {@code set} and {@code mget} by name (for observers); the rest unnamed. */
+  @Override
+  public String commandName(ByteBuf frame) {
+    for (String name : new String[] {"get", "set", "mget"}) {
+      int n = name.length();
+      if (frame.readableBytes() > n && frame.getByte(frame.readerIndex() + n) == ' '
+          && frame.toString(frame.readerIndex(), n, US_ASCII).equals(name)) {
+        return name;
+      }
+    }
+    return null;
+  }
+
   /** The splitter of {@code mget}; stateless and shared. */
   public static final Splitter MGET = new MgetSplitter();
 

@@ -36,6 +36,52 @@ class PoolRouterTest {
     return router.serverFor(buf, 2, key.length());
   }
 
+  /** Records a router's ejections and returns as text. */
+  private static PoolRouter.Watcher recording(java.util.List<String> heard) {
+    return new PoolRouter.Watcher() {
+      @Override
+      public void ejected(int index, String reason) {
+        heard.add("ejected " + index + ": " + reason);
+      }
+
+      @Override
+      public void returned(int index, String how) {
+        heard.add("returned " + index + ": " + how);
+      }
+    };
+  }
+
+  @Test
+  void theWatcherHearsAnEjectionAndTheLazyReturnAtTheFirstLookupAfterTheRetryTime() {
+    PoolRouter router = router(3, true, null);
+    java.util.List<String> heard = new java.util.ArrayList<>();
+    router.watch(recording(heard));
+    router.recordFailure(1, "boom");
+    assertEquals(java.util.List.of(), heard, "one failure of two: still in");
+    router.recordFailure(1, "boom");
+    assertEquals(java.util.List.of("ejected 1: boom"), heard);
+    now.addAndGet(4_999);
+    route(router, "\u0001");
+    assertEquals(1, heard.size(), "not before its retry time");
+    now.addAndGet(1);
+    route(router, "\u0001");
+    assertEquals("returned 1: its retry time came", heard.get(1));
+    route(router, "\u0001");
+    assertEquals(2, heard.size(), "once");
+  }
+
+  @Test
+  void theWatcherHearsAReadmissionAsAProbesSuccessAndNothingOfACarriedEjection() {
+    PoolRouter router = router(3, PoolConfig.builder("p").autoEjectHosts(true)
+        .healthCheckInterval(1_000));
+    java.util.List<String> heard = new java.util.ArrayList<>();
+    router.watch(recording(heard));
+    router.carry(2, new PoolRouter.Ejection(Long.MAX_VALUE, "out"));
+    assertEquals(java.util.List.of(), heard, "a reload carries an ejection: nothing new");
+    router.readmit(2);
+    assertEquals(java.util.List.of("returned 2: a probe succeeded"), heard);
+  }
+
   @Test
   void emptyKeyHashesToZeroWithoutCallingTheHash() {
     PoolRouter router = router(3, false, null);
