@@ -321,8 +321,13 @@ public final class ProxyServer implements AutoCloseable {
       ServerState.State state = ejection == null ? ServerState.State.SERVING
           : ejection.until() == Long.MAX_VALUE ? ServerState.State.PROBING
           : ServerState.State.EJECTED;
-      out.add(new ServerState(pool.serverName(i), pool.address(i).toString(), state,
-          ejection == null ? null : ejection.refusal(),
+      String server = pool.serverName(i);
+      String why = ejection == null ? null : ejection.refusal();
+      String prefix = "server '" + server + "' is ejected: "; // the refusal's; the state says it
+      if (why != null && why.startsWith(prefix)) {
+        why = why.substring(prefix.length());
+      }
+      out.add(new ServerState(server, pool.address(i).toString(), state, why,
           state == ServerState.State.EJECTED ? ejection.until() : 0));
     }
     return out;

@@ -5,7 +5,8 @@ package walnut.core.proxy;
  * it is, and whether it is in the ring.
  *
  * @param address where it is now (a Sentinel pool's server: its master's address now)
- * @param reason while it is out: why (the refusal's text); {@code null} while it serves
+ * @param reason while it is out: why (what ejected it: "Connection refused"); {@code null} while
+ *     it serves
  * @param returnsAtMillis while {@link State#EJECTED}: the wall-clock time it goes back into the
  *     ring, where the next request tries it; else 0
  */

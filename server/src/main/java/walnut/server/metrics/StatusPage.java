@@ -14,6 +14,7 @@ import org.HdrHistogram.Histogram;
 import walnut.core.config.PoolConfig;
 import walnut.core.proxy.ProxyServer;
 import walnut.core.proxy.ServerState;
+import walnut.core.stats.Counters;
 import walnut.core.stats.Events;
 import walnut.core.stats.PinStat;
 import walnut.core.stats.PoolStat;
@@ -147,17 +148,18 @@ final class StatusPage implements HttpHandler {
       } else {
         j.nullField("returns_in_ms");
       }
-      if (s != null) {
-        j.field("connections", s.counters().get(ServerStat.SERVER_CONNECTIONS))
-            .field("requests", s.counters().get(ServerStat.REQUESTS))
-            .field("responses", s.counters().get(ServerStat.RESPONSES))
-            .field("errors", s.counters().get(ServerStat.SERVER_ERR)
-                + s.counters().get(ServerStat.SERVER_TIMEDOUT))
-            .field("eof", s.counters().get(ServerStat.SERVER_EOF))
-            .field("in_queue", s.counters().get(ServerStat.IN_QUEUE))
-            .field("out_queue", s.counters().get(ServerStat.OUT_QUEUE))
-            .field("pinned", s.pinned().get(PinStat.PINNED_CONNECTIONS));
+      if (s == null) { // a reload is changing the pool: its counters are not there yet
+        s = new ProxyStats.Server(state.name(), new Counters<>(ServerStat.class));
       }
+      j.field("connections", s.counters().get(ServerStat.SERVER_CONNECTIONS))
+          .field("requests", s.counters().get(ServerStat.REQUESTS))
+          .field("responses", s.counters().get(ServerStat.RESPONSES))
+          .field("errors", s.counters().get(ServerStat.SERVER_ERR)
+              + s.counters().get(ServerStat.SERVER_TIMEDOUT))
+          .field("eof", s.counters().get(ServerStat.SERVER_EOF))
+          .field("in_queue", s.counters().get(ServerStat.IN_QUEUE))
+          .field("out_queue", s.counters().get(ServerStat.OUT_QUEUE))
+          .field("pinned", s.pinned().get(PinStat.PINNED_CONNECTIONS));
       j.close();
     }
     j.end().close();
