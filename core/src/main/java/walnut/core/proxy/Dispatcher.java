@@ -124,8 +124,7 @@ final class Dispatcher {
       }
       return;
     }
-    PendingReply reply = replies.routed(request, frame.readableBytes());
-    reply.observation = observed;
+    PendingReply reply = replies.routed(request, frame.readableBytes(), observed);
     if (refused != null) {
       frame.release();
       reply.onError(refused);
@@ -158,15 +157,16 @@ final class Dispatcher {
       replies.local(refusedWhole, false);
       return;
     }
-    PendingReply reply = replies.split(split, bytes, pool.config().mgetPartialErrors());
-    pool.poolStats().add(PoolStat.FRAGMENTS, split.size());
+    Observation observed = null;
     if (observer != null) {
       int[] servers = new int[split.size()];
       for (int i = 0; i < servers.length; i++) {
         servers[i] = split.server(i);
       }
-      reply.observation = Observation.split(pool, command, bytes, servers, servers.length);
+      observed = Observation.split(pool, command, bytes, servers, servers.length);
     }
+    PendingReply reply = replies.split(split, bytes, pool.config().mgetPartialErrors(), observed);
+    pool.poolStats().add(PoolStat.FRAGMENTS, split.size());
     int sent = 0;
     try {
       for (; sent < split.size(); sent++) {

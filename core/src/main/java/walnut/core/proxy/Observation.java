@@ -63,6 +63,11 @@ final class Observation {
     return new Observation(pool.config().name(), names.toString(), command, null, requestBytes);
   }
 
+  /** A placeholder for a request nobody observes. */
+  static Observation none() {
+    return new Observation(null, null, null, null, 0);
+  }
+
   /** A piece of a long reply went to the client: counted, and returned for writing. */
   static ByteBuf streamed(Observation observation, ByteBuf piece) {
     if (observation != null && piece != null) {

@@ -75,8 +75,6 @@ final class PendingReply implements ReplyHandler {
   private int[] partsBuffered;
   /** {@link #takeReply} made an error reply. */
   private boolean madeError;
-  /** What a {@link RequestObserver} is told of this request; {@code null} when none listens. */
-  Observation observation;
 
   private PendingReply(Owner owner, Splitter.Split split, int parts, ByteBuf reply,
       boolean closeAfter, Request.ReplyFilter filter, int requestBytes, long startNanos,
@@ -229,7 +227,7 @@ final class PendingReply implements ReplyHandler {
       if (last) {
         remaining--;
       }
-      owner.streamed(this, Observation.streamed(observation, part), last);
+      owner.streamed(this, part, last);
     } else {
       hold(part.readableBytes() - arrived(0));
       if (reply == null) {

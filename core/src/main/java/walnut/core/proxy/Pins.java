@@ -152,7 +152,7 @@ final class Pins {
   }
 
   private void send(Pin pin, Request request, ByteBuf frame, boolean ends, long extraWait) {
-    PendingReply reply = replies.routed(request, frame.readableBytes());
+    PendingReply reply = replies.routed(request, frame.readableBytes(), null);
     pin.outstanding++;
     pin.connection.send(new PinnedReply(reply, pin, ends, extraWait), frame);
     if (pin.connection.congested()) {
@@ -178,7 +178,7 @@ final class Pins {
         if (refusal != null) {
           replies.local(refusal, false);
         } else {
-          replies.routed(request, 0).onError(
+          replies.routed(request, 0, null).onError(
               "its keys are on different servers (a hash tag keeps keys together)");
         }
         return null;
@@ -198,7 +198,7 @@ final class Pins {
         : pool.router().refusal(server);
     if (refused != null) {
       frame.release();
-      replies.routed(request, 0).onError(refused);
+      replies.routed(request, 0, null).onError(refused);
       return null;
     }
     return new Routed(server, frame);
@@ -208,7 +208,7 @@ final class Pins {
 
   private void refuse(Request request, ByteBuf frame, String why, boolean breaks) {
     frame.release();
-    replies.routed(request, 0).onError(why);
+    replies.routed(request, 0, null).onError(why);
     if (breaks) {
       breakOff();
     }
@@ -233,7 +233,7 @@ final class Pins {
     ByteBuf frame = request.frame();
     if (held.size() >= MAX_HELD || heldBytes + frame.readableBytes() > MAX_HELD_BYTES) {
       frame.release();
-      replies.routed(request, 0).onError("more than " + MAX_HELD + " requests or "
+      replies.routed(request, 0, null).onError("more than " + MAX_HELD + " requests or "
           + (MAX_HELD_BYTES >> 10) + " KiB without a key in a transaction");
       breakOff();
       return;

@@ -72,11 +72,13 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
   private boolean failed;
   /** Runs while the streaming head holds its server's reading: ends the hold at its limit. */
   private ScheduledFuture<?> stallTimer;
+  private final Observations observations; // for the engine's observer; null without one
 
   ReplyQueue(ChannelHandlerContext ctx, Listener listener, Pool pool, Upstream upstream) {
     this.ctx = ctx;
     this.listener = listener;
     this.writer = new WriteCoalescer(ctx, ctx.alloc());
+    this.observations = Observations.of(pool.options());
     moveTo(pool, upstream);
     long limit = pool.options().maxPendingBytesPerClient();
     if (limit < 2 * MAX_HIGH_WATER_MARK) {
@@ -157,8 +159,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     }
     long held = heldReplies();
     long limit = pool.options().maxPendingBytesPerClient();
-    long taken = taken();
-    if (held > limit && taken == takenAtCheck) {
+    if (held > limit && taken() == takenAtCheck) {
       closeOverBudget(held, "more than its limit of " + limit + ", and its socket took nothing for "
           + TimeUnit.NANOSECONDS.toMillis(pool.holdLimitNanos()) + " ms");
     } else {
@@ -179,26 +180,30 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
 
   /** Queues a reply the proxy has, and writes what is ready. */
   void local(ByteBuf reply, boolean closeAfter) {
-    enqueue(PendingReply.local(this, reply, closeAfter));
+    enqueue(PendingReply.local(this, reply, closeAfter), null);
     drain();
     checkBudget(); // held behind an owed reply (a subscriber's messages), it counts all the same
   }
 
-  /** Queues the reply of {@code request} ({@code requestBytes}), sent to one server. */
-  PendingReply routed(Request request, int requestBytes) {
+  /** Queues the reply of {@code request} ({@code requestBytes}) from one server, as observed. */
+  PendingReply routed(Request request, int requestBytes, Observation observed) {
     return enqueue(PendingReply.routed(this, request.replyFilter(), requestBytes, now(),
-        request.ownsErrorReplies()));
+        request.ownsErrorReplies()), observed);
   }
 
   /**
    * Queues the reply of a request of {@code requestBytes} split per server; {@code partial}: a
    * failed fragment errs only its keys' places ({@code mget_partial_errors}).
    */
-  PendingReply split(Splitter.Split split, int requestBytes, boolean partial) {
-    return enqueue(PendingReply.split(this, split, requestBytes, now(), partial));
+  PendingReply split(Splitter.Split split, int requestBytes, boolean partial,
+      Observation observed) {
+    return enqueue(PendingReply.split(this, split, requestBytes, now(), partial), observed);
   }
 
-  private PendingReply enqueue(PendingReply reply) {
+  private PendingReply enqueue(PendingReply reply, Observation observed) {
+    if (observations != null && !reply.isLocal()) {
+      observations.add(observed); // null: not observed, but in line
+    }
     requestBytes += reply.requestBytes();
     replyBytes += reply.replyBytes();
     pending.add(reply);
@@ -229,7 +234,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
    */
   @Override
   public void streamed(PendingReply reply, ByteBuf part, boolean last) {
-    write(part);
+    write(Observations.streamed(observations, part));
     markDirty();
     if (last) {
       cancelStall();
@@ -255,7 +260,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
         if (head.canStartStreaming()) {
           // A long reply's turn: what came of it goes out now, the rest as it arrives.
           replyBytes -= head.replyBytes();
-          write(Observation.streamed(head.observation, head.startStreaming()));
+          write(Observations.streamed(observations, head.startStreaming()));
           wrote = true;
           if (!ctx.channel().isWritable()) {
             holdSource(head);
@@ -295,8 +300,8 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
       if (head.madeError()) {
         pool.poolStats().increment(PoolStat.FORWARD_ERROR);
       }
-      if (head.observation != null) {
-        head.observation.completed(pool.options().observer(), now - head.startNanos(), out);
+      if (observations != null && !head.isLocal()) {
+        observations.completed(now - head.startNanos(), out);
       }
       if (head.closeAfter()) {
         writeLastAndClose(out);

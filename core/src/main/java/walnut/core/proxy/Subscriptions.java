@@ -70,7 +70,7 @@ final class Subscriptions {
     if (byServer.length < pool.config().servers().size()) {
       byServer = java.util.Arrays.copyOf(byServer, pool.config().servers().size());
     }
-    PendingReply reply = replies.split(split, bytes, false);
+    PendingReply reply = replies.split(split, bytes, false, null);
     Conversation.Answers answers = (Conversation.Answers) split;
     boolean failed = false;
     for (int i = 0; i < split.size(); i++) {

@@ -133,4 +133,24 @@ class ObserverEngineTest {
       assertEquals(20, r.seen.get(1).replyBytes(), "every piece of the streamed reply");
     }
   }
+
+  @Test
+  void privateConnectionsRepliesAreNotHeardAndKeepTheOthersInLine() {
+    Recorder r = new Recorder(true);
+    try (EngineHarness h = harness(r)) {
+      EmbeddedChannel c = h.clientSending("get 0a\nmulti\nt.get 1b\n");
+      EmbeddedChannel pinned = h.backend(1);
+      h.reply(pinned, "OK\nQUEUED\n");
+      h.send(c, "exec\nget 2c\n");
+      h.reply(pinned, "RESULTS\n");
+      h.reply(h.backend(2), "C\n");
+      assertTrue(r.seen.isEmpty(), "the first GET is not answered yet");
+      h.reply(h.backend(0), "A\n");
+      assertEquals("A\nOK\nQUEUED\nRESULTS\nC\n", written(c));
+      assertEquals(List.of("127.0.0.1:7000", "127.0.0.3:7002"),
+          r.seen.stream().map(Seen::server).toList(), "the transaction's replies are not heard,"
+              + " and the GET after it is heard as itself");
+      assertArrayEquals("2c".getBytes(StandardCharsets.US_ASCII), r.seen.get(1).key());
+    }
+  }
 }
