@@ -183,13 +183,11 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     return requests.closed();
   }
 
-  /** Every frame after the handshake goes to {@code l} (a client's subscriptions): no FIFO. */
-  void listen(Consumer<Object> l) {
+  void listen(Consumer<Object> l) { // every frame after the handshake is l's: no FIFO
     listener = l;
   }
 
-  /** Whether it is open with nothing queued or in flight (a private one may be reused). */
-  boolean idle() {
+  boolean idle() { // open, nothing queued or in flight: a private one may be reused
     return !requests.closed() && requests.idle();
   }
 
@@ -206,7 +204,7 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
   }
 
   private void closeIfRetiredAndIdle() {
-    if (retiring && !requests.closed() && requests.idle()) {
+    if (retiring && idle()) {
       fail(ErrorText.UNKNOWN, Requests.Close.RETIRED, null);
     }
   }
@@ -411,7 +409,9 @@ final class BackendConnection extends ChannelInboundHandlerAdapter
     } else if (log.isDebugEnabled()) {
       log.debug("pool '{}' {}: {}", pool.config().name(), this, reason, cause);
     }
-    fail(reason, Requests.Close.ERROR, cause);
+    if (connected) { // before: the connect, or its TLS handshake, says how it ends (below)
+      fail(reason, Requests.Close.ERROR, cause);
+    }
   }
 
   @Override
