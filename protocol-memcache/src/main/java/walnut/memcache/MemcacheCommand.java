@@ -52,11 +52,15 @@ enum MemcacheCommand {
   }
 
   /**
-   * The command of a request frame (its first word, up to a space or the line's end), or null.
+   * The command of a request frame (its first word, after any spaces, up to a space or the line's
+   * end), or null.
    * Reads only within the frame's readable bytes.
    */
   static MemcacheCommand of(ByteBuf frame) {
     int start = frame.readerIndex();
+    while (start < frame.writerIndex() && frame.getByte(start) == ' ') {
+      start++; // memcached takes "  get k" as get, and so does the decoder
+    }
     int end = Math.min(frame.writerIndex(), start + 8); // longer than any name
     int i = start;
     while (i < end && frame.getByte(i) != ' ' && frame.getByte(i) != '\r') {

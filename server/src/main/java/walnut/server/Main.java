@@ -115,7 +115,7 @@ public final class Main implements Callable<Integer> {
   @Option(names = "--slowlog-rate", paramLabel = "N",
       description = "at most N slow-request lines a second; the others are counted, and the next"
           + " line says how many were left out (default: 10)")
-  String slowlogRate = "10";
+  String slowlogRate;
 
   @Option(names = "--locate", paramLabel = "POOL",
       description = "print the server each KEY of POOL goes to (twemproxy's placement, from the"
@@ -199,6 +199,10 @@ public final class Main implements Callable<Integer> {
       err.println("walnut: unexpected argument '" + keys.get(0) + "' (keys go with --locate)");
       return 1;
     }
+    if (locatePool != null && (testConf || daemonize || describeStats)) {
+      err.println("walnut: option --locate goes alone (not with -t, -d or -D)");
+      return 1;
+    }
     if (locatePool != null && keys.isEmpty()) {
       err.println("walnut: option --locate requires keys (or '-' to read them from stdin)");
       return 1;
@@ -251,12 +255,12 @@ public final class Main implements Callable<Integer> {
       err.println("walnut: " + e.getMessage());
       return 1;
     }
-    String encoding = System.getProperty("sun.jnu.encoding", "UTF-8");
-    if (!encoding.equalsIgnoreCase("UTF-8")
-        && keys.stream().anyMatch(k -> k.indexOf('\uFFFD') >= 0)) {
-      // The JVM read the arguments in this locale's charset: the key's bytes are lost.
-      err.println("walnut: a key has bytes the locale's charset (" + encoding + ") cannot read;"
-          + " run with a UTF-8 locale (LC_ALL=C.UTF-8) or give the keys on standard input ('-')");
+    if (keys.stream().anyMatch(k -> k.indexOf('\uFFFD') >= 0)) {
+      // The JVM decoded the arguments in the locale's charset (sun.jnu.encoding): bytes it could
+      // not read became U+FFFD, and the key's own bytes are lost.
+      err.println("walnut: a key has bytes the locale's charset ("
+          + System.getProperty("sun.jnu.encoding") + ") cannot read (or U+FFFD itself): give"
+          + " the keys on standard input ('-'), which takes bytes as they are");
       return 1;
     }
     if (locate.random()) {

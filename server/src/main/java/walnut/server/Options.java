@@ -85,9 +85,15 @@ record Options(int logLevel, int statsPort, String statsAddr, int statsIntervalM
         throw new IllegalArgumentException("option --slowlog-threshold requires a number > 0");
       }
     }
-    int slowlogRate = number(main.slowlogRate, "option --slowlog-rate requires a number");
-    if (slowlogRate < 1) {
-      throw new IllegalArgumentException("option --slowlog-rate requires a number > 0");
+    int slowlogRate = Observability.OFF.slowlogRate();
+    if (main.slowlogRate != null) {
+      if (slowlog == 0) {
+        throw new IllegalArgumentException("option --slowlog-rate requires --slowlog-threshold");
+      }
+      slowlogRate = number(main.slowlogRate, "option --slowlog-rate requires a number");
+      if (slowlogRate < 1) {
+        throw new IllegalArgumentException("option --slowlog-rate requires a number > 0");
+      }
     }
     if (main.commandMetrics && main.metricsPort == null) {
       throw new IllegalArgumentException("option --command-metrics requires --metrics-port");

@@ -110,9 +110,9 @@ final class Dispatcher {
     }
     String refused = refusal(server);
     RequestObserver observer = pool.options().observer();
-    Observation observed = observer == null || !request.expectsReply()
-        || server == KeyRouter.NO_SERVER ? null : Observation.routed(pool, observer, frame,
-            key == null ? frame : key, request.keyIndex(), request.keyLength(), server);
+    Observation observed = observer == null || !request.expectsReply() ? null
+        : Observation.of(pool, observer, frame, key == null ? frame : key, request.keyIndex(),
+            request.keyLength(), server, false);
     if (key != null) {
       key.release();
     }

@@ -4,17 +4,14 @@ import io.netty.buffer.ByteBuf;
 import java.util.ArrayDeque;
 
 /**
- * One client's {@link Observation}s, in the order of its forwarded requests' replies, when the
- * engine has a {@link RequestObserver}; without one the client has none ({@code null}), and its
- * {@link PendingReply}s carry nothing for it (a field there would grow every request's entry).
- *
- * <p>Every reply its {@link ReplyQueue} queues that the proxy does not make itself takes a place
- * here, observed or not ({@link #NOT_OBSERVED}), so the head here is the head of the queue's
- * forwarded replies: the one that streams, then completes. Confined to the client's event loop.
+ * One client's {@link Observation}s, in the order of the replies the pool's latency histogram
+ * times (every reply the proxy does not make itself), when the engine has a
+ * {@link RequestObserver}; without one the client has none ({@code null}), and its
+ * {@link PendingReply}s carry nothing for it (a field there grew every request's entry by 8
+ * bytes). The head here is the head of the queue's timed replies: the one that streams, then
+ * completes. Confined to the client's event loop.
  */
 final class Observations {
-
-  private static final Observation NOT_OBSERVED = Observation.none();
 
   private final ArrayDeque<Observation> queue = new ArrayDeque<>();
   private final RequestObserver observer;
@@ -28,16 +25,15 @@ final class Observations {
     return options.observer() == null ? null : new Observations(options.observer());
   }
 
-  /** The next forwarded reply queued is {@code observed}'s ({@code null}: not observed). */
-  void add(Observation observed) {
-    queue.add(observed == null ? NOT_OBSERVED : observed);
+  /** The next timed reply queued is {@code observed}'s ({@code null}: unnamed, of {@code pool}). */
+  void add(Observation observed, Pool pool) {
+    queue.add(observed == null ? Observation.unnamed(pool) : observed);
   }
 
   /** A piece of the head's long reply goes to the client: counted, and returned for writing. */
   static ByteBuf streamed(Observations observations, ByteBuf piece) {
-    if (observations != null) {
-      Observation head = observations.queue.peek();
-      Observation.streamed(head == NOT_OBSERVED ? null : head, piece);
+    if (observations != null && !observations.queue.isEmpty()) {
+      observations.queue.peek().streamed(piece);
     }
     return piece;
   }
@@ -45,7 +41,7 @@ final class Observations {
   /** The head's reply is ready, {@code nanos} after its request came; its last piece {@code last}. */
   void completed(long nanos, ByteBuf last) {
     Observation head = queue.poll();
-    if (head != null && head != NOT_OBSERVED) {
+    if (head != null) {
       head.completed(observer, nanos, last);
     }
   }

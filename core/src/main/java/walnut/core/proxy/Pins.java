@@ -130,7 +130,7 @@ final class Pins {
       talk = null; // given back once answered, unless the next transaction takes it first
       ending = pin;
     }
-    send(pin, request, routed.frame, ends, 0);
+    send(pool, pin, request, routed.frame, ends, 0);
   }
 
   private void alone(Request request, Pool pool, Upstream part) {
@@ -145,14 +145,19 @@ final class Pins {
     }
     Pin pin = new Pin(this, part, c, routed.server, request.dialect());
     alone.add(pin);
-    send(pin, request, routed.frame, true, request.blockMillis());
+    send(pool, pin, request, routed.frame, true, request.blockMillis());
     // The server runs nothing else on its connection until the reply: so the client's later
     // requests wait for it (read meanwhile, so that its leaving is seen).
     sender.holdRequests(pin);
   }
 
-  private void send(Pin pin, Request request, ByteBuf frame, boolean ends, long extraWait) {
-    PendingReply reply = replies.routed(request, frame.readableBytes(), null);
+  private void send(Pool pool, Pin pin, Request request, ByteBuf frame, boolean ends,
+      long extraWait) {
+    RequestObserver observer = pool.options().observer();
+    PendingReply reply = replies.routed(request, frame.readableBytes(), observer == null ? null
+        : Observation.of(pool, observer, frame, frame, request.keyIndex(),
+            request.splitter() == null ? request.keyLength() : -1, pin.server,
+            request.step() == Step.ALONE));
     pin.outstanding++;
     pin.connection.send(new PinnedReply(reply, pin, ends, extraWait), frame);
     if (pin.connection.congested()) {

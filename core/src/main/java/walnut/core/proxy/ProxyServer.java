@@ -314,32 +314,37 @@ public final class ProxyServer implements AutoCloseable {
    */
   public List<ServerState> serverStates(String name) {
     Pool pool = current(name);
-    PoolRouter router = pool.router();
     List<ServerState> out = new ArrayList<>();
     for (int i = 0; i < pool.config().servers().size(); i++) {
-      PoolRouter.Ejection ejection = router.ejection(i);
-      ServerState.State state = ejection == null ? ServerState.State.SERVING
-          : ejection.until() == Long.MAX_VALUE ? ServerState.State.PROBING
-          : ServerState.State.EJECTED;
-      String server = pool.serverName(i);
-      String why = ejection == null ? null : ejection.refusal();
-      String prefix = "server '" + server + "' is ejected: "; // the refusal's; the state says it
-      if (why != null && why.startsWith(prefix)) {
-        why = why.substring(prefix.length());
-      }
-      out.add(new ServerState(server, pool.address(i).toString(), state, why,
-          state == ServerState.State.EJECTED ? ejection.until() : 0));
+      out.add(state(pool, i));
     }
     return out;
   }
 
   /**
-   * The index of the server of pool {@code name} that {@code key} goes to now, after ejections;
-   * -1 when no server is live. (In a pool with {@code distribution: random} each call picks one.)
+   * The server of pool {@code name} that {@code key} goes to now, after ejections, or
+   * {@code null} when no server is live; its state read from the same generation as the route.
+   * (In a pool with {@code distribution: random} each call picks one.)
    */
-  public int locate(String name, byte[] key) {
-    int server = current(name).router().serverFor(Unpooled.wrappedBuffer(key), 0, key.length);
-    return server == KeyRouter.NO_SERVER ? -1 : server;
+  public ServerState locate(String name, byte[] key) {
+    Pool pool = current(name);
+    int server = pool.router().serverFor(Unpooled.wrappedBuffer(key), 0, key.length);
+    return server == KeyRouter.NO_SERVER ? null : state(pool, server);
+  }
+
+  private static ServerState state(Pool pool, int i) {
+    PoolRouter.Ejection ejection = pool.router().ejection(i);
+    ServerState.State state = ejection == null ? ServerState.State.SERVING
+        : ejection.until() == Long.MAX_VALUE ? ServerState.State.PROBING
+        : ServerState.State.EJECTED;
+    String server = pool.serverName(i);
+    String why = ejection == null ? null : ejection.refusal();
+    String prefix = "server '" + server + "' is ejected: "; // the refusal's; the state says it
+    if (why != null && why.startsWith(prefix)) {
+      why = why.substring(prefix.length());
+    }
+    return new ServerState(i, server, pool.address(i).toString(), state, why,
+        state == ServerState.State.EJECTED ? ejection.until() : 0);
   }
 
   private Pool current(String name) {

@@ -202,7 +202,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
 
   private PendingReply enqueue(PendingReply reply, Observation observed) {
     if (observations != null && !reply.isLocal()) {
-      observations.add(observed); // null: not observed, but in line
+      observations.add(observed, pool); // null: unnamed, but in line
     }
     requestBytes += reply.requestBytes();
     replyBytes += reply.replyBytes();

@@ -36,14 +36,12 @@ public final class Events {
     this.recent = new ArrayDeque<>(capacity);
   }
 
-  public void add(Kind kind, String pool, String server, String text) {
-    Event event = new Event(System.currentTimeMillis(), kind, pool, server, text);
-    synchronized (this) {
-      if (recent.size() == capacity) {
-        recent.removeFirst();
-      }
-      recent.addLast(event);
+  public synchronized void add(Kind kind, String pool, String server, String text) {
+    if (recent.size() == capacity) {
+      recent.removeFirst();
     }
+    // Stamped under the lock, so that the kept order is the order of time.
+    recent.addLast(new Event(System.currentTimeMillis(), kind, pool, server, text));
   }
 
   /** A server of {@code pool} moved to another address (Sentinel: a failover). */

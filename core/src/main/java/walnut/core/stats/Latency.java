@@ -17,8 +17,14 @@ public final class Latency {
   /** Latencies above an hour are recorded as an hour. */
   public static final long HIGHEST_MICROS = TimeUnit.HOURS.toMicros(1);
 
+  private final long createdMillis = System.currentTimeMillis();
   private final List<SingleWriterRecorder> recorders = new CopyOnWriteArrayList<>();
   private final Histogram total = new Histogram(HIGHEST_MICROS, 2);
+
+  /** When this histogram began (wall clock): its pool's start, or the reload that made it. */
+  public long createdMillis() {
+    return createdMillis;
+  }
 
   /** A recorder for one event loop: only that loop's thread may record into it. */
   public Recorder newRecorder() {

@@ -23,7 +23,7 @@ class ObserverEngineTest {
 
   /** One call of {@link RequestObserver#completed}. */
   record Seen(String pool, String server, String command, byte[] key, long nanos,
-      int requestBytes, long replyBytes) {}
+      int requestBytes, long replyBytes, boolean waits) {}
 
   /** Keeps every call. */
   static final class Recorder implements RequestObserver {
@@ -41,8 +41,8 @@ class ObserverEngineTest {
 
     @Override
     public void completed(String pool, String server, String command, byte[] key, long nanos,
-        int requestBytes, long replyBytes) {
-      seen.add(new Seen(pool, server, command, key, nanos, requestBytes, replyBytes));
+        int requestBytes, long replyBytes, boolean waits) {
+      seen.add(new Seen(pool, server, command, key, nanos, requestBytes, replyBytes, waits));
     }
   }
 
@@ -135,7 +135,7 @@ class ObserverEngineTest {
   }
 
   @Test
-  void privateConnectionsRepliesAreNotHeardAndKeepTheOthersInLine() {
+  void aTransactionsAndABlockingCommandsRepliesAreHeardTooAndTheBlockOneWaits() {
     Recorder r = new Recorder(true);
     try (EngineHarness h = harness(r)) {
       EmbeddedChannel c = h.clientSending("get 0a\nmulti\nt.get 1b\n");
@@ -147,10 +147,60 @@ class ObserverEngineTest {
       assertTrue(r.seen.isEmpty(), "the first GET is not answered yet");
       h.reply(h.backend(0), "A\n");
       assertEquals("A\nOK\nQUEUED\nRESULTS\nC\n", written(c));
-      assertEquals(List.of("127.0.0.1:7000", "127.0.0.3:7002"),
-          r.seen.stream().map(Seen::server).toList(), "the transaction's replies are not heard,"
-              + " and the GET after it is heard as itself");
-      assertArrayEquals("2c".getBytes(StandardCharsets.US_ASCII), r.seen.get(1).key());
+      assertEquals(List.of("127.0.0.1:7000", "127.0.0.2:7001", "127.0.0.2:7001",
+          "127.0.0.3:7002"), r.seen.stream().map(Seen::server).toList(),
+          "what the pool's histogram times, in order: MULTI's OK is the proxy's own");
+      assertArrayEquals("2c".getBytes(StandardCharsets.US_ASCII), r.seen.get(3).key());
+      assertTrue(r.seen.stream().noneMatch(Seen::waits));
+
+      int before = h.backends.size();
+      h.send(c, "bpop 1d forever\n");
+      EmbeddedChannel block = h.backends.size() > before ? h.backends.get(before) : pinned;
+      assertTrue(written(block).endsWith("bpop 1d forever\n"));
+      h.advance(5_000);
+      h.reply(block, "POPPED\n");
+      assertEquals("POPPED\n", written(c));
+      Seen popped = r.seen.get(4);
+      assertTrue(popped.waits(), "a blocking command waits as long as its client asked");
+      assertEquals(5_000_000_000L, popped.nanos());
+    }
+  }
+
+  @Test
+  void aRequestNoServerTakesIsHeardWithTheServerDash() {
+    Recorder r = new Recorder(true);
+    try (EngineHarness h = new EngineHarness(EngineHarness.poolConfig(3, 0).autoEjectHosts(true)
+        .serverFailureLimit(1).build(), EngineHarness.defaults().withObserver(r))) {
+      for (int i = 0; i < 3; i++) {
+        h.pool.router().recordFailure(i, "down");
+      }
+      EmbeddedChannel c = h.clientSending("get 0a\n");
+      written(c);
+      assertEquals(1, r.seen.size());
+      assertEquals("-", r.seen.get(0).server());
+      assertEquals("get", r.seen.get(0).command());
+    }
+  }
+
+  @Test
+  void anObserverThatThrowsNeverMakesTheNextReplyAnswerThisRequest() {
+    RequestObserver throwing = new RequestObserver() {
+      @Override
+      public boolean wantsKeys() {
+        return false;
+      }
+
+      @Override
+      public void completed(String pool, String server, String command, byte[] key, long nanos,
+          int requestBytes, long replyBytes, boolean waits) {
+        throw new IllegalStateException("observer bug");
+      }
+    };
+    try (EngineHarness h = EngineHarness.of(3, EngineHarness.defaults().withObserver(throwing))) {
+      EmbeddedChannel c = h.clientSending("get 1a\nget 1b\n");
+      h.reply(h.backend(1), "A\nB\n");
+      assertEquals("A\nB\n", written(c), "each reply to its own request");
+      assertTrue(c.isOpen());
     }
   }
 }

@@ -68,8 +68,9 @@ final class LatencyWindow {
         }
       }
     }
-    if (base == null) {
-      return new Window(now, Math.max(1, (nowMillis - startMillis) / 1000));
+    if (base == null) { // the whole history: since the pool's histogram began
+      long began = Math.max(startMillis, pool.latency().createdMillis());
+      return new Window(now, Math.max(1, (nowMillis - began) / 1000));
     }
     now.subtract(base.cumulative());
     return new Window(now, Math.max(1, (nowMillis - base.atMillis()) / 1000));

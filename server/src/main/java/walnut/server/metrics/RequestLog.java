@@ -14,10 +14,11 @@ import walnut.core.proxy.RequestObserver;
  * in the slow log (logger {@code walnut.slowlog}, so it can be sent elsewhere) and a count.
  *
  * <p>The commands are the protocol's fixed set plus {@code other}, so the label stays bounded.
- * Recording is a map lookup and two {@link LongAdder} increments on the client's event loop;
- * only a slow request takes a lock, to keep the log within {@code linesPerSecond} (a token
- * bucket holding one second of lines): the lines left out are counted, and the next line says
- * how many there were. The counter counts every slow request. Thread-safe.
+ * Recording is a map lookup and two {@link LongAdder} increments on the client's event loop; a
+ * slow request also takes a line from a lock-free bucket holding one second of lines
+ * ({@code linesPerSecond}): the lines left out are counted, and the next line says how many
+ * there were. The counter counts every slow request, blocking commands excepted (they wait as
+ * long as their client asked). Thread-safe.
  */
 public final class RequestLog implements RequestObserver {
 
@@ -49,12 +50,15 @@ public final class RequestLog implements RequestObserver {
 
   private final boolean commandMetrics;
   private final long thresholdNanos;
-  private final int linesPerSecond;
   private final Map<String, PoolCounts> pools = new ConcurrentHashMap<>();
-  /** The slow log's token bucket and the lines it left out (guarded by this). */
-  private double tokens;
-  private long refilledAt = System.nanoTime();
-  private long leftOut;
+  /**
+   * The slow log's limit, lock-free (the generic cell rate algorithm): the time, on
+   * {@link System#nanoTime}, at which the bucket would be empty again; a line may go out while
+   * that is less than a second ahead. And the lines left out since the last one logged.
+   */
+  private final java.util.concurrent.atomic.AtomicLong fullAt;
+  private final long nanosPerLine;
+  private final LongAdder leftOut = new LongAdder();
 
   /**
    * {@code thresholdMillis}: log requests at least this slow (0: no slow log);
@@ -64,8 +68,8 @@ public final class RequestLog implements RequestObserver {
     this.commandMetrics = commandMetrics;
     this.thresholdNanos = thresholdMillis <= 0 ? Long.MAX_VALUE
         : TimeUnit.MILLISECONDS.toNanos(thresholdMillis);
-    this.linesPerSecond = linesPerSecond;
-    this.tokens = linesPerSecond;
+    this.nanosPerLine = TimeUnit.SECONDS.toNanos(1) / linesPerSecond;
+    this.fullAt = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
   }
 
   boolean commandMetrics() {
@@ -88,19 +92,20 @@ public final class RequestLog implements RequestObserver {
 
   @Override
   public void completed(String pool, String server, String command, byte[] key, long nanos,
-      int requestBytes, long replyBytes) {
+      int requestBytes, long replyBytes, boolean waits) {
     PoolCounts counts = pool(pool);
     if (commandMetrics) {
       counts.commands.computeIfAbsent(command == null ? OTHER : command,
           c -> new CommandLatency()).record(TimeUnit.NANOSECONDS.toMicros(Math.max(0, nanos)));
     }
-    if (nanos >= thresholdNanos) {
+    if (nanos >= thresholdNanos && !waits) { // a blocking command waits as long as asked
       counts.slow.increment();
       long skipped = take();
       if (skipped >= 0) {
         slowlog.warn("slow request: pool '{}' server '{}' command {} key {} {} ms, request {}"
             + " bytes, reply {} bytes{}", pool, server, command == null ? OTHER : command,
-            quote(key), String.format("%.1f", nanos / 1e6), requestBytes, replyBytes,
+            quote(key), String.format(java.util.Locale.ROOT, "%.1f", nanos / 1e6), requestBytes,
+            replyBytes,
             skipped == 0 ? "" : " (" + skipped + " more slow requests were not logged before"
                 + " this one: --slowlog-rate)");
       }
@@ -108,21 +113,24 @@ public final class RequestLog implements RequestObserver {
   }
 
   /**
-   * Takes a line from the bucket: -1 when there is none (the line is left out), else how many
-   * lines were left out since the last one logged.
+   * Takes a line from the bucket (a second's worth of lines, refilled at the rate): -1 when there
+   * is none (the line is left out), else how many were left out since the last one logged. No
+   * lock: a flood of slow requests on every loop costs a read and a counter each.
    */
-  private synchronized long take() {
+  private long take() {
     long now = System.nanoTime();
-    tokens = Math.min(linesPerSecond, tokens + (now - refilledAt) * linesPerSecond / 1e9);
-    refilledAt = now;
-    if (tokens < 1) {
-      leftOut++;
-      return -1;
+    long second = TimeUnit.SECONDS.toNanos(1);
+    while (true) {
+      long at = fullAt.get();
+      long from = Math.max(at, now); // an idle bucket holds a second's lines, no more
+      if (from + nanosPerLine > now + second) {
+        leftOut.increment();
+        return -1;
+      }
+      if (fullAt.compareAndSet(at, from + nanosPerLine)) {
+        return leftOut.sumThenReset();
+      }
     }
-    tokens -= 1;
-    long skipped = leftOut;
-    leftOut = 0;
-    return skipped;
   }
 
   /**

@@ -188,7 +188,7 @@ final class StatusPage implements HttpHandler {
   private void locate(HttpExchange exchange) throws IOException {
     Map<String, List<String>> query = query(exchange.getRequestURI().getRawQuery());
     List<String> pools = query.getOrDefault("pool", List.of());
-    List<String> keys = query.getOrDefault("key", List.of());
+    List<byte[]> keys = rawValues(exchange.getRequestURI().getRawQuery(), "key");
     if (pools.size() != 1 || keys.isEmpty()) {
       send(exchange, 400, "application/json", new Json().open().field("error",
           "give one pool and at least one key: /locate?pool=P&key=K").close().toString());
@@ -196,47 +196,81 @@ final class StatusPage implements HttpHandler {
     }
     String pool = pools.get(0);
     PoolConfig config = poolConfig(pool);
-    List<ServerState> states;
     try {
-      states = proxy.serverStates(pool);
-    } catch (IllegalArgumentException e) {
-      config = null;
-      states = null;
-    }
-    if (config == null) {
-      send(exchange, 404, "application/json", new Json().open().field("error",
-          "no pool named '" + pool + "'").close().toString());
-      return;
-    }
-    boolean random = config.distribution().equals("random") && config.servers().size() > 1;
-    Json j = new Json().open().field("pool", pool);
-    if (keys.size() > 1) {
-      j.array("keys");
-    }
-    for (String key : keys) {
-      if (keys.size() > 1) {
-        j.open();
+      if (config == null) {
+        throw new IllegalArgumentException("no pool named '" + pool + "'");
       }
-      j.field("key", key);
-      int index = random ? -1 : proxy.locate(pool, key.getBytes(StandardCharsets.UTF_8));
-      if (random) {
-        j.field("server", "*").field("address", "*").field("index", -1).nullField("state")
-            .field("random", true);
-      } else if (index < 0 || index >= states.size()) { // none live, or a reload in between
-        j.nullField("server").nullField("address").field("index", -1).nullField("state");
+      boolean random = config.distribution().equals("random") && config.servers().size() > 1;
+      Json j = new Json().open().field("pool", pool);
+      if (keys.size() > 1) {
+        j.array("keys");
+      }
+      for (byte[] key : keys) {
+        if (keys.size() > 1) {
+          j.open();
+        }
+        j.field("key", new String(key, StandardCharsets.UTF_8));
+        ServerState s = random ? null : proxy.locate(pool, key);
+        if (random) {
+          j.field("server", "*").field("address", "*").field("index", -1).nullField("state")
+              .field("random", true);
+        } else if (s == null) {
+          j.nullField("server").nullField("address").field("index", -1).nullField("state");
+        } else {
+          j.field("server", s.name()).field("address", s.address()).field("index", s.index())
+              .field("state", s.state().field());
+        }
+        if (keys.size() > 1) {
+          j.close();
+        }
+      }
+      if (keys.size() > 1) {
+        j.end();
+      }
+      send(exchange, 200, "application/json", j.close().toString());
+    } catch (IllegalArgumentException e) { // unknown, or removed by a reload meanwhile
+      send(exchange, 404, "application/json", new Json().open().field("error", e.getMessage())
+          .close().toString());
+    }
+  }
+
+  /**
+   * The values of parameter {@code name} as bytes: a key is bytes, so {@code %80} is the byte
+   * 0x80 (not the replacement character a text decoding would make of it); '+' is a space.
+   */
+  static List<byte[]> rawValues(String raw, String name) {
+    List<byte[]> out = new ArrayList<>();
+    if (raw == null) {
+      return out;
+    }
+    for (String pair : raw.split("&")) {
+      int eq = pair.indexOf('=');
+      if (eq >= 0 && decode(pair.substring(0, eq)).equals(name)) {
+        out.add(percentDecode(pair.substring(eq + 1)));
+      }
+    }
+    return out;
+  }
+
+  private static byte[] percentDecode(String s) {
+    java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream(s.length());
+    for (int i = 0; i < s.length(); i++) {
+      char c = s.charAt(i);
+      int hi = i + 2 < s.length() ? Character.digit(s.charAt(i + 1), 16) : -1;
+      int lo = i + 2 < s.length() ? Character.digit(s.charAt(i + 2), 16) : -1;
+      if (c == '%' && hi >= 0 && lo >= 0) {
+        out.write(hi << 4 | lo);
+        i += 2;
+      } else if (c == '+') {
+        out.write(' ');
       } else {
-        ServerState s = states.get(index);
-        j.field("server", s.name()).field("address", s.address()).field("index", index)
-            .field("state", s.state().field());
-      }
-      if (keys.size() > 1) {
-        j.close();
+        int cp = s.codePointAt(i); // a character sent unencoded: its UTF-8 bytes
+        byte[] b = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8);
+        out.write(b, 0, b.length);
+        i += Character.charCount(cp) - 1;
       }
     }
-    if (keys.size() > 1) {
-      j.end();
-    }
-    send(exchange, 200, "application/json", j.close().toString());
+    return out.toByteArray();
   }
 
   /** The query's parameters, each name's values in order (form encoding: '+' is a space). */

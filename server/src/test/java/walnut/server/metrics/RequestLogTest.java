@@ -48,10 +48,10 @@ class RequestLogTest {
   void aSlowRequestIsLoggedWithWhatAnOperatorNeedsAndAFastOneIsNot() {
     RequestLog log = new RequestLog(false, 50, 10);
     log.completed("alpha", "s2", "get", "user:1".getBytes(StandardCharsets.US_ASCII), 49 * MS,
-        20, 5);
+        20, 5, false);
     assertEquals(List.of(), logged(), "below the threshold");
     log.completed("alpha", "s2", "get", "user:1".getBytes(StandardCharsets.US_ASCII),
-        312_400_000, 20, 5);
+        312_400_000, 20, 5, false);
     assertEquals(List.of("slow request: pool 'alpha' server 's2' command get key 'user:1'"
         + " 312.4 ms, request 20 bytes, reply 5 bytes"), logged());
     assertEquals(1, log.pool("alpha").slow.sum());
@@ -62,7 +62,7 @@ class RequestLogTest {
       throws Exception {
     RequestLog log = new RequestLog(false, 1, 3);
     for (int i = 0; i < 20; i++) {
-      log.completed("alpha", "s1", null, null, 5 * MS, 10, 0);
+      log.completed("alpha", "s1", null, null, 5 * MS, 10, 0, false);
     }
     int logged = logged().size();
     assertTrue(logged >= 3 && logged <= 4, "a second's lines at most (one more if the loop took"
@@ -70,7 +70,7 @@ class RequestLogTest {
     assertEquals(20, log.pool("alpha").slow.sum(), "every slow request is counted");
     long deadline = System.nanoTime() + 5_000 * MS;
     while (logged().size() == logged && System.nanoTime() < deadline) {
-      log.completed("alpha", "s1", null, null, 5 * MS, 10, 0); // a token comes back in 1/3 s
+      log.completed("alpha", "s1", null, null, 5 * MS, 10, 0, false); // a token comes back in 1/3 s
     }
     String next = logged().get(logged);
     assertTrue(next.contains("more slow requests were not logged before this one"), next);
@@ -89,9 +89,9 @@ class RequestLogTest {
   @Test
   void theHistogramGainsACommandLabelWithOtherForUnknownCommands() throws Exception {
     RequestLog log = new RequestLog(true, 0, 10);
-    log.completed("alpha", "s1", "get", null, 30_000, 10, 5); // 30 µs
-    log.completed("alpha", "s1", "get", null, 2 * MS, 10, 5);
-    log.completed("alpha", "s1", null, null, 20_000, 10, 5);
+    log.completed("alpha", "s1", "get", null, 30_000, 10, 5, false); // 30 µs
+    log.completed("alpha", "s1", "get", null, 2 * MS, 10, 5, false);
+    log.completed("alpha", "s1", null, null, 20_000, 10, 5, false);
     ProxyStats stats = new ProxyStats(List.of(new ProxyStats.Pool("alpha",
         new Counters<>(PoolStat.class), List.of())));
     String text = exposition(new WalnutCollector(stats,
@@ -110,7 +110,7 @@ class RequestLogTest {
   @Test
   void theSlowCounterIsServedForEveryPoolOnceTheSlowLogIsOn() throws Exception {
     RequestLog log = new RequestLog(false, 50, 10);
-    log.completed("alpha", "s1", "get", null, 60 * MS, 10, 5);
+    log.completed("alpha", "s1", "get", null, 60 * MS, 10, 5, false);
     ProxyStats stats = new ProxyStats(List.of(
         new ProxyStats.Pool("alpha", new Counters<>(PoolStat.class), List.of()),
         new ProxyStats.Pool("beta", new Counters<>(PoolStat.class), List.of())));
