@@ -184,6 +184,41 @@ class LocateHttpIT {
     assertTrue(returnsIn > 0 && returnsIn <= 60_000, servers.get(first).toString());
   }
 
+  /**
+   * A key whose bytes are not UTF-8 (a binary key, %XX in the query): the proxy routes its bytes,
+   * so /locate must either name the server of those bytes or refuse the key (400), as --locate
+   * refuses keys the locale could not read. It must not silently answer for U+FFFD's bytes.
+   */
+  @Test
+  void aKeyThatIsNotUtf8IsLocatedByItsBytesOrRefused() throws Exception {
+    List<String> wrong = new ArrayList<>();
+    try (Jedis jedis = new Jedis("127.0.0.1", walnut.port("alpha"), 5_000)) {
+      for (int b = 0x80; b <= 0xff; b++) {
+        byte[] key = {'k', (byte) b};
+        assertEquals("OK", jedis.set(key, "v".getBytes(StandardCharsets.US_ASCII)));
+        int holder = -1;
+        for (int i = 0; i < backends.size(); i++) {
+          try (Jedis direct = new Jedis("127.0.0.1", backends.get(i).port(), 5_000)) {
+            if (direct.exists(key)) {
+              holder = i;
+            }
+          }
+        }
+        HttpResponse<String> r = get("/locate?pool=alpha&key=k%" + String.format("%02X", b));
+        if (r.statusCode() == 400) {
+          continue; // refused: fine
+        }
+        Map<String, Object> answer = ok(r);
+        if (!NAMES.get(holder).equals(answer.get("server"))) {
+          wrong.add(String.format("k\\x%02x: proxy wrote it to %s, /locate says %s (key echoed"
+              + " as %s)", b, NAMES.get(holder), answer.get("server"), answer.get("key")));
+        }
+      }
+    }
+    assertTrue(wrong.isEmpty(), wrong.size() + " of 128 binary keys misplaced by /locate:\n"
+        + String.join("\n", wrong.subList(0, Math.min(5, wrong.size()))));
+  }
+
   @Test
   void withNoServerLiveTheAnswerIsNull() throws Exception {
     List<String> keys = IntStream.range(0, 60).mapToObj(n -> "k" + n).toList();
