@@ -57,6 +57,20 @@ class RequestLogTest {
     assertEquals(1, log.pool("alpha").slow.sum());
   }
 
+  /** The line's format does not depend on the JVM's locale (LANG=de_DE.UTF-8 writes "312,4"). */
+  @Test
+  void theLatencyIsWrittenWithADecimalPointInAnyLocale() {
+    java.util.Locale before = java.util.Locale.getDefault();
+    java.util.Locale.setDefault(java.util.Locale.GERMANY);
+    try {
+      new RequestLog(false, 50, 10).completed("alpha", "s2", "get", null, 312_400_000, 20, 5);
+    } finally {
+      java.util.Locale.setDefault(before);
+    }
+    assertEquals(List.of("slow request: pool 'alpha' server 's2' command get key -"
+        + " 312.4 ms, request 20 bytes, reply 5 bytes"), logged());
+  }
+
   @Test
   void theRateLimitLeavesLinesOutCountsEveryRequestAndTheNextLineSaysHowManyWereLeftOut()
       throws Exception {
