@@ -63,7 +63,8 @@ class RequestLogTest {
     java.util.Locale before = java.util.Locale.getDefault();
     java.util.Locale.setDefault(java.util.Locale.GERMANY);
     try {
-      new RequestLog(false, 50, 10).completed("alpha", "s2", "get", null, 312_400_000, 20, 5);
+      new RequestLog(false, 50, 10).completed("alpha", "s2", "get", null, 312_400_000, 20, 5,
+          false);
     } finally {
       java.util.Locale.setDefault(before);
     }
