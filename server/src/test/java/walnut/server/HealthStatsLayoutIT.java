@@ -21,6 +21,7 @@ import walnut.server.metrics.ReloadHistory;
 import walnut.server.metrics.WalnutCollector;
 import walnut.server.stats.StatsJson;
 import walnut.testing.SingleTransport;
+import walnut.testing.JsonText;
 
 /**
  * The probe counters of {@code health_check_interval} (issue #21) in the stats a running Walnut

@@ -35,6 +35,7 @@ import walnut.testing.KvDialect;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 import walnut.testing.SingleTransport;
+import walnut.testing.JsonText;
 
 /**
  * {@code GET /locate?pool=P&key=K} on the metrics port (issue #25, contracts/status-json.md):

@@ -24,6 +24,7 @@ import walnut.testing.KeyPlacement;
 import walnut.testing.KvDialect;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
+import walnut.testing.JsonText;
 
 /**
  * Issue #24's test set-up: three redis-servers named {@code A}, {@code B} and {@code C} behind a

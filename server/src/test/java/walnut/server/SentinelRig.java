@@ -26,6 +26,7 @@ import walnut.testing.KvLoad;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 import walnut.testing.SentinelTopology;
+import walnut.testing.JsonText;
 
 /**
  * What the Sentinel tests of issue #22 share: a {@link SentinelTopology}, Walnut in-process over

@@ -25,6 +25,7 @@ import walnut.testing.RedisServer;
 import walnut.testing.SingleTransport;
 import walnut.testing.TestPki;
 import walnut.testing.TlsSockets;
+import walnut.testing.JsonText;
 
 /**
  * Walnut's TLS listener (issue 23), with both TLS engines: {@code tls_client_auth: true} turns

@@ -277,7 +277,7 @@ public final class Chromium implements AutoCloseable {
 
   /** The WebSocket URL of the first page target, or of a new one if the browser shows none. */
   private String pageTarget(String base) throws IOException {
-    for (Object t : (List<?>) CdpJson.parse(get(base + "/json/list", "GET"))) {
+    for (Object t : (List<?>) JsonText.parseValue(get(base + "/json/list", "GET"))) {
       Map<?, ?> target = (Map<?, ?>) t;
       if ("page".equals(target.get("type"))) {
         return (String) target.get("webSocketDebuggerUrl");
@@ -286,7 +286,7 @@ public final class Chromium implements AutoCloseable {
     // Newer Chromium refuses GET here (a page must not be opened by a mere link).
     String created = get(base + "/json/new?" + URLEncoder.encode("about:blank",
         StandardCharsets.UTF_8), "PUT");
-    return (String) ((Map<?, ?>) CdpJson.parse(created)).get("webSocketDebuggerUrl");
+    return (String) ((Map<?, ?>) JsonText.parseValue(created)).get("webSocketDebuggerUrl");
   }
 
   private String get(String url, String method) throws IOException {
@@ -375,7 +375,7 @@ public final class Chromium implements AutoCloseable {
 
     @SuppressWarnings("unchecked")
     private void route(String text) {
-      Map<String, Object> message = (Map<String, Object>) CdpJson.parse(text);
+      Map<String, Object> message = (Map<String, Object>) JsonText.parseValue(text);
       if (message.get("id") instanceof Long id) {
         CompletableFuture<Map<String, Object>> call = calls.get(id);
         if (call != null) {

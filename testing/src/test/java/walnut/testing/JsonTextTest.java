@@ -11,11 +11,16 @@ import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 
-class CdpJsonTest {
+/**
+ * {@link JsonText#parseValue} (what {@link Chromium} reads) and {@link CdpJson} (what it writes):
+ * integers stay whole numbers (CDP matches replies to requests by id), escapes, round trips, and
+ * malformed text failing with its offset.
+ */
+class JsonTextTest {
 
   @Test
   void integersReadAsLongsAndFractionsAsDoubles() {
-    Map<?, ?> m = (Map<?, ?>) CdpJson.parse("{\"id\":1,\"big\":-9007199254740993,\"f\":1.5,"
+    Map<?, ?> m = (Map<?, ?>) JsonText.parseValue("{\"id\":1,\"big\":-9007199254740993,\"f\":1.5,"
         + "\"e\":2e3}");
     // A reply's id must match the Long key its call was filed under.
     assertEquals(1L, assertInstanceOf(Long.class, m.get("id")));
@@ -27,7 +32,7 @@ class CdpJsonTest {
   @Test
   void stringsNestingAndLiteralsRoundTrip() {
     String text = "{\"s\":\"a\\\"b\\\\c\\n\\u00e9\\u0001\",\"l\":[true,false,null,[],{}]}";
-    Map<?, ?> m = (Map<?, ?>) CdpJson.parse(" " + text + "\n");
+    Map<?, ?> m = (Map<?, ?>) JsonText.parseValue(" " + text + "\n");
     assertEquals("a\"b\\c\n\u00e9\u0001", m.get("s"));
     List<?> l = (List<?>) m.get("l");
     assertEquals(List.of(true, false), l.subList(0, 2));
@@ -49,8 +54,8 @@ class CdpJsonTest {
   void malformedTextFailsWithItsOffset() {
     for (String bad : List.of("{\"a\":1,}", "[1 2]", "{\"a\" 1}", "tru", "\"open", "{} x", "")) {
       IllegalArgumentException e =
-          assertThrows(IllegalArgumentException.class, () -> CdpJson.parse(bad), bad);
-      assertTrue(e.getMessage().startsWith("JSON at offset "), e.getMessage());
+          assertThrows(IllegalArgumentException.class, () -> JsonText.parseValue(bad), bad);
+      assertTrue(e.getMessage().contains(" at offset "), e.getMessage());
     }
   }
 }

@@ -1,4 +1,4 @@
-package walnut.server;
+package walnut.testing;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -11,9 +11,10 @@ import java.util.Map;
  * String}, integers as {@code Long}. Rejects what a monitoring script's JSON parser would reject
  * (a missing separator, a trailing comma, a duplicate key, text after the document) and, since
  * the stats document has none, arrays, fractions, booleans and null. {@link #parseFull} reads
- * the metrics port's JSON ({@code /status.json}, {@code /locate}), which has them all.
+ * the metrics port's JSON ({@code /status.json}, {@code /locate}), which has them all, and
+ * {@link #parseValue} any JSON value (what {@link Chromium} reads from the DevTools protocol).
  */
-final class JsonText {
+public final class JsonText {
 
   private final String text;
   /** Whether arrays, fractions, booleans and null are allowed (they are not in stats). */
@@ -26,7 +27,7 @@ final class JsonText {
   }
 
   /** Parses {@code text}, one object with optional whitespace (the stats port's newline) after. */
-  static Map<String, Object> parse(String text) {
+  public static Map<String, Object> parse(String text) {
     return document(new JsonText(text, false));
   }
 
@@ -35,8 +36,20 @@ final class JsonText {
    * {@link Boolean}, {@code null} as null and a number with a fraction or exponent as
    * {@link Double}.
    */
-  static Map<String, Object> parseFull(String text) {
+  public static Map<String, Object> parseFull(String text) {
     return document(new JsonText(text, true));
+  }
+
+  /** Any one JSON value as {@link #parseFull} reads values, whitespace allowed around it. */
+  public static Object parseValue(String text) {
+    JsonText parser = new JsonText(text, true);
+    parser.space();
+    Object value = parser.value();
+    parser.space();
+    if (parser.at != text.length()) {
+      throw parser.error("text after the value");
+    }
+    return value;
   }
 
   private static Map<String, Object> document(JsonText parser) {
