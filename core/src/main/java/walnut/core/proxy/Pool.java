@@ -244,6 +244,7 @@ final class Pool {
    */
   void supersede() {
     superseded = true;
+    router.watch(PoolRouter.Watcher.NONE); // the current generation tells of its servers
     located.complete(null);
     if (healthChecks != null) {
       healthChecks.close(); // no probe of servers this generation no longer routes to
@@ -417,8 +418,7 @@ final class Pool {
     return true;
   }
 
-  /** The probes of ejected servers; only for a pool with {@code health_check_interval}. */
-  HealthChecks healthChecks() {
+  HealthChecks healthChecks() { // the probes of ejected servers (health_check_interval only)
     return healthChecks;
   }
 

@@ -203,4 +203,32 @@ class ObserverEngineTest {
       assertTrue(c.isOpen());
     }
   }
+
+  /**
+   * The status page's events come from each pool's current router: a generation a reload
+   * superseded (still used by clients in a transaction, or with requests in flight) tells nothing
+   * more, or an ejection would be told twice.
+   */
+  @Test
+  void aSupersededGenerationsRouterNoLongerTellsOfEjections() {
+    try (EngineHarness h = new EngineHarness(EngineHarness.poolConfig(2, 0).autoEjectHosts(true)
+        .serverFailureLimit(1).build(), EngineHarness.defaults())) {
+      List<Integer> ejected = new ArrayList<>();
+      Pool old = h.pool;
+      old.router().watch(new walnut.core.routing.PoolRouter.Watcher() {
+        @Override
+        public void ejected(int index, String reason) {
+          ejected.add(index);
+        }
+
+        @Override
+        public void returned(int index, String how) {}
+      });
+      old.router().recordFailure(0, "down");
+      assertEquals(List.of(0), ejected);
+      h.reload();
+      old.router().recordFailure(1, "down");
+      assertEquals(List.of(0), ejected, "told by the current generation only");
+    }
+  }
 }
