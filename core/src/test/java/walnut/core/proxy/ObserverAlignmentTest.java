@@ -75,4 +75,30 @@ class ObserverAlignmentTest {
           "each reply heard as itself, in order: " + keys);
     }
   }
+
+  /**
+   * Held: quiet and noreply requests, a split answered in part, a refused transaction request,
+   * a streamed reply, local replies and a reload, interleaved: each observation is its own.
+   */
+  @Test
+  void interleavedKindsEachHearTheirOwnObservation() {
+    Recorder r = new Recorder(true);
+    try (EngineHarness h = new EngineHarness(EngineHarness.poolConfig(3, 0)
+        .mgetPartialErrors(true).build(), EngineHarness.defaults().withObserver(r))) {
+      EmbeddedChannel c = h.clientSending(
+          "noreply 1n x\nquiet 1q\nping\nmget 0m1 2m2\nget 2g\nnoreply 2n y\nget 0s\n");
+      h.reply(h.backend(1), "MISS\n");
+      h.reply(h.backend(2), "M2\nG\n");
+      h.backend(0).close(); // mget's fragment on 0 fails (partial), and get 0s
+      h.run();
+      h.reload();
+      h.send(c, "get 1z\nping\nquiet 2w\n");
+      h.reply(h.backendsTo(2).get(h.backendsTo(2).size() - 1), "W\n");
+      h.reply(h.backendsTo(1).get(h.backendsTo(1).size() - 1), "Z\n");
+      written(c);
+      List<String> keys = r.seen.stream().map(ObserverAlignmentTest::key).toList();
+      assertEquals(java.util.Arrays.asList("1q", null, "2g", "0s", "1z", "2w"), keys);
+      assertEquals("mget", r.seen.get(1).command());
+    }
+  }
 }
