@@ -199,8 +199,8 @@ public final class Main implements Callable<Integer> {
       err.println("walnut: unexpected argument '" + keys.get(0) + "' (keys go with --locate)");
       return 1;
     }
-    if (locatePool != null && (testConf || daemonize || describeStats)) {
-      err.println("walnut: option --locate goes alone (not with -t, -d or -D)");
+    if (locatePool != null && (testConf || daemonize || describeStats || version)) {
+      err.println("walnut: option --locate goes alone (not with -t, -d, -D or -V)");
       return 1;
     }
     if (locatePool != null && keys.isEmpty()) {

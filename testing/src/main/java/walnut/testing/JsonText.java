@@ -116,8 +116,8 @@ public final class JsonText {
     if (c == '-') {
       at++;
     }
-    while (at < text.length() && Character.isDigit(text.charAt(at))) {
-      at++;
+    while (at < text.length() && text.charAt(at) >= '0' && text.charAt(at) <= '9') {
+      at++; // ASCII digits only, as JSON has them
     }
     if (at == start || (at == start + 1 && c == '-')) {
       throw error(full ? "expected a value" : "expected an object, a string or an integer");
@@ -132,7 +132,11 @@ public final class JsonText {
         throw error("bad number");
       }
     }
-    return Long.parseLong(text.substring(start, at));
+    String digits = text.substring(start, at);
+    if (full && digits.length() - (c == '-' ? 1 : 0) > 18) {
+      return Double.parseDouble(digits); // beyond a long (JavaScript writes 1e20 as digits)
+    }
+    return Long.parseLong(digits);
   }
 
   private List<Object> array() {

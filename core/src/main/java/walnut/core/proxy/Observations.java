@@ -38,11 +38,23 @@ final class Observations {
     return piece;
   }
 
-  /** The head's reply is ready, {@code nanos} after its request came; its last piece {@code last}. */
-  void completed(long nanos, ByteBuf last) {
-    Observation head = queue.poll();
-    if (head != null) {
-      head.completed(observer, nanos, last);
+  /**
+   * Takes the observation of {@code head}, which leaves the queue: {@code null} for a reply the
+   * proxy made itself, or without observations. Taken when the reply leaves, whatever becomes of
+   * it, so that the next reply finds its own.
+   */
+  static Observation take(Observations observations, PendingReply head) {
+    return observations == null || head.isLocal() ? null : observations.queue.poll();
+  }
+
+  /**
+   * The reply {@code observed} was taken for is done, {@code nanos} after its request came; its
+   * last piece {@code last} ({@code null}: none, the client was closed on it).
+   */
+  static void completed(Observations observations, Observation observed, long nanos,
+      ByteBuf last) {
+    if (observed != null) {
+      observed.completed(observations.observer, nanos, last);
     }
   }
 }

@@ -104,10 +104,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
     return pending.isEmpty();
   }
 
-  /**
-   * Bytes held for the client: its requests in flight, the replies that arrived, and what was
-   * written to it and its socket has not taken yet.
-   */
+  /** Bytes held for the client: requests in flight, replies arrived, written and not yet sent. */
   long bytes() {
     return requestBytes + replyBytes + unsent();
   }
@@ -249,8 +246,8 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
 
   /** Writes every completed reply at the head; flushed when the burst ends. */
   void drain() {
-    if (!open) {
-      return;
+    if (!open || failed) {
+      return; // closed, or closing for a fault: nothing may follow in frame
     }
     PendingReply head;
     boolean wrote = false;
@@ -270,6 +267,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
       }
       pending.poll();
       cancelStall();
+      Observation observed = Observations.take(observations, head);
       if (!head.isLocal()) {
         if (now == 0) {
           now = now();
@@ -284,6 +282,7 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
         log.warn("pool '{}': server failed in the middle of a long reply; closing client {}",
             pool.config().name(), ctx.channel().remoteAddress());
         pool.poolStats().increment(PoolStat.FORWARD_ERROR);
+        Observations.completed(observations, observed, now - head.startNanos(), null);
         closeForFault();
         return;
       }
@@ -294,15 +293,14 @@ final class ReplyQueue implements PendingReply.Owner, Burst.Flushable {
         // No reply for this slot: closing is the only way the next reply cannot take it.
         log.error("pool '{}': cannot build a reply; closing client {}", pool.config().name(),
             ctx.channel().remoteAddress(), e);
+        Observations.completed(observations, observed, now - head.startNanos(), null);
         closeForFault();
         return;
       }
       if (head.madeError()) {
         pool.poolStats().increment(PoolStat.FORWARD_ERROR);
       }
-      if (observations != null && !head.isLocal()) {
-        observations.completed(now - head.startNanos(), out);
-      }
+      Observations.completed(observations, observed, now - head.startNanos(), out);
       if (head.closeAfter()) {
         writeLastAndClose(out);
         return;

@@ -122,8 +122,8 @@ public final class RequestLog implements RequestObserver {
     long second = TimeUnit.SECONDS.toNanos(1);
     while (true) {
       long at = fullAt.get();
-      long from = Math.max(at, now); // an idle bucket holds a second's lines, no more
-      if (from + nanosPerLine > now + second) {
+      long from = at - now > 0 ? at : now; // an idle bucket holds a second's lines, no more
+      if (from - now + nanosPerLine > second) { // differences: nanoTime may wrap
         leftOut.increment();
         return -1;
       }

@@ -263,11 +263,11 @@ final class StatusPage implements HttpHandler {
         i += 2;
       } else if (c == '+') {
         out.write(' ');
+      } else if (c <= 0xff) {
+        out.write(c); // a byte sent unencoded (curl's 'clé'): the server read the line as Latin-1
       } else {
-        int cp = s.codePointAt(i); // a character sent unencoded: its UTF-8 bytes
-        byte[] b = new String(Character.toChars(cp)).getBytes(StandardCharsets.UTF_8);
+        byte[] b = String.valueOf(c).getBytes(StandardCharsets.UTF_8); // not from a byte
         out.write(b, 0, b.length);
-        i += Character.charCount(cp) - 1;
       }
     }
     return out.toByteArray();
