@@ -38,7 +38,7 @@ import walnut.testing.SingleTransport;
 import walnut.testing.JsonText;
 
 /**
- * {@code GET /locate?pool=P&key=K} on the metrics port (issue #25, contracts/status-json.md):
+ * {@code GET /locate?pool=P&key=K} on the metrics port (README, "Where a key lives"):
  * the server the live proxy sends a key to now. Before any trouble it agrees with where keys land
  * and with {@code walnut --locate}; once the server holding a key is stopped and ejected
  * ({@code auto_eject_hosts}, {@code server_failure_limit: 1}), it names the server the proxy now
