@@ -32,7 +32,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import walnut.server.PinnedRig.Wire;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 import walnut.testing.SingleTransport;
@@ -138,8 +137,8 @@ class BlockingIT {
 
   private static String call(RedisServer server, int protocol, List<String> command)
       throws IOException {
-    try (Wire w = Wire.open(server.port(), protocol)) {
-      return w.call(command.toArray(new String[0]));
+    try (WireClient w = WireClient.open(server.port(), protocol)) {
+      return w.call(command.toArray(new String[0])).raw();
     }
   }
 
@@ -151,18 +150,19 @@ class BlockingIT {
     String prefix = "d" + (++serial) + ":";
     Function<String, String> here = name -> rig.key(s, prefix + name);
     String expected;
-    try (Wire d = Wire.open(direct.port(), protocol)) { // the same keys on one plain server
+    // the same keys on one plain server
+    try (WireClient d = WireClient.open(direct.port(), protocol)) {
       for (List<String> set : b.data().apply(here)) {
         // The set-up straight to the server holding the keys (XGROUP is not proxied).
         assertTrue(!(rig.direct(s, set.toArray(new String[0])) instanceof RedisServer.ErrorReply),
             set::toString);
         d.call(set.toArray(new String[0]));
       }
-      expected = d.call(b.command().apply(here).toArray(new String[0]));
+      expected = d.call(b.command().apply(here).toArray(new String[0])).raw();
     }
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       long start = System.nanoTime();
-      assertEquals(expected, c.call(b.command().apply(here).toArray(new String[0])));
+      assertEquals(expected, c.call(b.command().apply(here).toArray(new String[0])).raw());
       assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(3), "answered at once");
       c.expect("+PONG\r\n", "PING");
     }
@@ -178,16 +178,17 @@ class BlockingIT {
     if (b.name().equals("XREADGROUP")) {
       rig.direct(s, "XGROUP", "CREATE", here.apply("s"), "g", "$", "MKSTREAM");
     }
-    try (Wire c = Wire.open(rig.port(), protocol); Wire writer = Wire.open(rig.port(), 2)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol);
+        WireClient writer = WireClient.open(rig.port(), 2)) {
       c.send(b.command().apply(here).toArray(new String[0]));
       c.flush();
       // The block has reached the server when the server counts a blocked client.
       Poll.until(Duration.ofSeconds(5), () -> blockedClients(s) > 0,
           b.name() + " blocked on server " + NAMES.get(s));
       long start = System.nanoTime();
-      String wrote = writer.call(b.wake().apply(here).toArray(new String[0]));
+      String wrote = writer.call(b.wake().apply(here).toArray(new String[0])).raw();
       assertTrue(!wrote.startsWith("-"), wrote);
-      String got = c.read();
+      String got = c.read().raw();
       assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(3), "woken at once");
       assertTrue(got.contains("woken"), b.name() + " got " + got);
       assertTrue(!got.startsWith("-") && !got.equals("*-1\r\n") && !got.equals("_\r\n"), got);
@@ -217,7 +218,7 @@ class BlockingIT {
     if (turn[0] < 2) {
       return; // ... but for those with one key, which cannot spread.
     }
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       long start = System.nanoTime();
       c.expect(PinnedRig.CROSS_KEYS, command.toArray(new String[0]));
       assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(2), "refused at once");
@@ -253,12 +254,12 @@ class BlockingIT {
       for (int i = 0; i < clients; i++) {
         String key = getKeys.get(i % 3);
         loops.add(CompletableFuture.runAsync(() -> {
-          try (Wire w = Wire.open(rig.port(), 2)) {
+          try (WireClient w = WireClient.open(rig.port(), 2)) {
             connected.countDown();
             while (!stop.get()) {
               int at = phase.get();
               long t0 = System.nanoTime();
-              String reply = w.call("GET", key);
+              String reply = w.call("GET", key).raw();
               long took = System.nanoTime() - t0;
               if (!reply.equals("$1\r\nv\r\n")) {
                 throw new AssertionError("GET " + key + " answered " + reply);
@@ -278,10 +279,10 @@ class BlockingIT {
       latencies.get(0).clear();
       Poll.until(Duration.ofSeconds(10), () -> latencies.get(0).size() >= 2_000,
           "2,000 GETs before the block");
-      try (Wire blocked = Wire.open(rig.port(), protocol)) {
+      try (WireClient blocked = WireClient.open(rig.port(), protocol)) {
         phase.set(1);
         long start = System.nanoTime();
-        String reply = blocked.call("BLPOP", list, "2");
+        String reply = blocked.call("BLPOP", list, "2").raw();
         long took = System.nanoTime() - start;
         phase.set(2);
         assertEquals(PinnedRig.nilArray(protocol), reply);
@@ -341,9 +342,9 @@ class BlockingIT {
         }
         for (int port : new int[] {direct.port(), rig.port()}) {
           runs.add(CompletableFuture.supplyAsync(() -> {
-            try (Wire c = Wire.open(port, protocol)) {
+            try (WireClient c = WireClient.open(port, protocol)) {
               long start = System.nanoTime();
-              String reply = c.call(command.toArray(new String[0]));
+              String reply = c.call(command.toArray(new String[0])).raw();
               long ms = (System.nanoTime() - start) / 1_000_000;
               return b.name() + (ms >= 950 && ms < 4_000 ? " after its 1 s: " : " after " + ms
                   + " ms: ") + reply;
@@ -370,17 +371,17 @@ class BlockingIT {
     String list = rig.key(1, "order:" + (++serial));
     String other = rig.key(2, "order-other:" + serial);
     rig.direct(2, "SET", other, "x");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       long start = System.nanoTime();
       c.send("BLPOP", list, "1");
       c.send("PING");
       c.send("GET", other);
       c.flush();
-      assertEquals(PinnedRig.nilArray(protocol), c.read());
+      assertEquals(PinnedRig.nilArray(protocol), c.read().raw());
       long blpop = System.nanoTime() - start;
-      assertEquals("+PONG\r\n", c.read());
+      assertEquals("+PONG\r\n", c.read().raw());
       long ping = System.nanoTime() - start;
-      assertEquals("$1\r\nx\r\n", c.read());
+      assertEquals("$1\r\nx\r\n", c.read().raw());
       assertTrue(blpop >= TimeUnit.MILLISECONDS.toNanos(900), "BLPOP after " + blpop / 1e6);
       assertTrue(ping >= TimeUnit.MILLISECONDS.toNanos(900), "PING after " + ping / 1e6);
       assertTrue(ping < TimeUnit.SECONDS.toNanos(4), "PING after " + ping / 1e6);
@@ -398,10 +399,10 @@ class BlockingIT {
     String plain = rig.key(1, "bound-plain:" + serial);
     String elsewhere = rig.key(0, "bound-else:" + serial);
     long refusedBefore = rig.stat("tight", NAMES.get(1), "pinned_refused");
-    try (Wire first = Wire.open(rig.port("tight"), protocol);
-        Wire second = Wire.open(rig.port("tight"), protocol);
-        Wire third = Wire.open(rig.port("tight"), protocol);
-        Wire bystander = Wire.open(rig.port("tight"), protocol)) {
+    try (WireClient first = WireClient.open(rig.port("tight"), protocol);
+        WireClient second = WireClient.open(rig.port("tight"), protocol);
+        WireClient third = WireClient.open(rig.port("tight"), protocol);
+        WireClient bystander = WireClient.open(rig.port("tight"), protocol)) {
       first.send("BLPOP", list, "10");
       first.flush();
       second.send("BRPOP", list, "10");
@@ -429,8 +430,8 @@ class BlockingIT {
       }
       bystander.expect(":1\r\n", "RPUSH", list, "one");
       bystander.expect(":1\r\n", "RPUSH", list, "two");
-      String one = first.read();
-      String two = second.read();
+      String one = first.read().raw();
+      String two = second.read().raw();
       assertTrue(one.contains("one") || one.contains("two"), one);
       assertTrue(two.contains("one") || two.contains("two"), two);
       first.expect("+PONG\r\n", "PING");
@@ -439,7 +440,7 @@ class BlockingIT {
     assertEquals("w49", rig.direct(1, "GET", plain));
     // Given back: a block there is served again.
     rig.awaitNonePinned("tight", Duration.ofSeconds(10));
-    try (Wire again = Wire.open(rig.port("tight"), protocol)) {
+    try (WireClient again = WireClient.open(rig.port("tight"), protocol)) {
       again.expect(PinnedRig.nilArray(protocol), "BLPOP", list, "0.1");
     }
   }

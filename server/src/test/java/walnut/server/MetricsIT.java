@@ -108,7 +108,7 @@ class MetricsIT {
         }
         try (WireClient mc = WireClient.open(walnut.port("mc"))) {
           for (int i = 0; i < 50; i++) {
-            mc.send("set m" + i + " 0 0 1\r\nv\r\n");
+            mc.write("set m" + i + " 0 0 1\r\nv\r\n");
             assertEquals("STORED\r\n", mc.readLine());
           }
         }

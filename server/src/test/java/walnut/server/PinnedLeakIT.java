@@ -17,7 +17,6 @@ import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import walnut.server.PinnedRig.Wire;
 import walnut.testing.Poll;
 
 /**
@@ -67,7 +66,7 @@ class PinnedLeakIT {
   void aClientLeavingInTheMiddleOfMultiGivesItBackAndNothingRuns(int protocol)
       throws Exception {
     String k = rig.key(0, "left-multi:" + (++serial));
-    Wire c = Wire.open(rig.port(), protocol);
+    WireClient c = WireClient.open(rig.port(), protocol);
     c.expect("+OK\r\n", "MULTI");
     c.expect("+QUEUED\r\n", "SET", k, "1");
     awaitPinned(0, 1);
@@ -80,14 +79,14 @@ class PinnedLeakIT {
   @ValueSource(ints = {2, 3})
   void aClientLeavingInTheMiddleOfABlockGivesItBack(int protocol) throws Exception {
     String list = rig.key(1, "left-block:" + (++serial));
-    Wire c = Wire.open(rig.port(), protocol);
+    WireClient c = WireClient.open(rig.port(), protocol);
     c.send("BLPOP", list, "0"); // forever
     c.flush();
     awaitPinned(1, 1);
     c.close();
     rig.awaitNonePinned("alpha", Duration.ofSeconds(10));
     // The server's blocked client went with it: a push stays in the list.
-    try (Wire w = Wire.open(rig.port(), 2)) {
+    try (WireClient w = WireClient.open(rig.port(), 2)) {
       Poll.until(Duration.ofSeconds(5), () -> blocked(1) == 0, "no client blocked on B");
       w.expect(":1\r\n", "RPUSH", list, "x");
       w.expect(":1\r\n", "LLEN", list);
@@ -98,7 +97,7 @@ class PinnedLeakIT {
   @ValueSource(ints = {2, 3})
   void aClientLeavingAfterWatchGivesItBack(int protocol) throws Exception {
     String k = rig.key(2, "left-watch:" + (++serial));
-    Wire c = Wire.open(rig.port(), protocol);
+    WireClient c = WireClient.open(rig.port(), protocol);
     c.expect("+OK\r\n", "WATCH", k);
     awaitPinned(2, 1);
     c.close();
@@ -108,7 +107,7 @@ class PinnedLeakIT {
   /** A finished transaction, an UNWATCH and a block's reply give the connection back at once. */
   @Test
   void aConversationThatEndsGivesItBackWithoutTheClientLeaving() throws Exception {
-    try (Wire c = Wire.open(rig.port(), 2)) {
+    try (WireClient c = WireClient.open(rig.port(), 2)) {
       String k = rig.key(0, "ends:" + (++serial));
       c.expect("+OK\r\n", "WATCH", k);
       c.expect("+OK\r\n", "UNWATCH");
@@ -149,7 +148,7 @@ class PinnedLeakIT {
     for (int i = 0; i < 1_000; i++) {
       int server = i % 3;
       String k = rig.key(server, "thousand:" + i);
-      try (Wire c = Wire.open(rig.port(), random.nextBoolean() ? 3 : 2)) {
+      try (WireClient c = WireClient.open(rig.port(), random.nextBoolean() ? 3 : 2)) {
         switch (blocks ? random.nextInt(3) : 2 * random.nextInt(2)) {
           case 0 -> {
             c.expect("+OK\r\n", "MULTI");
@@ -186,7 +185,7 @@ class PinnedLeakIT {
           }
         }
         if (resets[i]) {
-          c.socket.setSoLinger(true, 0); // a reset rather than a FIN, now and then
+          c.socket().setSoLinger(true, 0); // a reset rather than a FIN, now and then
         }
       }
     }
@@ -203,7 +202,7 @@ class PinnedLeakIT {
       assertFalse(rig.anywhere(k), "an unfinished transaction ran: " + k);
     }
     // Walnut still serves, privately and not.
-    try (Wire c = Wire.open(rig.port(), 2)) {
+    try (WireClient c = WireClient.open(rig.port(), 2)) {
       String k = rig.key(1, "after-thousand");
       c.expect("+OK\r\n", "MULTI");
       c.expect("+QUEUED\r\n", "SET", k, "1");

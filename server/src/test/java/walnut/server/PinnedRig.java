@@ -1,17 +1,7 @@
 package walnut.server;
 
-import static org.junit.jupiter.api.Assertions.assertEquals;
-
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.EOFException;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetSocketAddress;
-import java.net.Socket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -198,130 +188,6 @@ final class PinnedRig implements AutoCloseable {
       walnut.close();
     } finally {
       servers.forEach(RedisServer::close);
-    }
-  }
-
-  /**
-   * A client speaking RESP on a socket, replies read as their raw text (RESP2 or RESP3), so a
-   * test compares exact bytes: {@code *-1} versus {@code _}, the error lines.
-   */
-  static final class Wire implements AutoCloseable {
-    final Socket socket;
-    private final OutputStream out;
-    private final InputStream in;
-
-    private Wire(Socket socket) throws IOException {
-      this.socket = socket;
-      this.out = new BufferedOutputStream(socket.getOutputStream(), 1 << 14);
-      this.in = new BufferedInputStream(socket.getInputStream(), 1 << 14);
-    }
-
-    /** Connects; with {@code protocol} 3 sends {@code HELLO 3} and checks the reply is a map. */
-    static Wire open(int port, int protocol) throws IOException {
-      Socket socket = new Socket();
-      socket.connect(new InetSocketAddress("127.0.0.1", port), 5_000);
-      socket.setSoTimeout(15_000);
-      socket.setTcpNoDelay(true);
-      Wire wire = new Wire(socket);
-      if (protocol == 3) {
-        String hello = wire.call("HELLO", "3");
-        if (!hello.startsWith("%")) {
-          wire.close();
-          throw new IllegalStateException("HELLO 3 answered " + hello);
-        }
-      }
-      return wire;
-    }
-
-    String call(String... args) throws IOException {
-      send(args);
-      flush();
-      return read();
-    }
-
-    /** {@link #call}, asserting the raw reply. */
-    void expect(String reply, String... args) throws IOException {
-      assertEquals(reply, call(args), () -> String.join(" ", args));
-    }
-
-    void send(String... args) throws IOException {
-      out.write(("*" + args.length + "\r\n").getBytes(StandardCharsets.UTF_8));
-      for (String a : args) {
-        byte[] b = a.getBytes(StandardCharsets.UTF_8);
-        out.write(("$" + b.length + "\r\n").getBytes(StandardCharsets.UTF_8));
-        out.write(b);
-        out.write('\r');
-        out.write('\n');
-      }
-    }
-
-    void flush() throws IOException {
-      out.flush();
-    }
-
-    /** One whole reply, as sent. */
-    String read() throws IOException {
-      ByteArrayOutputStream raw = new ByteArrayOutputStream();
-      read(raw);
-      return raw.toString(StandardCharsets.UTF_8);
-    }
-
-    private void read(ByteArrayOutputStream raw) throws IOException {
-      int type = in.read();
-      if (type < 0) {
-        throw new EOFException("connection closed; read so far: " + raw);
-      }
-      raw.write(type);
-      String line = line(raw);
-      switch (type) {
-        case '+', '-', ':', '_', ',', '#', '(' -> { }
-        case '$', '!', '=' -> {
-          int n = Integer.parseInt(line);
-          if (n >= 0) {
-            byte[] data = in.readNBytes(n + 2);
-            if (data.length < n + 2) {
-              throw new EOFException("connection closed inside a bulk: " + raw);
-            }
-            raw.write(data);
-          }
-        }
-        case '*', '~', '>' -> {
-          int n = Integer.parseInt(line);
-          for (int i = 0; i < n; i++) {
-            read(raw);
-          }
-        }
-        case '%', '|' -> {
-          int n = Integer.parseInt(line);
-          for (int i = 0; i < 2 * n; i++) {
-            read(raw);
-          }
-          if (type == '|') {
-            read(raw); // an attribute precedes the reply it describes
-          }
-        }
-        default -> throw new IOException("not a RESP reply: " + raw);
-      }
-    }
-
-    private String line(ByteArrayOutputStream raw) throws IOException {
-      StringBuilder s = new StringBuilder();
-      for (int prev = -1, c; ; prev = c) {
-        c = in.read();
-        if (c < 0) {
-          throw new EOFException("connection closed inside a line: " + raw);
-        }
-        raw.write(c);
-        if (prev == '\r' && c == '\n') {
-          return s.substring(0, s.length() - 1);
-        }
-        s.append((char) c);
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      socket.close();
     }
   }
 

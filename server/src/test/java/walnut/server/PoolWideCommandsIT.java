@@ -42,8 +42,7 @@ import walnut.core.config.PoolConfig;
 import walnut.core.config.ProxyConfig;
 import walnut.core.config.ServerConfig;
 import walnut.core.stats.PoolStat;
-import walnut.server.RedisCommandTableIT.Err;
-import walnut.server.RedisCommandTableIT.RawClient;
+import walnut.server.WireClient.Err;
 import walnut.testing.FreePorts;
 import walnut.testing.KeyPlacement;
 import walnut.testing.KvDialect;
@@ -86,7 +85,7 @@ class PoolWideCommandsIT {
   @AfterAll
   static void stop() throws Exception {
     if (walnut != null) {
-      try (RawClient c = RawClient.connect(walnut.port())) {
+      try (WireClient c = WireClient.openResp2(walnut.port())) {
         c.call("SCRIPT", "FLUSH"); // the registry is per pool name, and ITs share "test"
       } catch (Exception e) {
         // the servers are closed next either way
@@ -98,7 +97,7 @@ class PoolWideCommandsIT {
   /** Sets {@code n} keys {@code i:<suffix>} through Walnut; asserts every server got some. */
   private static Set<String> fill(String suffix, int n) throws Exception {
     Set<String> keys = new HashSet<>();
-    try (RawClient c = RawClient.connect(walnut.port())) {
+    try (WireClient c = WireClient.openResp2(walnut.port())) {
       List<byte[]> mset = new ArrayList<>();
       mset.add(bytes("MSET"));
       for (int i = 0; i < n; i++) {
@@ -166,7 +165,7 @@ class PoolWideCommandsIT {
   @Test
   void scanPassesTypeOnAndRefusesBadCursorsAsRedisDoes() throws Exception {
     fill("typed", 30);
-    try (RawClient c = RawClient.connect(walnut.port())) {
+    try (WireClient c = WireClient.openResp2(walnut.port())) {
       for (int i = 0; i < 3; i++) {
         assertEquals(":1\r\n", c.call("RPUSH", onServer(i, ":list"), "x").raw());
       }
@@ -174,9 +173,9 @@ class PoolWideCommandsIT {
       String cursor = "0";
       do {
         List<?> reply = (List<?>) c.call("SCAN", cursor, "TYPE", "list", "COUNT", "100").value();
-        cursor = new String((byte[]) reply.get(0), StandardCharsets.UTF_8);
+        cursor = (String) reply.get(0);
         for (Object k : (List<?>) reply.get(1)) {
-          lists.add(new String((byte[]) k, StandardCharsets.UTF_8));
+          lists.add((String) k);
         }
       } while (!cursor.equals("0"));
       assertEquals(Set.of(onServer(0, ":list"), onServer(1, ":list"),
@@ -185,7 +184,7 @@ class PoolWideCommandsIT {
         assertEquals("-ERR invalid cursor\r\n", c.call("SCAN", bad).raw(), bad);
       }
       assertEquals("-ERR syntax error\r\n", c.call("SCAN", "0", "COUNT", "0").raw());
-      assertEquals("PONG", new String((byte[]) c.call("PING").value(), StandardCharsets.UTF_8));
+      assertEquals("PONG", c.call("PING").value());
     }
   }
 
@@ -196,7 +195,7 @@ class PoolWideCommandsIT {
   @Test
   void everyKeyPresentThroughoutIsReturnedWhileOthersComeAndGo() throws Exception {
     Set<String> stable = fill("live", 300);
-    try (RawClient c = RawClient.connect(walnut.port())) {
+    try (WireClient c = WireClient.openResp2(walnut.port())) {
       for (int i = 0; i < 150; i++) {
         c.call("SET", i + ":doomed:live", "x");
       }
@@ -206,9 +205,9 @@ class PoolWideCommandsIT {
       do {
         List<?> reply = (List<?>) c.call("SCAN", cursor, "MATCH", "*:live", "COUNT", "10")
             .value();
-        cursor = new String((byte[]) reply.get(0), StandardCharsets.UTF_8);
+        cursor = (String) reply.get(0);
         for (Object k : (List<?>) reply.get(1)) {
-          seen.add(new String((byte[]) k, StandardCharsets.UTF_8));
+          seen.add((String) k);
         }
         c.call("SET", step + ":new:live", "x");
         if (step < 150) {
@@ -226,7 +225,7 @@ class PoolWideCommandsIT {
   @Test
   void redisPyScanIterInfoDbsizeAndScriptsWorkInBothProtocols() throws Exception {
     Set<String> keys = fill("py", 200);
-    try (RawClient c = RawClient.connect(walnut.port())) {
+    try (WireClient c = WireClient.openResp2(walnut.port())) {
       for (String key : perServer) { // again: a restart in another test may have emptied one
         assertEquals("+OK\r\n", c.call("SET", key, KeyPlacement.VALUE).raw());
       }
@@ -259,7 +258,7 @@ class PoolWideCommandsIT {
   @Test
   void infoAndDbsizeAnswerForThePoolInBothProtocols() throws Exception {
     fill("info", 50);
-    try (RawClient c = RawClient.connect(walnut.port())) {
+    try (WireClient c = WireClient.openResp2(walnut.port())) {
       String info = c.call("INFO").raw();
       assertTrue(info.startsWith("$") && info.contains("\r\n# Server\r\nredis_version:7.0.15\r\n"
           + "redis_mode:proxy\r\n"), info);
@@ -295,7 +294,7 @@ class PoolWideCommandsIT {
 
   @Test
   void withServersStoppedInfoStillAnswersAndDbsizeIsTheError() throws Exception {
-    try (RawClient c = RawClient.connect(walnut.port())) {
+    try (WireClient c = WireClient.openResp2(walnut.port())) {
       backends.get(2).kill();
       String info = c.call("INFO").raw();
       assertTrue(info.contains("redis_version:7.0.15") && info.contains("# Walnut"), info);
@@ -311,7 +310,7 @@ class PoolWideCommandsIT {
       backends.forEach(RedisServer::restart);
     }
     Poll.until(Duration.ofSeconds(10), () -> {
-      try (RawClient c = RawClient.connect(walnut.port())) {
+      try (WireClient c = WireClient.openResp2(walnut.port())) {
         return c.call("DBSIZE").raw().equals(":0\r\n");
       } catch (Exception e) {
         return false;
@@ -334,7 +333,7 @@ class PoolWideCommandsIT {
             .autoEjectHosts(true).autoEjectRemap(remap).serverFailureLimit(1)
             .serverRetryTimeout(120_000).build();
         try (ProxyFixture proxy = ProxyFixture.start(pool, 1);
-            RawClient c = RawClient.connect(proxy.port())) {
+            WireClient c = WireClient.openResp2(proxy.port())) {
           Set<String> keys = new HashSet<>();
           for (int i = 0; i < 40; i++) {
             live.command("SET", i + ":ej", "v");
@@ -356,15 +355,15 @@ class PoolWideCommandsIT {
           List<String> errors = new ArrayList<>();
           String cursor = "0";
           do {
-            RedisCommandTableIT.Reply r = c.call("SCAN", cursor, "COUNT", "7");
+            WireClient.Reply r = c.call("SCAN", cursor, "COUNT", "7");
             if (r.value() instanceof Err e) {
-              errors.add(e.message());
+              errors.add(e.text());
               break;
             }
             List<?> reply = (List<?>) r.value();
-            cursor = new String((byte[]) reply.get(0), StandardCharsets.UTF_8);
+            cursor = (String) reply.get(0);
             for (Object k : (List<?>) reply.get(1)) {
-              seen.add(new String((byte[]) k, StandardCharsets.UTF_8));
+              seen.add((String) k);
             }
           } while (!cursor.equals("0"));
           if (remap) {
@@ -412,7 +411,7 @@ class PoolWideCommandsIT {
     String key = onServer(1, ":n");
     List<String> seen = new ArrayList<>();
     Poll.until(Duration.ofSeconds(10), () -> {
-      try (RawClient c = RawClient.connect(walnut.port())) {
+      try (WireClient c = WireClient.openResp2(walnut.port())) {
         String r = c.call("EVALSHA", sha, "1", key).raw();
         seen.add(r);
         assertFalse(r.startsWith("-NOSCRIPT"), "NOSCRIPT after the restart: " + seen);
@@ -449,7 +448,7 @@ class PoolWideCommandsIT {
     try {
       PoolConfig one = ProxyFixture.redisPool(servers).hashTag("{}").build();
       try (ProxyFixture proxy = ProxyFixture.start(one, 2);
-          RawClient c = RawClient.connect(proxy.port())) {
+          WireClient c = WireClient.openResp2(proxy.port())) {
         assertEquals("$40\r\n" + sha + "\r\n", c.call("SCRIPT", "LOAD", INCR).raw());
         servers.add(RedisServer.start());
         proxy.proxy.reload(ProxyConfig.of(ProxyFixture.redisPool(servers).hashTag("{}").build()));

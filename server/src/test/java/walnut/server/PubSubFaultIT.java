@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static walnut.server.PubSubIT.DEADLINE;
-import static walnut.server.PubSubWire.items;
+import static walnut.server.WireClient.items;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,7 +19,7 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import walnut.core.config.PoolConfig;
 import walnut.core.proxy.EngineOptions;
-import walnut.server.PubSubWire.Err;
+import walnut.server.WireClient.Err;
 import walnut.testing.FreePorts;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
@@ -74,7 +74,7 @@ class PubSubFaultIT {
     }
   }
 
-  private static void subscribe(PubSubWire c, String... names) throws Exception {
+  private static void subscribe(WireClient c, String... names) throws Exception {
     List<String> args = new ArrayList<>(List.of("SUBSCRIBE"));
     args.addAll(List.of(names));
     c.send(args.toArray(String[]::new)).flush();
@@ -87,10 +87,10 @@ class PubSubFaultIT {
   @Test
   void aServerKilledClosesItsSubscribersAndNoOneElse() throws Exception {
     try (Rig rig = new Rig();
-        PubSubWire onBoth = PubSubWire.open(rig.walnut.port());
-        PubSubWire onPattern = PubSubWire.open(rig.walnut.port(), true);
-        PubSubWire onZero = PubSubWire.open(rig.walnut.port());
-        PubSubWire pub = PubSubWire.open(rig.walnut.port())) {
+        WireClient onBoth = WireClient.open(rig.walnut.port());
+        WireClient onPattern = WireClient.open(rig.walnut.port(), 3);
+        WireClient onZero = WireClient.open(rig.walnut.port());
+        WireClient pub = WireClient.open(rig.walnut.port())) {
       String zero = rig.channels.get(0).get(0);
       String one = rig.channels.get(1).get(0);
       subscribe(onBoth, zero, one);
@@ -107,7 +107,7 @@ class PubSubFaultIT {
       assertEquals(List.of("message", zero, "after-kill"), onZero.next());
       assertEquals("+OK\r\n", pub.call("SET", rig.channels.get(2).get(1), "v").raw());
       // A new subscriber to the dead server's channel is closed, not hung.
-      try (PubSubWire late = PubSubWire.open(rig.walnut.port())) {
+      try (WireClient late = WireClient.open(rig.walnut.port())) {
         late.send("SUBSCRIBE", one).flush();
         assertTrue(late.closesWithin(DEADLINE));
       }
@@ -125,7 +125,7 @@ class PubSubFaultIT {
     try (Rig rig = new Rig()) {
       String one = rig.channels.get(1).get(8);
       rig.servers.get(1).kill();
-      try (PubSubWire late = PubSubWire.open(rig.walnut.port())) {
+      try (WireClient late = WireClient.open(rig.walnut.port())) {
         late.send("SUBSCRIBE", one).flush();
         Object reply = late.next();
         assertInstanceOf(Err.class, reply, "SUBSCRIBE on a dead server: " + reply);
@@ -138,9 +138,9 @@ class PubSubFaultIT {
   @Test
   void aListeningConnectionKilledOnItsServerClosesItsSubscriber() throws Exception {
     try (Rig rig = new Rig();
-        PubSubWire victim = PubSubWire.open(rig.walnut.port());
-        PubSubWire other = PubSubWire.open(rig.walnut.port());
-        PubSubWire pub = PubSubWire.open(rig.walnut.port())) {
+        WireClient victim = WireClient.open(rig.walnut.port());
+        WireClient other = WireClient.open(rig.walnut.port());
+        WireClient pub = WireClient.open(rig.walnut.port())) {
       String two = rig.channels.get(2).get(2);
       subscribe(victim, rig.channels.get(0).get(2), two);
       subscribe(other, rig.channels.get(0).get(3));
@@ -172,11 +172,11 @@ class PubSubFaultIT {
       java.net.Socket slowSocket = new java.net.Socket();
       slowSocket.setReceiveBufferSize(4096);
       slowSocket.connect(new java.net.InetSocketAddress("127.0.0.1", rig.walnut.port()));
-      slowSocket.getOutputStream().write(PubSubWire.bytes(
+      slowSocket.getOutputStream().write(WireClient.bytes(
           "*2\r\n$9\r\nSUBSCRIBE\r\n$" + c.length() + "\r\n" + c + "\r\n"));
-      try (PubSubWire fast = PubSubWire.open(rig.walnut.port());
-          PubSubWire pub = PubSubWire.open(rig.walnut.port());
-          PubSubWire plain = PubSubWire.open(rig.walnut.port())) {
+      try (WireClient fast = WireClient.open(rig.walnut.port());
+          WireClient pub = WireClient.open(rig.walnut.port());
+          WireClient plain = WireClient.open(rig.walnut.port())) {
         subscribe(fast, c);
         Poll.until(DEADLINE, () -> rig.servers.get(1).command("PUBSUB", "NUMSUB", c)
             .equals(List.of(c, 2L)), "both subscribed");
@@ -218,8 +218,8 @@ class PubSubFaultIT {
     EngineOptions options = new EngineOptions(2, EngineOptions.DEFAULT_MAX_PENDING_PER_CLIENT,
         1 << 20, EngineOptions.DEFAULT_SHUTDOWN_GRACE);
     try (Rig rig = new Rig(p -> p, options);
-        PubSubWire sub = PubSubWire.open(rig.walnut.port(), true);
-        PubSubWire pub = PubSubWire.open(rig.walnut.port())) {
+        WireClient sub = WireClient.open(rig.walnut.port(), 3);
+        WireClient pub = WireClient.open(rig.walnut.port())) {
       String c = rig.channels.get(0).get(5);
       subscribe(sub, c);
       sub.send("BLPOP", rig.channels.get(2).get(5), "0").flush();
@@ -241,15 +241,15 @@ class PubSubFaultIT {
   void theBoundRefusesASubscriptionCleanlyAndTheOthersGoOn() throws Exception {
     try (Rig rig = new Rig(p -> p.maxPinnedConnections(2),
         EngineOptions.threads(2));
-        PubSubWire a = PubSubWire.open(rig.walnut.port());
-        PubSubWire b = PubSubWire.open(rig.walnut.port());
-        PubSubWire pub = PubSubWire.open(rig.walnut.port())) {
+        WireClient a = WireClient.open(rig.walnut.port());
+        WireClient b = WireClient.open(rig.walnut.port());
+        WireClient pub = WireClient.open(rig.walnut.port())) {
       String zero = rig.channels.get(0).get(6);
       String one = rig.channels.get(1).get(6);
       subscribe(a, zero);
       subscribe(b, zero);
       rig.awaitPinned("[2, 0, 0]");
-      try (PubSubWire third = PubSubWire.open(rig.walnut.port())) {
+      try (WireClient third = WireClient.open(rig.walnut.port())) {
         third.send("SUBSCRIBE", one, zero).flush();
         Object reply = third.next();
         assertTrue(reply instanceof Err e && e.text().contains("max_pinned_connections 2"),
@@ -263,7 +263,7 @@ class PubSubFaultIT {
       assertEquals("+OK\r\n", pub.call("SET", one, "v").raw());
       a.close();
       rig.awaitPinned("[1, 0, 0]");
-      try (PubSubWire fourth = PubSubWire.open(rig.walnut.port())) {
+      try (WireClient fourth = WireClient.open(rig.walnut.port())) {
         subscribe(fourth, zero);
       }
     }
@@ -277,12 +277,12 @@ class PubSubFaultIT {
   void anIdleSubscriberIsNotClosedByClientIdleTimeout() throws Exception {
     try (Rig rig = new Rig(p -> p.clientIdleTimeout(300),
         EngineOptions.threads(2));
-        PubSubWire sub = PubSubWire.open(rig.walnut.port())) {
+        WireClient sub = WireClient.open(rig.walnut.port())) {
       String c = rig.channels.get(2).get(7);
       subscribe(sub, c);
       assertFalse(sub.closesWithin(Duration.ofMillis(1_200)),
           "a subscriber waiting for messages is closed after client_idle_timeout 300 ms");
-      try (PubSubWire pub = PubSubWire.open(rig.walnut.port())) {
+      try (WireClient pub = WireClient.open(rig.walnut.port())) {
         assertEquals(1L, pub.call("PUBLISH", c, "late").value());
       }
       assertEquals(List.of("message", c, "late"), sub.next());
@@ -318,7 +318,7 @@ class PubSubFaultIT {
           before.add(PubSubIT.connectedClients(s));
         }
         for (int i = 0; i < 300; i++) {
-          try (PubSubWire sub = PubSubWire.open(port, i % 2 == 1)) {
+          try (WireClient sub = WireClient.open(port, i % 2 == 1 ? 3 : 2)) {
             sub.send("SUBSCRIBE", "a" + i, "b" + i, "c" + i).send("PSUBSCRIBE", "p*").flush();
             for (int k = 0; k < 4; k++) {
               items(sub.next());

@@ -3,7 +3,7 @@ package walnut.server;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
-import static walnut.server.PubSubWire.items;
+import static walnut.server.WireClient.items;
 
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -30,9 +30,9 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import walnut.core.stats.PinStat;
 import walnut.core.stats.ProxyStats;
-import walnut.server.PubSubWire.Err;
-import walnut.server.PubSubWire.Push;
-import walnut.server.PubSubWire.Reply;
+import walnut.server.WireClient.Err;
+import walnut.server.WireClient.Push;
+import walnut.server.WireClient.Reply;
 import walnut.testing.KeyPlacement;
 import walnut.testing.KvDialect;
 import walnut.testing.Poll;
@@ -74,7 +74,7 @@ class PubSubIT {
    */
   static void warm(int port) throws IOException {
     for (int c = 0; c < 8; c++) {
-      try (PubSubWire client = PubSubWire.open(port, c >= 4)) {
+      try (WireClient client = WireClient.open(port, c >= 4 ? 3 : 2)) {
         for (int k = 0; k < 100; k++) {
           client.send("GET", k + ":warm");
         }
@@ -193,8 +193,8 @@ class PubSubIT {
       subscribed.add(channels.get(s).get(1));
     }
     int rounds = 200;
-    try (PubSubWire sub = PubSubWire.open(walnut.port(), resp3);
-        PubSubWire pub = PubSubWire.open(walnut.port())) {
+    try (WireClient sub = WireClient.open(walnut.port(), resp3 ? 3 : 2);
+        WireClient pub = WireClient.open(walnut.port())) {
       List<String> args = new ArrayList<>(List.of("SUBSCRIBE"));
       args.addAll(subscribed);
       sub.send(args.toArray(String[]::new)).flush();
@@ -254,8 +254,8 @@ class PubSubIT {
     List<List<String>> ps = List.of(channels.get(0).subList(2, 4), channels.get(1).subList(2, 4),
         channels.get(2).subList(2, 4));
     String pattern = "*:ch";
-    try (PubSubWire sub = PubSubWire.open(walnut.port(), resp3);
-        PubSubWire pub = PubSubWire.open(walnut.port())) {
+    try (WireClient sub = WireClient.open(walnut.port(), resp3 ? 3 : 2);
+        WireClient pub = WireClient.open(walnut.port())) {
       assertEquals(frame(resp3, "psubscribe", pattern, 1L), sub.call("PSUBSCRIBE", pattern)
           .value());
       assertEquals("[1, 1, 1]", pinnedPerServer(walnut));
@@ -333,7 +333,7 @@ class PubSubIT {
   private static List<String> converse(int port, boolean resp3, List<List<String>> script)
       throws IOException {
     List<String> out = new ArrayList<>();
-    try (PubSubWire c = PubSubWire.open(port, resp3)) {
+    try (WireClient c = WireClient.open(port, resp3 ? 3 : 2)) {
       for (List<String> command : script) {
         c.send(command.toArray(String[]::new)).flush();
         int frames = frames(command);
@@ -361,7 +361,7 @@ class PubSubIT {
     for (RedisServer b : backends) {
       before.add(connectedClients(b));
     }
-    try (PubSubWire sub = PubSubWire.open(walnut.port())) {
+    try (WireClient sub = WireClient.open(walnut.port())) {
       sub.send("SUBSCRIBE", channels.get(0).get(6), channels.get(2).get(6)).flush();
       sub.next();
       sub.next();
@@ -409,8 +409,8 @@ class PubSubIT {
     }
     assertEquals(List.of(Set.of(), Set.of(), Set.of()), serverChannels(backends));
     // Walnut still serves, subscriptions included.
-    try (PubSubWire sub = PubSubWire.open(walnut.port());
-        PubSubWire pub = PubSubWire.open(walnut.port())) {
+    try (WireClient sub = WireClient.open(walnut.port());
+        WireClient pub = WireClient.open(walnut.port())) {
       String c = channels.get(2).get(7);
       assertEquals(frame(false, "subscribe", c, 1L), sub.call("SUBSCRIBE", c).value());
       assertEquals(1L, pub.call("PUBLISH", c, "alive").value());
@@ -419,7 +419,7 @@ class PubSubIT {
   }
 
   private static void subscribeAndLeave(int i) throws IOException {
-    try (PubSubWire sub = PubSubWire.open(walnut.port(), i % 8 == 7)) {
+    try (WireClient sub = WireClient.open(walnut.port(), i % 8 == 7 ? 3 : 2)) {
       sub.send("SUBSCRIBE", channels.get(0).get(7 + i % 5), channels.get(1).get(7 + i % 3));
       sub.send("PSUBSCRIBE", "leave" + i % 4 + "*");
       switch (i % 4) {
@@ -458,7 +458,7 @@ class PubSubIT {
     for (int port : new int[] {direct.port(), walnut.port()}) {
       AtomicBoolean stop = new AtomicBoolean();
       CompletableFuture<Void> flood = CompletableFuture.runAsync(() -> {
-        try (PubSubWire pub = PubSubWire.open(port)) {
+        try (WireClient pub = WireClient.open(port)) {
           while (!stop.get()) {
             for (int i = 0; i < 50; i++) {
               pub.send("PUBLISH", c, "m");
@@ -475,7 +475,7 @@ class PubSubIT {
       List<Object> stale = new ArrayList<>();
       try {
         for (int r = 0; r < rounds; r++) {
-          try (PubSubWire sub = PubSubWire.open(port)) {
+          try (WireClient sub = WireClient.open(port)) {
             assertEquals(List.of("subscribe", c, 1L), sub.call("SUBSCRIBE", c).value());
             for (int i = 0; i < 10; i++) {
               assertEquals(List.of("message", c, "m"), sub.next());
@@ -544,8 +544,8 @@ class PubSubIT {
         }
       }
     }
-    try (PubSubWire sub = PubSubWire.open(walnut.port(), resp3);
-        PubSubWire pub = PubSubWire.open(walnut.port())) {
+    try (WireClient sub = WireClient.open(walnut.port(), resp3 ? 3 : 2);
+        WireClient pub = WireClient.open(walnut.port())) {
       for (List<String> command : commands) {
         sub.send(command.toArray(String[]::new));
       }
@@ -584,7 +584,7 @@ class PubSubIT {
   /** The storm's confirmations from one connection (pipelined, as through Walnut). */
   private static String storm(int port, boolean resp3, List<List<String>> commands)
       throws IOException {
-    try (PubSubWire c = PubSubWire.open(port, resp3)) {
+    try (WireClient c = WireClient.open(port, resp3 ? 3 : 2)) {
       for (List<String> command : commands) {
         c.send(command.toArray(String[]::new));
       }
@@ -607,7 +607,7 @@ class PubSubIT {
     for (int i = 0; i < n; i++) {
       names.add(i + ":many");
     }
-    try (PubSubWire sub = PubSubWire.open(walnut.port())) {
+    try (WireClient sub = WireClient.open(walnut.port())) {
       sub.send(names.toArray(String[]::new)).flush();
       for (int i = 1; i <= n; i++) {
         assertEquals(List.of("subscribe", names.get(i), (long) i), sub.next());
@@ -644,8 +644,8 @@ class PubSubIT {
     args.addAll(names);
     List<List<String>> script = List.of(args, List.of("PSUBSCRIBE", "\r\n*", ""));
     assertEquals(converse(direct.port(), resp3, script), converse(walnut.port(), resp3, script));
-    try (PubSubWire sub = PubSubWire.open(walnut.port(), resp3);
-        PubSubWire pub = PubSubWire.open(walnut.port())) {
+    try (WireClient sub = WireClient.open(walnut.port(), resp3 ? 3 : 2);
+        WireClient pub = WireClient.open(walnut.port())) {
       sub.send(args.toArray(String[]::new)).flush();
       for (int i = 0; i < names.size(); i++) {
         assertEquals(frame(resp3, "subscribe", names.get(i), (long) i + 1), sub.next());
@@ -670,8 +670,8 @@ class PubSubIT {
   @ValueSource(booleans = {false, true})
   void hugeMessagesArriveWholeAndInOrder(boolean resp3) throws Exception {
     Random random = new Random(5);
-    try (PubSubWire sub = PubSubWire.open(walnut.port(), resp3);
-        PubSubWire pub = PubSubWire.open(walnut.port())) {
+    try (WireClient sub = WireClient.open(walnut.port(), resp3 ? 3 : 2);
+        WireClient pub = WireClient.open(walnut.port())) {
       List<String> cs = List.of(channels.get(0).get(16), channels.get(1).get(16),
           channels.get(2).get(16));
       sub.send("SUBSCRIBE", cs.get(0), cs.get(1), cs.get(2)).flush();
@@ -703,8 +703,8 @@ class PubSubIT {
   void hashTaggedChannelsLiveWithTheirTagAndPublishFindsThem() throws Exception {
     String tag = channels.get(2).get(20); // as a tag, the name's server
     List<String> tagged = List.of("{" + tag + "}a", "b{" + tag + "}", "{" + tag + "}");
-    try (PubSubWire sub = PubSubWire.open(walnut.port());
-        PubSubWire pub = PubSubWire.open(walnut.port())) {
+    try (WireClient sub = WireClient.open(walnut.port());
+        WireClient pub = WireClient.open(walnut.port())) {
       sub.send("SUBSCRIBE", tagged.get(0), tagged.get(1), tagged.get(2)).flush();
       for (int i = 0; i < 3; i++) {
         items(sub.next());
@@ -720,7 +720,7 @@ class PubSubIT {
   @Test
   void subscribeInsideMultiIsRefusedAndExecAborts() throws Exception {
     String key = channels.get(0).get(21);
-    try (PubSubWire c = PubSubWire.open(walnut.port())) {
+    try (WireClient c = WireClient.open(walnut.port())) {
       assertEquals("+OK\r\n", c.call("MULTI").raw());
       assertEquals("+QUEUED\r\n", c.call("SET", key, "in-multi").raw());
       Object refused = c.call("SUBSCRIBE", key).value();
@@ -753,8 +753,8 @@ class PubSubIT {
   @Test
   void aResp3SubscriberCannotSwitchToResp2() throws Exception {
     String c = channels.get(1).get(22);
-    try (PubSubWire sub = PubSubWire.open(walnut.port(), true);
-        PubSubWire pub = PubSubWire.open(walnut.port())) {
+    try (WireClient sub = WireClient.open(walnut.port(), 3);
+        WireClient pub = WireClient.open(walnut.port())) {
       assertEquals(frame(true, "subscribe", c, 1L), sub.call("SUBSCRIBE", c).value());
       Reply hello = sub.call("HELLO", "2");
       assertEquals("-ERR HELLO cannot change the protocol of a subscribed client through the"
@@ -770,7 +770,7 @@ class PubSubIT {
   @ValueSource(booleans = {false, true})
   void aSubscriberThatHalfClosesIsClosedAndGivesItsConnectionsBack(boolean resp3)
       throws Exception {
-    try (PubSubWire sub = PubSubWire.open(walnut.port(), resp3)) {
+    try (WireClient sub = WireClient.open(walnut.port(), resp3 ? 3 : 2)) {
       sub.send("SUBSCRIBE", channels.get(0).get(23), channels.get(1).get(23));
       sub.send("PSUBSCRIBE", "half*");
       sub.shutdownOutput();

@@ -22,7 +22,6 @@ import org.junit.jupiter.api.Test;
 import redis.clients.jedis.DefaultJedisClientConfig;
 import redis.clients.jedis.Jedis;
 import walnut.core.config.PoolConfig;
-import walnut.server.RedisCommandTableIT.RawClient;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 
@@ -44,8 +43,8 @@ class RedisAuthDbIT {
     List<RedisServer> backends = startThree("--requirepass", PASSWORD);
     try (ProxyFixture walnut = ProxyFixture.start(
         ProxyFixture.redisPool(backends).redisAuth(PASSWORD).build(), 2);
-        RawClient client = RawClient.connect(walnut.port());
-        RawClient other = RawClient.connect(walnut.port())) {
+        WireClient client = WireClient.openResp2(walnut.port());
+        WireClient other = WireClient.openResp2(walnut.port())) {
       // Everything that parses is refused before AUTH, PING and multi-key commands included.
       assertEquals(NOAUTH, client.call("PING").raw());
       assertEquals(NOAUTH, client.call("GET", "auth:k").raw());
@@ -117,7 +116,7 @@ class RedisAuthDbIT {
     try (LogCapture log = new LogCapture();
         ProxyFixture walnut = ProxyFixture.start(
             ProxyFixture.redisPool(backends).redisAuth(PASSWORD).build(), 1);
-        RawClient client = RawClient.connect(walnut.port())) {
+        WireClient client = WireClient.openResp2(walnut.port())) {
       assertEquals("+OK\r\n", client.call("AUTH", PASSWORD).raw());
       // The backend's own refusal reaches the client, as in twemproxy
       // (docs/compatibility.md#redis_auth).
@@ -142,7 +141,7 @@ class RedisAuthDbIT {
     List<RedisServer> backends = startThree();
     try (ProxyFixture walnut = ProxyFixture.start(
         ProxyFixture.redisPool(backends).redisDb(3).build(), 2);
-        RawClient client = RawClient.connect(walnut.port())) {
+        WireClient client = WireClient.openResp2(walnut.port())) {
       List<String> keys = keys("db3", 60);
       for (String key : keys) {
         assertEquals("+OK\r\n", client.call("SET", key, "v").raw());
@@ -167,7 +166,7 @@ class RedisAuthDbIT {
     PoolConfig pool = ProxyFixture.redisPool(backends).redisAuth(PASSWORD).redisDb(5).build();
     try (LogCapture log = new LogCapture();
         ProxyFixture walnut = ProxyFixture.start(pool, 2);
-        RawClient client = RawClient.connect(walnut.port())) {
+        WireClient client = WireClient.openResp2(walnut.port())) {
       assertEquals("+OK\r\n", client.call("AUTH", PASSWORD).raw());
       List<String> keys = keys("db5", 60);
       for (String key : keys) {
@@ -188,7 +187,7 @@ class RedisAuthDbIT {
     try (LogCapture log = new LogCapture();
         ProxyFixture walnut = ProxyFixture.start(
             ProxyFixture.redisPool(backends).redisDb(9).build(), 1);
-        RawClient client = RawClient.connect(walnut.port())) {
+        WireClient client = WireClient.openResp2(walnut.port())) {
       assertEquals("+OK\r\n", client.call("SET", "db9:k", "v").raw());
       assertEquals(1, count(backends, null, 0, List.of("db9:k")));
       Poll.until(Duration.ofSeconds(5), () -> log.text().contains(
@@ -234,7 +233,7 @@ class RedisAuthDbIT {
       List<String> keys) throws IOException {
     long found = 0;
     for (RedisServer backend : backends) {
-      try (RawClient direct = RawClient.connect(backend.port())) {
+      try (WireClient direct = WireClient.openResp2(backend.port())) {
         if (password != null) {
           assertEquals("+OK\r\n", direct.call("AUTH", password).raw());
         }

@@ -13,18 +13,9 @@ import io.lettuce.core.output.CommandOutput;
 import io.lettuce.core.protocol.CommandArgs;
 import io.lettuce.core.protocol.ProtocolKeyword;
 import io.lettuce.core.protocol.ProtocolVersion;
-import java.io.BufferedInputStream;
-import java.io.BufferedOutputStream;
-import java.io.ByteArrayOutputStream;
-import java.io.EOFException;
-import java.io.IOException;
-import java.io.InputStream;
-import java.io.OutputStream;
-import java.net.Socket;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
-import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -45,6 +36,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.MethodSource;
 import redis.clients.jedis.Jedis;
 import redis.clients.jedis.exceptions.JedisDataException;
+import walnut.server.WireClient.Err;
+import walnut.server.WireClient.Reply;
 import walnut.testing.RedisServer;
 
 /**
@@ -288,8 +281,8 @@ class RedisCommandTableIT {
   @ParameterizedTest(name = "{0}")
   @MethodSource("cases")
   void rawRepliesAreTheSameBytesAsRedisGives(Case c) throws Exception {
-    try (RawClient proxied = RawClient.connect(walnut.port());
-        RawClient straight = RawClient.connect(direct.port())) {
+    try (WireClient proxied = WireClient.openResp2(walnut.port());
+        WireClient straight = WireClient.openResp2(direct.port())) {
       compare(c, "raw", proxied::call, straight::call, Reply::raw);
     }
   }
@@ -342,9 +335,22 @@ class RedisCommandTableIT {
     }
   }
 
-  /** The parsed value of a client's reply: raw replies carry both forms. */
+  /**
+   * The parsed value of a client's reply: raw replies carry both forms, their strings turned to
+   * the bytes they were read from, as the other clients give them.
+   */
   private static Object value(Object reply) {
-    return reply instanceof Reply r ? r.value() : reply;
+    return reply instanceof Reply r ? asBytes(r.value()) : reply;
+  }
+
+  private static Object asBytes(Object value) {
+    if (value instanceof String s) {
+      return WireClient.bytes(s);
+    }
+    if (value instanceof List<?> list) {
+      return list.stream().map(RedisCommandTableIT::asBytes).toList();
+    }
+    return value;
   }
 
   @FunctionalInterface
@@ -437,7 +443,7 @@ class RedisCommandTableIT {
       return "!" + e.getMessage();
     }
     if (value instanceof Err e) {
-      return "!" + e.message();
+      return "!" + e.text();
     }
     return ":" + value;
   }
@@ -456,8 +462,6 @@ class RedisCommandTableIT {
     return show(value);
   }
 
-  record Err(String message) {}
-
   // ---- coverage and spread
 
   @Test
@@ -473,7 +477,7 @@ class RedisCommandTableIT {
 
   @Test
   void keysOfTheTableSpreadOverAllThreeBackends() throws Exception {
-    try (RawClient client = RawClient.connect(walnut.port())) {
+    try (WireClient client = WireClient.openResp2(walnut.port())) {
       for (int i = 0; i < 60; i++) {
         assertEquals("+OK\r\n", client.call(List.of(bytes("SET"), bytes(RedisMultiKeyIT.key("spread", i)),
             bytes("v"))).raw());
@@ -494,7 +498,7 @@ class RedisCommandTableIT {
   @MethodSource("refused")
   void refusedCommandsGetAnErrorAfterEarlierPipelinedRepliesAndTheConnectionGoesOn(
       String command) throws Exception {
-    try (RawClient client = RawClient.connect(walnut.port())) {
+    try (WireClient client = WireClient.openResp2(walnut.port())) {
       String key = "refused:" + command.replace(' ', '_');
       // Pipelined in one write: a SET before, the refused command, a GET after.
       client.send(List.of(bytes("SET"), bytes(key), bytes("v")));
@@ -543,137 +547,6 @@ class RedisCommandTableIT {
       return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-1").digest(bytes(s)));
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new AssertionError(e);
-    }
-  }
-
-  /** One reply: its exact bytes (ISO-8859-1) and its value as the other clients give it. */
-  record Reply(String raw, Object value) {}
-
-  /**
-   * A RESP2 client on a plain socket, for exact bytes and pipelining: {@link #send} queues a
-   * command, {@link #flush} writes everything queued at once, {@link #read} reads one reply.
-   */
-  static final class RawClient implements AutoCloseable {
-    private final Socket socket;
-    private final OutputStream out;
-    private final InputStream in;
-
-    private RawClient(Socket socket) throws IOException {
-      this.socket = socket;
-      this.out = new BufferedOutputStream(socket.getOutputStream(), 1 << 16);
-      this.in = new BufferedInputStream(socket.getInputStream(), 1 << 16);
-    }
-
-    static RawClient connect(int port) throws IOException {
-      return connect(port, Duration.ofSeconds(10));
-    }
-
-    static RawClient connect(int port, Duration timeout) throws IOException {
-      Socket socket = new Socket("127.0.0.1", port);
-      socket.setSoTimeout((int) timeout.toMillis());
-      socket.setTcpNoDelay(true);
-      return new RawClient(socket);
-    }
-
-    Reply call(List<byte[]> args) throws IOException {
-      send(args);
-      flush();
-      return read();
-    }
-
-    Reply call(String... args) throws IOException {
-      return call(Arrays.stream(args).map(RedisCommandTableIT::bytes).toList());
-    }
-
-    void send(List<byte[]> args) throws IOException {
-      out.write(bytes("*" + args.size() + "\r\n"));
-      for (byte[] a : args) {
-        out.write(bytes("$" + a.length + "\r\n"));
-        out.write(a);
-        out.write('\r');
-        out.write('\n');
-      }
-    }
-
-    void sendRaw(String bytes) throws IOException {
-      out.write(bytes.getBytes(StandardCharsets.ISO_8859_1));
-    }
-
-    void flush() throws IOException {
-      out.flush();
-    }
-
-    Reply read() throws IOException {
-      ByteArrayOutputStream raw = new ByteArrayOutputStream();
-      Object value = read(raw);
-      return new Reply(raw.toString(StandardCharsets.ISO_8859_1), value);
-    }
-
-    /** Whether the server closed the connection (EOF) rather than sending more. */
-    boolean closedByPeer() throws IOException {
-      return in.read() < 0;
-    }
-
-    private Object read(ByteArrayOutputStream raw) throws IOException {
-      int type = in.read();
-      if (type < 0) {
-        throw new EOFException("connection closed; read so far: " + raw);
-      }
-      raw.write(type);
-      String line = line(raw);
-      switch (type) {
-        case '+':
-          return bytes(line);
-        case '-':
-          return new Err(line);
-        case ':':
-          return Long.parseLong(line);
-        case '$': {
-          int n = Integer.parseInt(line);
-          if (n < 0) {
-            return null;
-          }
-          byte[] data = in.readNBytes(n + 2);
-          if (data.length < n + 2) {
-            throw new EOFException("connection closed inside a bulk");
-          }
-          raw.write(data);
-          return Arrays.copyOf(data, n);
-        }
-        case '*': {
-          int n = Integer.parseInt(line);
-          if (n < 0) {
-            return null;
-          }
-          List<Object> list = new ArrayList<>();
-          for (int i = 0; i < n; i++) {
-            list.add(read(raw));
-          }
-          return list;
-        }
-        default:
-          throw new IOException("not a RESP2 reply: " + raw);
-      }
-    }
-
-    private String line(ByteArrayOutputStream raw) throws IOException {
-      StringBuilder s = new StringBuilder();
-      for (int prev = -1, c; ; prev = c) {
-        c = in.read();
-        if (c < 0) {
-          throw new EOFException("connection closed inside a line: " + raw);
-        }
-        raw.write(c);
-        if (prev == '\r' && c == '\n') {
-          return s.substring(0, s.length() - 1);
-        }
-        s.append((char) c);
-      }
-    }
-
-    @Override
-    public void close() throws IOException {
-      socket.close();
     }
   }
 

@@ -23,7 +23,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import redis.clients.jedis.Jedis;
 import walnut.core.stats.PoolStat;
-import walnut.server.RedisCommandTableIT.RawClient;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 
@@ -89,7 +88,7 @@ class RedisMultiKeyIT {
   }
 
   /** Sets the even keys of {@code name} (with values of varied sizes) through both. */
-  private static void fill(String name, RawClient proxied, RawClient straight) throws Exception {
+  private static void fill(String name, WireClient proxied, WireClient straight) throws Exception {
     List<byte[]> mset = new ArrayList<>();
     mset.add(bytes("MSET"));
     for (int i = 0; i < KEYS; i += 2) {
@@ -114,8 +113,8 @@ class RedisMultiKeyIT {
     Random random = new Random(name.hashCode());
     String prefix = "mk-" + name.toLowerCase();
     List<String> keys = keys(prefix, random);
-    try (RawClient proxied = RawClient.connect(walnut.port());
-        RawClient straight = RawClient.connect(direct.port())) {
+    try (WireClient proxied = WireClient.openResp2(walnut.port());
+        WireClient straight = WireClient.openResp2(direct.port())) {
       fill(prefix, proxied, straight);
       for (RedisServer backend : backends) {
         assertTrue(holds(backend, keys) > 0, backend + " holds some of the keys");
@@ -150,8 +149,8 @@ class RedisMultiKeyIT {
       mset.add(bytes(key));
       mset.add(bytes("v" + i));
     }
-    try (RawClient proxied = RawClient.connect(walnut.port());
-        RawClient straight = RawClient.connect(direct.port())) {
+    try (WireClient proxied = WireClient.openResp2(walnut.port());
+        WireClient straight = WireClient.openResp2(direct.port())) {
       long before = fragments();
       assertEquals("+OK\r\n", straight.call(mset).raw());
       assertEquals("+OK\r\n", proxied.call(mset).raw());
@@ -200,8 +199,8 @@ class RedisMultiKeyIT {
       }
       pipeline.add(command);
     }
-    try (RawClient proxied = RawClient.connect(walnut.port());
-        RawClient straight = RawClient.connect(direct.port())) {
+    try (WireClient proxied = WireClient.openResp2(walnut.port());
+        WireClient straight = WireClient.openResp2(direct.port())) {
       // Written from other threads while this one reads, so neither side waits on the other.
       CompletableFuture<Void> writers = CompletableFuture.allOf(
           CompletableFuture.runAsync(() -> sendAll(proxied, pipeline)),
@@ -215,7 +214,7 @@ class RedisMultiKeyIT {
 
   @Test
   void fragmentsCountsSubRequestsNotSingleKeyForms() throws Exception {
-    try (RawClient client = RawClient.connect(walnut.port())) {
+    try (WireClient client = WireClient.openResp2(walnut.port())) {
       long before = fragments();
       // One key: forwarded unchanged, no fragment (docs/compatibility.md#fragmented-commands).
       assertEquals("*1\r\n$-1\r\n", client.call("MGET", "frag:a").raw());
@@ -233,7 +232,7 @@ class RedisMultiKeyIT {
   void aKilledBackendGivesOneErrorForTheWholeRequestAndTheConnectionGoesOn() throws Exception {
     List<RedisServer> own = startThree();
     try (ProxyFixture proxy = ProxyFixture.start(ProxyFixture.redisPool(own).build(), 1);
-        RawClient client = RawClient.connect(proxy.port())) {
+        WireClient client = WireClient.openResp2(proxy.port())) {
       List<String> keys = keys("down", new Random(11));
       List<byte[]> mset = new ArrayList<>();
       mset.add(bytes("MSET"));
@@ -282,7 +281,7 @@ class RedisMultiKeyIT {
     List<RedisServer> own = startThree();
     try (ProxyFixture proxy = ProxyFixture.start(
         ProxyFixture.redisPool(own).timeout(300).build(), 1);
-        RawClient client = RawClient.connect(proxy.port())) {
+        WireClient client = WireClient.openResp2(proxy.port())) {
       List<String> keys = keys("paused", new Random(12));
       List<byte[]> mset = new ArrayList<>();
       mset.add(bytes("MSET"));
@@ -316,7 +315,7 @@ class RedisMultiKeyIT {
     }
   }
 
-  private static void sendAll(RawClient client, List<List<byte[]>> commands) {
+  private static void sendAll(WireClient client, List<List<byte[]>> commands) {
     try {
       for (List<byte[]> command : commands) {
         client.send(command);
@@ -342,7 +341,7 @@ class RedisMultiKeyIT {
 
   /** How many of {@code keys} {@code backend} holds, asked directly. */
   private static long holds(RedisServer backend, List<String> keys) throws IOException {
-    try (RawClient client = RawClient.connect(backend.port())) {
+    try (WireClient client = WireClient.openResp2(backend.port())) {
       return (Long) client.call(command("EXISTS", keys)).value();
     }
   }
@@ -357,7 +356,7 @@ class RedisMultiKeyIT {
     throw new AssertionError(backend + " holds none of the keys");
   }
 
-  private static String call(RawClient client, List<byte[]> command) {
+  private static String call(WireClient client, List<byte[]> command) {
     try {
       return client.call(command).raw();
     } catch (IOException e) {

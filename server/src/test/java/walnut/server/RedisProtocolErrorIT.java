@@ -17,7 +17,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import walnut.core.stats.PoolStat;
-import walnut.server.RedisCommandTableIT.RawClient;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 
@@ -61,8 +60,8 @@ class RedisProtocolErrorIT {
   void brokenFramingIsAnsweredAfterEarlierRepliesThenClosed(String input, String message)
       throws Exception {
     long clientErrors = counter(PoolStat.CLIENT_ERR);
-    try (RawClient client = RawClient.connect(walnut.port());
-        RawClient neighbour = RawClient.connect(walnut.port())) {
+    try (WireClient client = WireClient.openResp2(walnut.port());
+        WireClient neighbour = WireClient.openResp2(walnut.port())) {
       assertEquals("+OK\r\n", neighbour.call("SET", "neighbour", "n").raw());
       client.send(List.of(bytes("SET"), bytes("before"), bytes("b")));
       client.send(List.of(bytes("GET"), bytes("before")));
@@ -80,7 +79,7 @@ class RedisProtocolErrorIT {
 
   @Test
   void requestsUpToTheLimitPassAndLargerOnesAreRefusedBeforeTheyArrive() throws Exception {
-    try (RawClient client = RawClient.connect(walnut.port())) {
+    try (WireClient client = WireClient.openResp2(walnut.port())) {
       // SET key value with its headers: 38 bytes besides the value.
       byte[] fits = new byte[LIMIT - 38];
       Arrays.fill(fits, (byte) 'x');
@@ -101,7 +100,7 @@ class RedisProtocolErrorIT {
       mset.add(bytes(String.format("k%07d", i)));
       mset.add(bytes("vv"));
     }
-    try (RawClient client = RawClient.connect(walnut.port())) {
+    try (WireClient client = WireClient.openResp2(walnut.port())) {
       // Written from another thread: Walnut answers and closes before it has read everything.
       CompletableFuture<Void> writer = CompletableFuture.runAsync(() -> {
         try {
@@ -122,7 +121,7 @@ class RedisProtocolErrorIT {
   void aClientThatMustStillAuthenticateCannotSendLargeRequests() throws Exception {
     try (ProxyFixture proxy = ProxyFixture.start(
         ProxyFixture.redisPool(backends).redisAuth("pw").build(), 1);
-        RawClient client = RawClient.connect(proxy.port())) {
+        WireClient client = WireClient.openResp2(proxy.port())) {
       client.sendRaw("*2\r\n$4\r\nAUTH\r\n$100000\r\n");
       client.flush();
       assertEquals("-ERR Protocol error: unauthenticated bulk length\r\n", client.read().raw());

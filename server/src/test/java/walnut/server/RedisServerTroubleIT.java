@@ -8,7 +8,6 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import walnut.core.stats.ServerStat;
-import walnut.server.RedisCommandTableIT.RawClient;
 import walnut.testing.RedisServer;
 
 /**
@@ -39,8 +38,8 @@ class RedisServerTroubleIT {
 
   @Test
   void aScriptsOomErrorGoesToTheScriptAloneAndEjectsNothing() throws Exception {
-    try (RawClient scripter = RawClient.connect(walnut.port());
-        RawClient neighbour = RawClient.connect(walnut.port())) {
+    try (WireClient scripter = WireClient.openResp2(walnut.port());
+        WireClient neighbour = WireClient.openResp2(walnut.port())) {
       assertEquals("+OK\r\n", neighbour.call("SET", "trouble-k", "v").raw());
       // Pipelined on one connection: the GET is in flight behind the EVAL on the same server.
       scripter.send(List.of(RedisCommandTableIT.bytes("EVAL"), RedisCommandTableIT.bytes(OOM_SCRIPT),

@@ -8,7 +8,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import walnut.core.config.PoolConfig;
 import walnut.core.config.ProxyConfig;
-import walnut.server.RedisCommandTableIT.RawClient;
 import walnut.testing.RedisServer;
 
 /**
@@ -32,8 +31,8 @@ class ReloadEstablishedClientsIT {
     try {
       PoolConfig before = ProxyFixture.redisPool(backends).redisAuth("old-pw").build();
       walnut = ProxyFixture.start(before, 2);
-      try (RawClient fresh = RawClient.connect(walnut.port());
-          RawClient authed = RawClient.connect(walnut.port())) {
+      try (WireClient fresh = WireClient.openResp2(walnut.port());
+          WireClient authed = WireClient.openResp2(walnut.port())) {
         assertEquals(NOAUTH, fresh.call("GET", "rot:k").raw());
         assertEquals("+OK\r\n", authed.call("AUTH", "old-pw").raw());
         assertEquals("+OK\r\n", authed.call("SET", "rot:k", "v").raw());
@@ -59,7 +58,7 @@ class ReloadEstablishedClientsIT {
         assertEquals("+OK\r\n", authed.call("AUTH", "new-pw").raw());
         assertEquals("$1\r\nv\r\n", authed.call("GET", "rot:k").raw());
       }
-      try (RawClient later = RawClient.connect(walnut.port())) {
+      try (WireClient later = WireClient.openResp2(walnut.port())) {
         assertEquals(INVALID, later.call("AUTH", "old-pw").raw());
         assertEquals("+OK\r\n", later.call("AUTH", "new-pw").raw());
         assertEquals("$1\r\nv\r\n", later.call("GET", "rot:k").raw());
@@ -76,7 +75,7 @@ class ReloadEstablishedClientsIT {
     try {
       PoolConfig open = ProxyFixture.redisPool(backends).build();
       walnut = ProxyFixture.start(open, 2);
-      try (RawClient client = RawClient.connect(walnut.port())) {
+      try (WireClient client = WireClient.openResp2(walnut.port())) {
         assertEquals("+OK\r\n", client.call("SET", "open:k", "v").raw());
         assertEquals("OK", backends.get(0).command("CONFIG", "SET", "requirepass", "pw"));
         walnut.proxy.reload(ProxyConfig.of(open.toBuilder().redisAuth("pw").build()));
@@ -98,8 +97,8 @@ class ReloadEstablishedClientsIT {
       PoolConfig large = ProxyFixture.redisPool(backends).maxRequestSize(1 << 20).build();
       PoolConfig small = large.toBuilder().maxRequestSize(64 << 10).build();
       walnut = ProxyFixture.start(small, 2);
-      try (RawClient raised = RawClient.connect(walnut.port());
-          RawClient lowered = RawClient.connect(walnut.port())) {
+      try (WireClient raised = WireClient.openResp2(walnut.port());
+          WireClient lowered = WireClient.openResp2(walnut.port())) {
         assertEquals("+OK\r\n", raised.call("SET", "size:k", "small").raw());
 
         walnut.proxy.reload(ProxyConfig.of(large));
@@ -112,7 +111,7 @@ class ReloadEstablishedClientsIT {
         lowered.flush();
         assertEquals("-ERR Protocol error: invalid bulk length\r\n", lowered.read().raw());
         assertTrue(lowered.closedByPeer(), "a protocol error closes the connection");
-        assertEquals(value.length(), ((byte[]) raised.call("GET", "size:k").value()).length,
+        assertEquals(value.length(), ((String) raised.call("GET", "size:k").value()).length(),
             "a request under the limit goes on");
       }
     } finally {

@@ -15,7 +15,6 @@ import walnut.core.config.PoolConfig;
 import walnut.core.config.ProxyConfig;
 import walnut.core.stats.Latency;
 import walnut.core.stats.ServerStat;
-import walnut.server.RedisCommandTableIT.RawClient;
 import walnut.testing.Poll;
 import walnut.testing.RedisServer;
 
@@ -46,8 +45,8 @@ class ReloadGenerationsIT {
       PoolConfig unbindable = PoolConfig.builder("other")
           .listen(Endpoint.tcp("127.0.0.1", taken.getLocalPort())).redis(true)
           .servers(base.servers()).build();
-      try (RawClient idle = RawClient.connect(proxy.port());
-          RawClient busy = RawClient.connect(proxy.port())) {
+      try (WireClient idle = WireClient.openResp2(proxy.port());
+          WireClient busy = WireClient.openResp2(proxy.port())) {
         long seen = 0;
         for (int i = 0; i < RELOADS; i++) {
           assertEquals("+OK\r\n", busy.call("SET", "gen:k", "v" + i).raw());

@@ -91,8 +91,8 @@ class StatsPortIT {
         WireClient a = WireClient.open(walnut.port("alpha"));
         WireClient b = WireClient.open(walnut.port("alpha"));
         for (String key : keys) {
-          a.send(resp("SET", key, "v"));
-          a.expect("+OK\r\n");
+          a.write(resp("SET", key, "v"));
+          a.expectBytes("+OK\r\n");
         }
         List<String> onR1 = keys.stream().filter(k -> "v".equals(r1.command("GET", k))).toList();
         List<String> onR2 = keys.stream().filter(k -> "v".equals(r2.command("GET", k))).toList();
@@ -100,10 +100,10 @@ class StatsPortIT {
         assertFalse(onR1.isEmpty() || onR2.isEmpty(), "named servers spread these keys");
         List<String> mget = new ArrayList<>(List.of("MGET"));
         mget.addAll(keys);
-        a.send(resp(mget.toArray(String[]::new)));
-        a.expect(array(keys.size()));
-        b.send(resp("PING"));
-        b.expect("+PONG\r\n");
+        a.write(resp(mget.toArray(String[]::new)));
+        a.expectBytes(array(keys.size()));
+        b.write(resp("PING"));
+        b.expectBytes("+PONG\r\n");
 
         // mc: sets until one lands on the dead server, which is then ejected; one more set.
         WireClient d = WireClient.open(walnut.port("mc"));
@@ -114,7 +114,7 @@ class StatsPortIT {
           assertTrue(i < 500, "some key maps to the dead server");
           // The number first: fnv1a_64 keeps keys differing only at the end together.
           String request = "set " + i + ":mk 0 0 1\r\nv\r\n";
-          int bytes = d.send(request);
+          int bytes = d.write(request);
           String line = d.readLine();
           if (line.equals("STORED\r\n")) {
             m1Requests++;
@@ -124,7 +124,7 @@ class StatsPortIT {
             deadRequest = request;
           }
         }
-        m1Bytes += d.send("set mk:after 0 0 1\r\nv\r\n");
+        m1Bytes += d.write("set mk:after 0 0 1\r\nv\r\n");
         assertEquals("STORED\r\n", d.readLine(), "the ejected server's keys go to the other");
         m1Requests++;
         long ejectedBy = System.currentTimeMillis();
@@ -184,8 +184,8 @@ class StatsPortIT {
           Integer.toString(statsPort), "-i", "30000", "--threads", "1")) {
         assertTrue(walnut.alive());
         try (WireClient c = WireClient.open(port)) {
-          c.send(resp("SET", "k", "v"));
-          c.expect("+OK\r\n");
+          c.write(resp("SET", "k", "v"));
+          c.expectBytes("+OK\r\n");
           String doc = OpsFixture.readStats(statsPort);
           assertTrue(doc.contains("\"only\": {\"server_eof\":0, \"server_err\":0,"
               + " \"server_timedout\":0, \"server_connections\":1, \"server_ejected_at\":0,"

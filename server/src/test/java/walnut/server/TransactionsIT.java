@@ -21,7 +21,6 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import walnut.server.PinnedRig.Wire;
 import walnut.testing.SingleTransport;
 
 /**
@@ -76,7 +75,7 @@ class TransactionsIT {
   void execReturnsTheResultsOfTheQueuedCommands(int protocol) throws Exception {
     String a = key(1, "a");
     String n = key(1, "n");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       c.expect("+OK\r\n", "MULTI");
       c.expect("+QUEUED\r\n", "SET", a, "1");
       c.expect("+QUEUED\r\n", "INCR", n);
@@ -94,7 +93,7 @@ class TransactionsIT {
   @ParameterizedTest(name = "RESP{0}")
   @ValueSource(ints = {2, 3})
   void aTransactionRunsOnTheServerOfItsKeysWhicheverItIs(int protocol) throws Exception {
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       for (int s = 0; s < 3; s++) {
         String k = key(s, "each");
         String other = "{" + rig.tag(s, 1) + "}each:" + serial; // another tag of the same server
@@ -115,7 +114,7 @@ class TransactionsIT {
     String first = key(0, "first");
     String elsewhere = key(1, "elsewhere");
     String after = key(0, "after");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       c.expect("+OK\r\n", "MULTI");
       c.expect("+QUEUED\r\n", "SET", first, "1");
       c.expect("-ERR its key is on server '" + NAMES.get(1) + "', the transaction's on '"
@@ -136,7 +135,7 @@ class TransactionsIT {
       throws Exception {
     String a = key(2, "a");
     String b = key(0, "b");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       // After the transaction's server is chosen ...
       c.expect("+OK\r\n", "MULTI");
       c.expect("+QUEUED\r\n", "SET", a, "1");
@@ -171,10 +170,10 @@ class TransactionsIT {
   void aCommandWalnutCannotQueueIsAnErrorAndDiscardsTheTransaction(int protocol,
       List<String> command) throws Exception {
     String k = key(1, "q");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       c.expect("+OK\r\n", "MULTI");
       c.expect("+QUEUED\r\n", "SET", k, "1");
-      String reply = c.call(command.toArray(new String[0]));
+      String reply = c.call(command.toArray(new String[0])).raw();
       assertTrue(reply.startsWith("-"), command + " inside MULTI answered " + reply);
       c.expect("+QUEUED\r\n", "INCR", k);
       c.expect(EXECABORT, "EXEC");
@@ -187,7 +186,8 @@ class TransactionsIT {
   @ValueSource(ints = {2, 3})
   void watchAndAConcurrentWriteMakeExecAnswerNil(int protocol) throws Exception {
     String k = key(2, "watched");
-    try (Wire c = Wire.open(rig.port(), protocol); Wire other = Wire.open(rig.port(), 2)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol);
+        WireClient other = WireClient.open(rig.port(), 2)) {
       c.expect("+OK\r\n", "SET", k, "before");
       c.expect("+OK\r\n", "WATCH", k);
       other.expect("+OK\r\n", "SET", k, "theirs");
@@ -203,7 +203,7 @@ class TransactionsIT {
   @ValueSource(ints = {2, 3})
   void watchWithoutAConflictingWriteExecutes(int protocol) throws Exception {
     String k = key(0, "calm");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       c.expect("+OK\r\n", "WATCH", k);
       c.expect(nilBulk(protocol), "GET", k);
       c.expect("+OK\r\n", "MULTI");
@@ -212,7 +212,7 @@ class TransactionsIT {
       // UNWATCH after WATCH: the write of another client no longer matters.
       c.expect("+OK\r\n", "WATCH", k);
       c.expect("+OK\r\n", "UNWATCH");
-      try (Wire other = Wire.open(rig.port(), 2)) {
+      try (WireClient other = WireClient.open(rig.port(), 2)) {
         other.expect("+OK\r\n", "SET", k, "theirs");
       }
       c.expect("+OK\r\n", "MULTI");
@@ -227,7 +227,7 @@ class TransactionsIT {
   void aTransactionOnAnotherServerThanItsWatchIsRefused(int protocol) throws Exception {
     String watched = key(0, "w");
     String written = key(1, "x");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       c.expect("+OK\r\n", "WATCH", watched);
       c.expect("+OK\r\n", "MULTI");
       c.expect("-ERR its key is on server '" + NAMES.get(1) + "', the transaction's on '"
@@ -241,7 +241,7 @@ class TransactionsIT {
   @ValueSource(ints = {2, 3})
   void misplacedTransactionCommandsGetRedisErrors(int protocol) throws Exception {
     String k = key(2, "m");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       c.expect("+OK\r\n", "UNWATCH");
       c.expect("-ERR EXEC without MULTI\r\n", "EXEC");
       c.expect("-ERR DISCARD without MULTI\r\n", "DISCARD");
@@ -260,7 +260,7 @@ class TransactionsIT {
   @ParameterizedTest(name = "RESP{0}")
   @ValueSource(ints = {2, 3})
   void keylessTransactionsWork(int protocol) throws Exception {
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       c.expect("+OK\r\n", "MULTI");
       c.expect("+QUEUED\r\n", "PING");
       c.expect("+QUEUED\r\n", "ECHO", "hi");
@@ -278,7 +278,7 @@ class TransactionsIT {
   @ValueSource(ints = {2, 3})
   void discardRunsNothing(int protocol) throws Exception {
     String k = key(1, "d");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       c.expect("+OK\r\n", "MULTI");
       c.expect("+QUEUED\r\n", "SET", k, "1");
       c.expect("+QUEUED\r\n", "INCR", k);
@@ -294,7 +294,7 @@ class TransactionsIT {
   void aPipelinedTransactionAmongOtherRequests(int protocol) throws Exception {
     String k = key(0, "p");
     String far = key(2, "far");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       c.send("SET", far, "x");
       c.send("MULTI");
       c.send("SET", k, "1");
@@ -303,13 +303,13 @@ class TransactionsIT {
       c.send("GET", far);
       c.send("GET", k);
       c.flush();
-      assertEquals("+OK\r\n", c.read());
-      assertEquals("+OK\r\n", c.read());
-      assertEquals("+QUEUED\r\n", c.read());
-      assertEquals("+QUEUED\r\n", c.read());
-      assertEquals("*2\r\n+OK\r\n:2\r\n", c.read());
-      assertEquals("$1\r\nx\r\n", c.read());
-      assertEquals("$1\r\n2\r\n", c.read());
+      assertEquals("+OK\r\n", c.read().raw());
+      assertEquals("+OK\r\n", c.read().raw());
+      assertEquals("+QUEUED\r\n", c.read().raw());
+      assertEquals("+QUEUED\r\n", c.read().raw());
+      assertEquals("*2\r\n+OK\r\n:2\r\n", c.read().raw());
+      assertEquals("$1\r\nx\r\n", c.read().raw());
+      assertEquals("$1\r\n2\r\n", c.read().raw());
     }
   }
 
@@ -326,7 +326,7 @@ class TransactionsIT {
     String first = key(0, "pfirst");
     String elsewhere = key(1, "pelsewhere");
     String after = key(0, "pafter");
-    try (Wire c = Wire.open(rig.port(), protocol)) {
+    try (WireClient c = WireClient.open(rig.port(), protocol)) {
       c.send("MULTI");
       c.send("SET", first, "1");
       c.send("SET", elsewhere, "2");
@@ -336,7 +336,7 @@ class TransactionsIT {
       c.flush();
       List<String> replies = new ArrayList<>();
       for (int i = 0; i < 6; i++) {
-        replies.add(c.read());
+        replies.add(c.read().raw());
       }
       assertEquals(List.of("+OK\r\n", "+QUEUED\r\n", "-ERR its key is on server '"
           + NAMES.get(1) + "', the transaction's on '" + NAMES.get(0)
@@ -358,7 +358,7 @@ class TransactionsIT {
     long errBefore = rig.stat("alpha", NAMES.get(0), "server_err");
     try (RedisAuthDbIT.LogCapture log = new RedisAuthDbIT.LogCapture()) {
       for (int i = 0; i < 3; i++) {
-        try (Wire c = Wire.open(rig.port(), 2)) {
+        try (WireClient c = WireClient.open(rig.port(), 2)) {
           c.send("MULTI");
           c.send("SET", key(0, "quiet"), "1");
           c.send("SET", key(1, "quiet"), "2");
@@ -368,7 +368,8 @@ class TransactionsIT {
             c.read();
           }
         }
-        try (Wire c = Wire.open(rig.port(), 2)) { // leaves with a queued command in flight
+        // leaves with a queued command in flight
+        try (WireClient c = WireClient.open(rig.port(), 2)) {
           c.expect("+OK\r\n", "MULTI");
           c.send("SET", key(0, "quiet-left"), "1");
           c.flush();
@@ -384,7 +385,7 @@ class TransactionsIT {
   @Test
   void theStatsCountTheTransactionsPrivateConnections() throws Exception {
     long before = rig.stat("alpha", NAMES.get(1), "pinned_taken");
-    try (Wire c = Wire.open(rig.port(), 2)) {
+    try (WireClient c = WireClient.open(rig.port(), 2)) {
       c.expect("+OK\r\n", "MULTI");
       c.expect("+QUEUED\r\n", "SET", key(1, "s"), "1");
       assertEquals(1, rig.stat("alpha", NAMES.get(1), "pinned_connections"),
